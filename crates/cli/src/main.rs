@@ -1,0 +1,404 @@
+//! `cascade`: the command-line edge of Cascade. Parses flags, loads files,
+//! calls the library crates and prints; all logic lives in the libraries.
+
+mod cmd_plan;
+mod cmd_service;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cascade_core::{Exposure, Id, Instant, Ledger, Rejection, Scenario};
+use clap::{Parser, Subcommand};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+/// Cascade models and runs the AI compute supply chain: who owns which GPUs
+/// where, who resold what to whom, and what a buyer is really exposed to.
+#[derive(Debug, Parser)]
+#[command(name = "cascade", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a scenario file: format, references and every ledger invariant.
+    ///
+    /// Prints every violation found (not only the first), each with the
+    /// file:line:col of the item, the instant and the shortfall where they
+    /// apply. Exits 1 when anything is wrong.
+    Validate {
+        /// Scenario file (TOML, or JSON when it ends in .json).
+        file: PathBuf,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A buyer's true concentration at an instant: by physical provider,
+    /// counterparty and site, HHI, N-1 per provider, commitments and flags.
+    Exposure {
+        /// Scenario file (TOML, or JSON when it ends in .json).
+        file: PathBuf,
+        /// The buyer (party id).
+        #[arg(long)]
+        buyer: String,
+        /// Instant: a date (2026-01-01, midnight UTC) or an RFC 3339 date-time.
+        /// Defaults to now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Print the spec's JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Provenance of a contract: its chain of resales down to the physical
+    /// site and provider, and what was resold from it.
+    Chain {
+        /// Scenario file (TOML, or JSON when it ends in .json).
+        file: PathBuf,
+        /// The contract id.
+        #[arg(long)]
+        contract: String,
+        /// Print JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Buy the cheapest portfolio under clauses and policy (MILP on HiGHS).
+    Plan(cmd_plan::PlanArgs),
+    /// Work with offers (import public price catalogs).
+    #[command(subcommand)]
+    Offers(cmd_plan::OffersCommand),
+    /// Run the HTTP service (SQLite by default, or PostgreSQL).
+    Serve(cmd_service::ServeArgs),
+    /// Import a scenario into the service's store.
+    Load(cmd_service::LoadArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(cmd_service::TokenCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { file, json } => validate(&file, json),
+        Command::Exposure {
+            file,
+            buyer,
+            at,
+            json,
+        } => exposure(&file, &buyer, at.as_deref(), json),
+        Command::Chain {
+            file,
+            contract,
+            json,
+        } => chain(&file, &contract, json),
+        Command::Plan(a) => cmd_plan::plan(a),
+        Command::Offers(c) => cmd_plan::offers(c),
+        Command::Serve(a) => cmd_service::serve(a),
+        Command::Load(a) => cmd_service::load(a),
+        Command::Token(c) => cmd_service::token(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a scenario could not be used; printed to stderr by the caller.
+#[derive(Debug)]
+pub enum ScenarioError {
+    Load(cascade_scenario::LoadError),
+    Invalid(Vec<String>),
+}
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScenarioError::Load(e) => write!(f, "{e}"),
+            ScenarioError::Invalid(lines) => {
+                write!(f, "{} violation(s):", lines.len())?;
+                for l in lines {
+                    write!(f, "\n  {l}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Each violation prefixed with the file:line:col of the item it names.
+pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
+    let src = std::fs::read_to_string(path).unwrap_or_default();
+    rejection
+        .violations
+        .iter()
+        .map(|v| {
+            let item = v.item();
+            let at = item
+                .id()
+                .and_then(|id| cascade_scenario::locate(&src, item.kind(), id.as_str()))
+                .map(|(line, col)| format!("{}:{line}:{col}: ", path.display()))
+                .unwrap_or_else(|| format!("{}: ", path.display()));
+            format!("{at}{v}")
+        })
+        .collect()
+}
+
+/// Loads and validates a scenario: the one path every command takes.
+pub fn load_valid(path: &Path) -> Result<(Scenario, Ledger), ScenarioError> {
+    let scenario = cascade_scenario::load_path(path).map_err(ScenarioError::Load)?;
+    match Ledger::from_scenario(&scenario) {
+        Ok(ledger) => Ok((scenario, ledger)),
+        Err(r) => Err(ScenarioError::Invalid(locate_violations(path, &r))),
+    }
+}
+
+fn validate(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let outcome = load_valid(path);
+    if json {
+        let doc = match &outcome {
+            Ok((s, l)) => serde_json::json!({
+                "file": path.display().to_string(), "valid": true, "name": s.name,
+                "events": l.len(), "errors": [],
+            }),
+            Err(ScenarioError::Load(e)) => serde_json::json!({
+                "file": path.display().to_string(), "valid": false,
+                "errors": e.to_string().lines().collect::<Vec<_>>(),
+            }),
+            Err(ScenarioError::Invalid(lines)) => serde_json::json!({
+                "file": path.display().to_string(), "valid": false, "errors": lines,
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(if outcome.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    match outcome {
+        Ok((s, l)) => {
+            println!(
+                "{}: valid: scenario {:?}, {} parties, {} sites, {} contracts, {} amendments, {} offers ({} ledger events)",
+                path.display(),
+                s.name,
+                s.parties.len(),
+                s.sites.len(),
+                s.contracts.len(),
+                s.amendments.len(),
+                s.offers.len(),
+                l.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: invalid: {e}", path.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `--at`: a date (midnight UTC) or an RFC 3339 date-time; now when absent.
+pub fn parse_at(at: Option<&str>) -> anyhow::Result<Instant> {
+    match at {
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("system clock is before 1970")?
+                .as_secs();
+            Ok(Instant::from_unix_seconds(secs as i64))
+        }
+        Some(s) => cascade_scenario::parse_instant(s)
+            .map_err(|e| anyhow::anyhow!("--at {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")),
+    }
+}
+
+fn party_arg(ledger: &Ledger, flag: &str, id: &str) -> anyhow::Result<Id> {
+    let id = Id::new(id).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+    if ledger.party(&id).is_none() {
+        let known: Vec<&str> = ledger.parties().iter().map(|p| p.id.as_str()).collect();
+        anyhow::bail!("{flag}: no party {:?} in the scenario (parties: {})", id.as_str(), known.join(", "));
+    }
+    Ok(id)
+}
+
+fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let at = parse_at(at)?;
+    let (_, ledger) = load_valid(path)?;
+    let buyer = party_arg(&ledger, "--buyer", buyer)?;
+    let e = ledger.exposure(&buyer, at);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report::exposure_json(&e))?);
+    } else {
+        print!("{}", exposure_text(&e));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.iter().copied());
+    t
+}
+
+fn exposure_text(e: &Exposure) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Exposure of {} at {}: {} GPUs = {} H100e",
+        e.buyer,
+        e.at,
+        e.total_gpus,
+        report::round_h100e(e.total_h100e)
+    );
+    if e.total_gpus == 0 {
+        let _ = writeln!(out, "(holds no capacity at this instant)");
+    }
+    for h in &e.hidden {
+        let _ = writeln!(
+            out,
+            "\n!! HIDDEN CONCENTRATION: {} different counterparties ({}) are all backed by physical provider {}: {} of your H100e sit with {}.",
+            h.counterparties.len(),
+            h.counterparties.iter().map(Id::as_str).collect::<Vec<_>>().join(", "),
+            h.provider,
+            pct(h.share),
+            h.provider
+        );
+    }
+    for f in &e.flags {
+        let _ = writeln!(out, "\n!! FLAG: {f}");
+    }
+    let mut t = table(&["physical provider", "GPUs", "H100e", "share", "if lost: remaining H100e", "remaining share"]);
+    for (r, l) in e.by_provider.iter().zip(&e.n_minus_1) {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.gpus.to_string(),
+            report::round_h100e(r.h100e).to_string(),
+            pct(r.share),
+            report::round_h100e(l.remaining_h100e).to_string(),
+            pct(l.remaining_share),
+        ]);
+    }
+    let _ = writeln!(out, "\nBy physical provider (HHI {:.4}):\n{t}", e.hhi);
+    let mut t = table(&["counterparty", "GPUs", "H100e", "share", "physical providers behind"]);
+    for r in &e.by_counterparty {
+        let behind: Vec<&str> = e
+            .hidden
+            .iter()
+            .filter(|h| h.counterparties.contains(&r.id))
+            .map(|h| h.provider.as_str())
+            .collect();
+        t.add_row(vec![
+            r.id.to_string(),
+            r.gpus.to_string(),
+            report::round_h100e(r.h100e).to_string(),
+            pct(r.share),
+            behind.join(", "),
+        ]);
+    }
+    let _ = writeln!(out, "\nBy counterparty (who you contract with):\n{t}");
+    let mut t = table(&["site", "provider", "region", "GPUs", "H100e", "share"]);
+    for s in &e.by_site {
+        t.add_row(vec![
+            s.id.to_string(),
+            s.provider.to_string(),
+            s.region.clone(),
+            s.gpus.to_string(),
+            report::round_h100e(s.h100e).to_string(),
+            pct(s.share),
+        ]);
+    }
+    let _ = writeln!(out, "\nBy site:\n{t}");
+    if !e.commitments.is_empty() {
+        let mut t = table(&["commitment", "seller", "committed USD", "spent USD", "remaining USD"]);
+        for c in &e.commitments {
+            t.add_row(vec![
+                c.id.to_string(),
+                c.seller.to_string(),
+                cascade_core::format_usd(c.usd),
+                cascade_core::format_usd(c.spent_usd),
+                cascade_core::format_usd(c.remaining_usd),
+            ]);
+        }
+        let _ = writeln!(out, "\nCommitments (take-or-pay):\n{t}");
+    }
+    out
+}
+
+fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let (_, ledger) = load_valid(path)?;
+    let id = Id::new(contract).map_err(|e| anyhow::anyhow!("--contract: {e}"))?;
+    let (Some(chain), Some(resold)) = (ledger.chain(&id), ledger.resold_tree(&id)) else {
+        anyhow::bail!("--contract: no contract {:?} in {}", contract, path.display());
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report::chain_json(&ledger, &chain, &resold))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} -> physical provider {}, site {} ({})",
+        id, chain.provider, chain.root_site.id, chain.root_site.region
+    );
+    println!("Chain (buyer <- seller), from this contract down to the site:");
+    for (depth, c) in chain.links.iter().enumerate() {
+        println!(
+            "{}{} {} <- {}: {} x {} {} .. {} at ${}/GPU-h{}",
+            "  ".repeat(depth + 1),
+            if depth == 0 { "*" } else { "└─" },
+            c.buyer,
+            c.seller,
+            c.gpus,
+            c.gpu,
+            c.window.start().date_string(),
+            c.window.end().date_string(),
+            c.price_per_gpu_hour,
+            if c.resale { " (resellable)" } else { "" },
+        );
+        if depth + 1 == chain.links.len() {
+            println!(
+                "{}└─ site {} owned by {}, region {}",
+                "  ".repeat(depth + 2),
+                chain.root_site.id,
+                chain.provider,
+                chain.root_site.region
+            );
+        }
+    }
+    if !resold.resold.is_empty() {
+        println!("Resold from {id}:");
+        fn walk(r: &cascade_core::Resold, depth: usize) {
+            for x in &r.resold {
+                let c = x.contract;
+                println!(
+                    "{}└─ {} -> {}: {} x {} {} .. {} ({})",
+                    "  ".repeat(depth),
+                    c.seller,
+                    c.buyer,
+                    c.gpus,
+                    c.gpu,
+                    c.window.start().date_string(),
+                    c.window.end().date_string(),
+                    c.id
+                );
+                walk(x, depth + 1);
+            }
+        }
+        walk(&resold, 1);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,204 @@
+//! Exposure: how concentrated a buyer's capacity really is, once resale
+//! chains are traced to the physical provider and site behind them.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::ledger::Ledger;
+use crate::model::Clause;
+use crate::types::{Id, Instant};
+
+/// One entry of a breakdown (provider or counterparty).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub id: Id,
+    pub gpus: i64,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SiteRow {
+    pub id: Id,
+    pub provider: Id,
+    pub region: String,
+    pub gpus: i64,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+/// What is left after losing one physical provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LossRow {
+    pub lost: Id,
+    pub remaining_h100e: f64,
+    pub remaining_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitmentRow {
+    pub id: Id,
+    pub seller: Id,
+    pub usd: Decimal,
+    pub spent_usd: Decimal,
+    pub remaining_usd: Decimal,
+}
+
+/// Capacity behind several counterparties that sits with one physical provider.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenConcentration {
+    pub provider: Id,
+    pub counterparties: Vec<Id>,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exposure {
+    pub buyer: Id,
+    pub at: Instant,
+    pub total_gpus: i64,
+    pub total_h100e: f64,
+    pub by_provider: Vec<Row>,
+    pub by_counterparty: Vec<Row>,
+    pub by_site: Vec<SiteRow>,
+    /// Σ share² over physical providers, by H100e.
+    pub hhi: f64,
+    pub n_minus_1: Vec<LossRow>,
+    pub commitments: Vec<CommitmentRow>,
+    pub flags: Vec<String>,
+    /// Physical providers that stand behind more than one counterparty.
+    pub hidden: Vec<HiddenConcentration>,
+}
+
+fn share(part: f64, total: f64) -> f64 {
+    if total > 0.0 { part / total } else { 0.0 }
+}
+
+/// Descending H100e, then id: the order every list of the exposure uses.
+fn by_h100e_then_id<T>(v: &mut [T], key: impl Fn(&T) -> (f64, &Id)) {
+    v.sort_by(|a, b| {
+        let (ha, ia) = key(a);
+        let (hb, ib) = key(b);
+        hb.total_cmp(&ha).then_with(|| ia.cmp(ib))
+    });
+}
+
+impl Ledger {
+    /// Exposure of `buyer` at `t`. An unknown buyer has an empty exposure.
+    pub fn exposure(&self, buyer: &Id, t: Instant) -> Exposure {
+        let holdings = self.holdings(buyer, t);
+        let mut provider: BTreeMap<&Id, (i64, f64)> = BTreeMap::new();
+        let mut counterparty: BTreeMap<&Id, (i64, f64)> = BTreeMap::new();
+        let mut site: BTreeMap<&Id, (&Id, &str, i64, f64)> = BTreeMap::new();
+        let mut behind: BTreeMap<&Id, Vec<&Id>> = BTreeMap::new();
+        let (mut total_gpus, mut total_h100e) = (0i64, 0f64);
+        for h in &holdings {
+            total_gpus += h.gpus;
+            total_h100e += h.h100e;
+            let p = provider.entry(&h.provider).or_default();
+            p.0 += h.gpus;
+            p.1 += h.h100e;
+            let c = counterparty.entry(&h.seller).or_default();
+            c.0 += h.gpus;
+            c.1 += h.h100e;
+            let s = site.entry(&h.site).or_insert((&h.provider, &h.region, 0, 0.0));
+            s.2 += h.gpus;
+            s.3 += h.h100e;
+            let b = behind.entry(&h.provider).or_default();
+            if !b.contains(&&h.seller) {
+                b.push(&h.seller);
+            }
+        }
+        let rows = |m: BTreeMap<&Id, (i64, f64)>| {
+            let mut v: Vec<Row> = m
+                .into_iter()
+                .map(|(id, (gpus, h100e))| Row {
+                    id: id.clone(),
+                    gpus,
+                    h100e,
+                    share: share(h100e, total_h100e),
+                })
+                .collect();
+            by_h100e_then_id(&mut v, |r| (r.h100e, &r.id));
+            v
+        };
+        let by_provider = rows(provider);
+        let by_counterparty = rows(counterparty);
+        let mut by_site: Vec<SiteRow> = site
+            .into_iter()
+            .map(|(id, (p, region, gpus, h100e))| SiteRow {
+                id: id.clone(),
+                provider: p.clone(),
+                region: region.to_string(),
+                gpus,
+                h100e,
+                share: share(h100e, total_h100e),
+            })
+            .collect();
+        by_h100e_then_id(&mut by_site, |r| (r.h100e, &r.id));
+        let hhi = by_provider.iter().map(|r| r.share * r.share).sum();
+        let n_minus_1 = by_provider
+            .iter()
+            .map(|r| {
+                let remaining = total_h100e - r.h100e;
+                LossRow {
+                    lost: r.id.clone(),
+                    remaining_h100e: remaining,
+                    remaining_share: share(remaining, total_h100e),
+                }
+            })
+            .collect();
+        let commitments = self
+            .commitments_of(buyer)
+            .into_iter()
+            .map(|(c, usd, spent)| CommitmentRow {
+                id: c.id.clone(),
+                seller: c.seller.clone(),
+                usd,
+                spent_usd: spent,
+                remaining_usd: (usd - spent).max(Decimal::ZERO),
+            })
+            .collect();
+        let mut flags = Vec::new();
+        for c in self.clauses() {
+            if let Clause::AvoidProvider { buyer: b, provider: p } = c
+                && b == buyer
+                && by_provider.iter().any(|r| &r.id == p)
+            {
+                flags.push(format!("holds capacity from avoided provider {p}"));
+            }
+        }
+        let hidden = by_provider
+            .iter()
+            .filter_map(|r| {
+                let cps = &behind[&r.id];
+                (cps.len() > 1).then(|| {
+                    let mut counterparties: Vec<Id> = cps.iter().map(|c| (*c).clone()).collect();
+                    counterparties.sort();
+                    HiddenConcentration {
+                        provider: r.id.clone(),
+                        counterparties,
+                        h100e: r.h100e,
+                        share: r.share,
+                    }
+                })
+            })
+            .collect();
+        Exposure {
+            buyer: buyer.clone(),
+            at: t,
+            total_gpus,
+            total_h100e,
+            by_provider,
+            by_counterparty,
+            by_site,
+            hhi,
+            n_minus_1,
+            commitments,
+            flags,
+            hidden,
+        }
+    }
+}

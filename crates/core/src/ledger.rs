@@ -1,0 +1,1272 @@
+//! The capacity ledger: an append-only journal of events that never sells a
+//! GPU-hour twice, at any tier.
+//!
+//! Every event is checked against the invariants before anything changes;
+//! a refused event returns every violation it found and leaves the ledger as
+//! it was. Capacity checks use per-source step functions (see `stepfn`), so
+//! a reseller with many resales is checked in O(log n), not by a scan.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rust_decimal::Decimal;
+
+use crate::model::{
+    Amendment, AmendmentTarget, Clause, Commitment, Contract, GpuClass, Offer, OutageScope, Party,
+    Scenario, Site, Source,
+};
+use crate::stepfn::{Forest, Tree};
+use crate::types::{Id, Instant, Window};
+use crate::violation::{ItemRef, Rejection, Violation};
+
+/// FxHash: ids are short trusted strings and the ledger hashes on every
+/// event, so SipHash's DoS resistance buys nothing here.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut buf = [0u8; 8];
+            buf[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// One change to the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Gpu(GpuClass),
+    Party(Party),
+    Site(Site),
+    Clause(Clause),
+    Contract(Contract),
+    Amendment(Amendment),
+    Commitment(Commitment),
+    Offer(Offer),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    Gpu(u32),
+    Party(u32),
+    Site(u32),
+    Clause(u32),
+    Contract(u32),
+    Amendment(u32),
+    Commitment(u32),
+    Offer(u32),
+}
+
+#[derive(Clone, Debug)]
+struct SiteState {
+    site: Site,
+    owner: u32,
+    /// Per installed class: (class, installed, free GPUs over time).
+    classes: Vec<(u32, i64, Tree)>,
+}
+
+#[derive(Clone, Debug)]
+struct ContractState {
+    c: Contract,
+    seller: u32,
+    buyer: u32,
+    gpu: u32,
+    backer: Option<u32>,
+    root_site: u32,
+    /// (effective, clamped to the start; GPUs added).
+    amendments: Vec<(Instant, i64)>,
+    /// amount − resold over time; only resellable contracts have one.
+    unsold: Option<Tree>,
+    resales: Vec<u32>,
+    value_usd: Decimal,
+}
+
+#[derive(Clone, Debug)]
+struct CommitmentState {
+    c: Commitment,
+    buyer: u32,
+    seller: u32,
+    usd_total: Decimal,
+}
+
+#[derive(Clone, Debug)]
+struct OfferState {
+    o: Offer,
+    root_site: u32,
+}
+
+/// Capacity a party holds through one contract at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Holding {
+    pub contract: Id,
+    pub seller: Id,
+    pub provider: Id,
+    pub site: Id,
+    pub region: String,
+    pub gpu: Id,
+    /// Net held: amount − resold.
+    pub gpus: i64,
+    pub h100e: f64,
+}
+
+/// One contract as the ledger knows it, with its resolved provenance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContractInfo<'a> {
+    pub contract: &'a Contract,
+    pub root_site: &'a Site,
+    pub provider: &'a Id,
+    pub value_usd: Decimal,
+    pub amendments: Vec<(Instant, i64)>,
+}
+
+/// A contract's provenance: its chain up to the root site.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain<'a> {
+    /// The contract first, then its backing contract, and so on.
+    pub links: Vec<&'a Contract>,
+    pub root_site: &'a Site,
+    pub provider: &'a Id,
+}
+
+/// Resales carved from a contract, recursively.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resold<'a> {
+    pub contract: &'a Contract,
+    pub resold: Vec<Resold<'a>>,
+}
+
+/// The ledger. Cheap to query; every mutation goes through [`Ledger::apply`].
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    forest: Forest,
+    gpus: Vec<GpuClass>,
+    gpu_ix: FxMap<Id, u32>,
+    parties: Vec<Party>,
+    party_ix: FxMap<Id, u32>,
+    sites: Vec<SiteState>,
+    site_ix: FxMap<Id, u32>,
+    sites_by_owner: FxMap<u32, Vec<u32>>,
+    contracts: Vec<ContractState>,
+    contract_ix: FxMap<Id, u32>,
+    by_buyer: FxMap<u32, Vec<u32>>,
+    by_seller: FxMap<u32, Vec<u32>>,
+    by_pair: FxMap<(u32, u32), Vec<u32>>,
+    commitments: Vec<CommitmentState>,
+    commitment_ix: FxMap<Id, u32>,
+    amendments: Vec<Amendment>,
+    offers: Vec<OfferState>,
+    offer_ix: FxMap<Id, u32>,
+    clauses: Vec<Clause>,
+    /// buyer → (seller, until)
+    exclusive: FxMap<u32, Vec<(u32, Instant)>>,
+    /// party (buyer) → sellers whose capacity may not reach it
+    no_resale_to: FxMap<u32, Vec<u32>>,
+    journal: Vec<Entry>,
+}
+
+type Checked<T> = Result<T, Vec<Violation>>;
+
+fn unknown(item: &ItemRef, field: &'static str, kind: &'static str, id: &Id) -> Violation {
+    Violation::UnknownReference {
+        item: item.clone(),
+        field,
+        kind,
+        id: id.clone(),
+    }
+}
+
+impl Ledger {
+    pub fn new() -> Ledger {
+        Ledger {
+            forest: Forest::new(),
+            ..Ledger::default()
+        }
+    }
+
+    /// Number of accepted events.
+    pub fn len(&self) -> usize {
+        self.journal.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.journal.is_empty()
+    }
+
+    /// Applies one event, or refuses it with every violation and changes nothing.
+    /// Returns the event's sequence number (0-based) in the journal.
+    pub fn apply(&mut self, event: Event) -> Result<usize, Rejection> {
+        let result = match event {
+            Event::Gpu(g) => self.add_gpu(g),
+            Event::Party(p) => self.add_party(p),
+            Event::Site(s) => self.add_site(s),
+            Event::Clause(c) => self.add_clause(c),
+            Event::Contract(c) => self.add_contract(c),
+            Event::Amendment(a) => self.add_amendment(a),
+            Event::Commitment(c) => self.add_commitment(c),
+            Event::Offer(o) => self.add_offer(o),
+        };
+        match result {
+            Ok(entry) => {
+                self.journal.push(entry);
+                Ok(self.journal.len() - 1)
+            }
+            Err(violations) => Err(Rejection { violations }),
+        }
+    }
+
+    /// The journal, replayed as events in the order they were accepted.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        self.journal.iter().map(|e| match *e {
+            Entry::Gpu(i) => Event::Gpu(self.gpus[i as usize].clone()),
+            Entry::Party(i) => Event::Party(self.parties[i as usize].clone()),
+            Entry::Site(i) => Event::Site(self.sites[i as usize].site.clone()),
+            Entry::Clause(i) => Event::Clause(self.clauses[i as usize].clone()),
+            Entry::Contract(i) => Event::Contract(self.contracts[i as usize].c.clone()),
+            Entry::Amendment(i) => Event::Amendment(self.amendments[i as usize].clone()),
+            Entry::Commitment(i) => Event::Commitment(self.commitments[i as usize].c.clone()),
+            Entry::Offer(i) => Event::Offer(self.offers[i as usize].o.clone()),
+        })
+    }
+
+    // ---- adding items -------------------------------------------------
+
+    fn add_gpu(&mut self, g: GpuClass) -> Checked<Entry> {
+        if self.gpu_ix.contains_key(&g.id) {
+            return Err(vec![Violation::DuplicateId {
+                item: ItemRef::Gpu(g.id),
+            }]);
+        }
+        let ix = self.gpus.len() as u32;
+        self.gpu_ix.insert(g.id.clone(), ix);
+        self.gpus.push(g);
+        Ok(Entry::Gpu(ix))
+    }
+
+    fn add_party(&mut self, p: Party) -> Checked<Entry> {
+        if self.party_ix.contains_key(&p.id) {
+            return Err(vec![Violation::DuplicateId {
+                item: ItemRef::Party(p.id),
+            }]);
+        }
+        let ix = self.parties.len() as u32;
+        self.party_ix.insert(p.id.clone(), ix);
+        self.parties.push(p);
+        Ok(Entry::Party(ix))
+    }
+
+    fn add_site(&mut self, s: Site) -> Checked<Entry> {
+        let item = ItemRef::Site(s.id.clone());
+        let mut v = Vec::new();
+        if self.site_ix.contains_key(&s.id) {
+            v.push(Violation::DuplicateId { item: item.clone() });
+        }
+        let owner = self.party_ix.get(&s.owner).copied();
+        if owner.is_none() {
+            v.push(unknown(&item, "owner", "party", &s.owner));
+        }
+        let mut classes = Vec::new();
+        let mut watts = 0f64;
+        for (gpu, n) in &s.gpus {
+            match self.gpu_ix.get(gpu) {
+                Some(&g) => {
+                    if classes.iter().any(|&(c, _)| c == g) {
+                        v.push(Violation::DuplicateId {
+                            item: ItemRef::Gpu(gpu.clone()),
+                        });
+                    }
+                    classes.push((g, n.as_i64()));
+                    watts += n.as_i64() as f64 * self.gpus[g as usize].watts.get();
+                }
+                None => v.push(unknown(&item, "gpus", "gpu", gpu)),
+            }
+        }
+        if let Some(mw) = s.power_mw {
+            let limit = mw.get() * 1e6;
+            if watts > limit {
+                v.push(Violation::PowerOverrun {
+                    item: item.clone(),
+                    required_w: format!("{watts}"),
+                    limit_w: format!("{limit}"),
+                    over_w: format!("{}", watts - limit),
+                });
+            }
+        }
+        if !v.is_empty() {
+            return Err(v);
+        }
+        let owner = owner.expect("checked above");
+        let classes = classes
+            .into_iter()
+            .map(|(g, n)| (g, n, self.forest.constant(n)))
+            .collect();
+        let ix = self.sites.len() as u32;
+        self.site_ix.insert(s.id.clone(), ix);
+        self.sites_by_owner.entry(owner).or_default().push(ix);
+        self.sites.push(SiteState {
+            site: s,
+            owner,
+            classes,
+        });
+        Ok(Entry::Site(ix))
+    }
+
+    fn party_ref(&self, item: &ItemRef, field: &'static str, id: &Id, v: &mut Vec<Violation>) -> Option<u32> {
+        let r = self.party_ix.get(id).copied();
+        if r.is_none() {
+            v.push(unknown(item, field, "party", id));
+        }
+        r
+    }
+
+    fn add_clause(&mut self, c: Clause) -> Checked<Entry> {
+        let n = self.clauses.len();
+        let item = ItemRef::Clause(n, c.kind());
+        let mut v = Vec::new();
+        match &c {
+            Clause::Exclusive { buyer, seller, until } => {
+                let b = self.party_ref(&item, "buyer", buyer, &mut v);
+                let s = self.party_ref(&item, "seller", seller, &mut v);
+                if let (Some(b), Some(s)) = (b, s) {
+                    for &ci in self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
+                        let cs = &self.contracts[ci as usize];
+                        if cs.c.window.start() < *until && cs.seller != s {
+                            v.push(Violation::ExclusiveViolated {
+                                item: ItemRef::Contract(cs.c.id.clone()),
+                                buyer: buyer.clone(),
+                                seller: seller.clone(),
+                                until: *until,
+                                start: cs.c.window.start(),
+                                actual: cs.c.seller.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            Clause::Rofr { buyer, holder, .. } => {
+                self.party_ref(&item, "buyer", buyer, &mut v);
+                self.party_ref(&item, "holder", holder, &mut v);
+            }
+            Clause::NoResaleTo { seller, party } => {
+                let s = self.party_ref(&item, "seller", seller, &mut v);
+                let p = self.party_ref(&item, "party", party, &mut v);
+                if let (Some(s), Some(p)) = (s, p) {
+                    for &ci in self.by_buyer.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
+                        let chain = self.chain_sellers(ci);
+                        if chain.contains(&s) {
+                            v.push(self.no_resale_violation(ci, s, p));
+                        }
+                    }
+                }
+            }
+            Clause::AvoidProvider { buyer, provider } => {
+                self.party_ref(&item, "buyer", buyer, &mut v);
+                self.party_ref(&item, "provider", provider, &mut v);
+            }
+        }
+        if !v.is_empty() {
+            return Err(v);
+        }
+        match &c {
+            Clause::Exclusive { buyer, seller, until } => {
+                let (b, s) = (self.party_ix[buyer], self.party_ix[seller]);
+                self.exclusive.entry(b).or_default().push((s, *until));
+            }
+            Clause::NoResaleTo { seller, party } => {
+                let (s, p) = (self.party_ix[seller], self.party_ix[party]);
+                self.no_resale_to.entry(p).or_default().push(s);
+            }
+            _ => {}
+        }
+        self.clauses.push(c);
+        Ok(Entry::Clause(n as u32))
+    }
+
+    /// Sellers along a contract's chain, the contract's own seller first.
+    fn chain_sellers(&self, mut ci: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        loop {
+            let cs = &self.contracts[ci as usize];
+            out.push(cs.seller);
+            match cs.backer {
+                Some(b) => ci = b,
+                None => return out,
+            }
+        }
+    }
+
+    fn no_resale_violation(&self, ci: u32, seller: u32, party: u32) -> Violation {
+        let cs = &self.contracts[ci as usize];
+        let mut chain = vec![cs.c.id.clone()];
+        let mut b = cs.backer;
+        while let Some(bi) = b {
+            chain.push(self.contracts[bi as usize].c.id.clone());
+            b = self.contracts[bi as usize].backer;
+        }
+        Violation::NoResaleTo {
+            item: ItemRef::Contract(cs.c.id.clone()),
+            seller: self.parties[seller as usize].id.clone(),
+            party: self.parties[party as usize].id.clone(),
+            chain,
+        }
+    }
+
+    /// Resolves a contract's or offer's source: (backer, root site, site class slot).
+    fn resolve_source(
+        &self,
+        item: &ItemRef,
+        seller: Option<u32>,
+        seller_id: &Id,
+        gpu: Option<u32>,
+        gpu_id: &Id,
+        window: &Window,
+        source: &Source,
+        v: &mut Vec<Violation>,
+    ) -> Option<(Option<u32>, u32)> {
+        match source {
+            Source::Site(site_id) => {
+                let Some(&si) = self.site_ix.get(site_id) else {
+                    v.push(unknown(item, "site", "site", site_id));
+                    return None;
+                };
+                let st = &self.sites[si as usize];
+                if let Some(s) = seller
+                    && st.owner != s
+                {
+                    v.push(Violation::SellerDoesNotOwnSite {
+                        item: item.clone(),
+                        seller: seller_id.clone(),
+                        site: site_id.clone(),
+                        owner: st.site.owner.clone(),
+                    });
+                }
+                if let Some(g) = gpu
+                    && !st.classes.iter().any(|&(c, ..)| c == g)
+                {
+                    v.push(Violation::ClassNotAtSite {
+                        item: item.clone(),
+                        site: site_id.clone(),
+                        gpu: gpu_id.clone(),
+                    });
+                }
+                Some((None, si))
+            }
+            Source::BackedBy(b_id) => {
+                let Some(&bi) = self.contract_ix.get(b_id) else {
+                    v.push(unknown(item, "backed_by", "contract", b_id));
+                    return None;
+                };
+                let b = &self.contracts[bi as usize];
+                if let Some(s) = seller
+                    && b.buyer != s
+                {
+                    v.push(Violation::ResellerNotHolder {
+                        item: item.clone(),
+                        seller: seller_id.clone(),
+                        backing: b_id.clone(),
+                        holder: b.c.buyer.clone(),
+                    });
+                }
+                if !b.c.resale {
+                    v.push(Violation::BackingNotResellable {
+                        item: item.clone(),
+                        backing: b_id.clone(),
+                    });
+                }
+                if let Some(g) = gpu
+                    && b.gpu != g
+                {
+                    v.push(Violation::ClassMismatch {
+                        item: item.clone(),
+                        gpu: gpu_id.clone(),
+                        backing: b_id.clone(),
+                        backing_gpu: b.c.gpu.clone(),
+                    });
+                }
+                if !b.c.window.contains_window(window) {
+                    v.push(Violation::OutsideBackingWindow {
+                        item: item.clone(),
+                        window: *window,
+                        backing: b_id.clone(),
+                        backing_window: b.c.window,
+                    });
+                }
+                Some((Some(bi), b.root_site))
+            }
+        }
+    }
+
+    /// Checks that `gpus` more can be drawn from a source over `window`.
+    fn check_capacity(
+        &mut self,
+        item: &ItemRef,
+        backer: Option<u32>,
+        site: u32,
+        gpu: u32,
+        window: &Window,
+        gpus: i64,
+    ) -> Option<Violation> {
+        let (s, e) = (window.start().unix_seconds(), window.end().unix_seconds());
+        match backer {
+            None => {
+                let st = &mut self.sites[site as usize];
+                let slot = st.classes.iter_mut().find(|(c, ..)| *c == gpu)?;
+                let m = self.forest.range_min(&mut slot.2, s, e);
+                (m.min < gpus).then(|| Violation::SiteOversold {
+                    item: item.clone(),
+                    site: st.site.id.clone(),
+                    gpu: self.gpus[gpu as usize].id.clone(),
+                    at: Instant::from_unix_seconds(m.at),
+                    requested: gpus,
+                    free: m.min,
+                    installed: slot.1,
+                    shortfall: gpus - m.min,
+                })
+            }
+            Some(b) => {
+                let at = {
+                    let bs = &mut self.contracts[b as usize];
+                    let tree = bs.unsold.as_mut()?;
+                    self.forest.range_min(tree, s, e)
+                };
+                if at.min >= gpus {
+                    return None;
+                }
+                let bs = &self.contracts[b as usize];
+                Some(Violation::ResaleOversold {
+                    item: item.clone(),
+                    backing: bs.c.id.clone(),
+                    at: Instant::from_unix_seconds(at.at),
+                    requested: gpus,
+                    free: at.min,
+                    amount: self.amount_of(b, Instant::from_unix_seconds(at.at)),
+                    shortfall: gpus - at.min,
+                })
+            }
+        }
+    }
+
+    /// Draws `gpus` from a source over `window` (after a successful check).
+    fn draw(&mut self, backer: Option<u32>, site: u32, gpu: u32, window: &Window, gpus: i64) {
+        let (s, e) = (window.start().unix_seconds(), window.end().unix_seconds());
+        let tree = match backer {
+            None => {
+                let st = &mut self.sites[site as usize];
+                let slot = st
+                    .classes
+                    .iter_mut()
+                    .find(|(c, ..)| *c == gpu)
+                    .expect("class checked");
+                &mut slot.2
+            }
+            Some(b) => self.contracts[b as usize]
+                .unsold
+                .as_mut()
+                .expect("resellable checked"),
+        };
+        self.forest.range_add(tree, s, e, -gpus);
+    }
+
+    fn add_contract(&mut self, c: Contract) -> Checked<Entry> {
+        let item = ItemRef::Contract(c.id.clone());
+        let mut v = Vec::new();
+        if self.contract_ix.contains_key(&c.id) {
+            v.push(Violation::DuplicateId { item: item.clone() });
+        }
+        let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
+        let buyer = self.party_ref(&item, "buyer", &c.buyer, &mut v);
+        let gpu = self.gpu_ix.get(&c.gpu).copied();
+        if gpu.is_none() {
+            v.push(unknown(&item, "gpu", "gpu", &c.gpu));
+        }
+        let resolved = self.resolve_source(
+            &item, seller, &c.seller, gpu, &c.gpu, &c.window, &c.source, &mut v,
+        );
+        if let Some(b) = buyer {
+            for &(s, until) in self.exclusive.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
+                if c.window.start() < until && Some(s) != seller {
+                    v.push(Violation::ExclusiveViolated {
+                        item: item.clone(),
+                        buyer: c.buyer.clone(),
+                        seller: self.parties[s as usize].id.clone(),
+                        until,
+                        start: c.window.start(),
+                        actual: c.seller.clone(),
+                    });
+                }
+            }
+            if let Some(banned) = self.no_resale_to.get(&b) {
+                let mut chain_sellers: Vec<u32> = seller.into_iter().collect();
+                let mut chain_ids = vec![c.id.clone()];
+                if let Some((Some(bi), _)) = resolved {
+                    chain_sellers.extend(self.chain_sellers(bi));
+                    let mut cur = Some(bi);
+                    while let Some(x) = cur {
+                        chain_ids.push(self.contracts[x as usize].c.id.clone());
+                        cur = self.contracts[x as usize].backer;
+                    }
+                }
+                for &s in banned {
+                    if chain_sellers.contains(&s) {
+                        v.push(Violation::NoResaleTo {
+                            item: item.clone(),
+                            seller: self.parties[s as usize].id.clone(),
+                            party: c.buyer.clone(),
+                            chain: chain_ids.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        // Capacity is checked only when every reference resolved: the
+        // shortfall of a contract with a wrong class would be noise.
+        if v.is_empty() {
+            let (backer, site) = resolved.expect("no violations means resolved");
+            let gpu = gpu.expect("resolved");
+            if let Some(x) =
+                self.check_capacity(&item, backer, site, gpu, &c.window, c.gpus.as_i64())
+            {
+                v.push(x);
+            }
+        }
+        if !v.is_empty() {
+            return Err(v);
+        }
+        let (backer, root_site) = resolved.expect("checked");
+        let (seller, buyer, gpu) = (
+            seller.expect("checked"),
+            buyer.expect("checked"),
+            gpu.expect("checked"),
+        );
+        self.draw(backer, root_site, gpu, &c.window, c.gpus.as_i64());
+        let unsold = c.resale.then(|| {
+            let mut t = self.forest.constant(0);
+            self.forest.range_add(
+                &mut t,
+                c.window.start().unix_seconds(),
+                c.window.end().unix_seconds(),
+                c.gpus.as_i64(),
+            );
+            t
+        });
+        let ix = self.contracts.len() as u32;
+        if let Some(b) = backer {
+            self.contracts[b as usize].resales.push(ix);
+        }
+        let value_usd = Decimal::from(c.gpus.get()) * c.price_per_gpu_hour.get() * c.window.hours();
+        self.contract_ix.insert(c.id.clone(), ix);
+        self.by_buyer.entry(buyer).or_default().push(ix);
+        self.by_seller.entry(seller).or_default().push(ix);
+        self.by_pair.entry((buyer, seller)).or_default().push(ix);
+        self.contracts.push(ContractState {
+            c,
+            seller,
+            buyer,
+            gpu,
+            backer,
+            root_site,
+            amendments: Vec::new(),
+            unsold,
+            resales: Vec::new(),
+            value_usd,
+        });
+        Ok(Entry::Contract(ix))
+    }
+
+    fn add_amendment(&mut self, a: Amendment) -> Checked<Entry> {
+        let n = self.amendments.len();
+        match &a.target {
+            AmendmentTarget::Contract { id, gpus } => {
+                let item = ItemRef::Amendment(n, id.clone());
+                let Some(&ci) = self.contract_ix.get(id) else {
+                    return Err(vec![unknown(&item, "contract", "contract", id)]);
+                };
+                let cs = &self.contracts[ci as usize];
+                let Some(window) = cs.c.window.from(a.effective) else {
+                    return Err(vec![Violation::AmendmentAfterEnd {
+                        item,
+                        target: id.clone(),
+                        effective: a.effective,
+                        end: cs.c.window.end(),
+                    }]);
+                };
+                let (backer, site, gpu) = (cs.backer, cs.root_site, cs.gpu);
+                let g = gpus.as_i64();
+                if let Some(x) = self.check_capacity(&item, backer, site, gpu, &window, g) {
+                    return Err(vec![x]);
+                }
+                self.draw(backer, site, gpu, &window, g);
+                let cs = &mut self.contracts[ci as usize];
+                if let Some(t) = cs.unsold.as_mut() {
+                    self.forest.range_add(
+                        t,
+                        window.start().unix_seconds(),
+                        window.end().unix_seconds(),
+                        g,
+                    );
+                }
+                cs.amendments.push((window.start(), g));
+                cs.value_usd += Decimal::from(g) * cs.c.price_per_gpu_hour.get() * window.hours();
+            }
+            AmendmentTarget::Commitment { id, usd } => {
+                let item = ItemRef::Amendment(n, id.clone());
+                let Some(&ci) = self.commitment_ix.get(id) else {
+                    return Err(vec![unknown(&item, "commitment", "commitment", id)]);
+                };
+                let cs = &mut self.commitments[ci as usize];
+                if a.effective >= cs.c.window.end() {
+                    return Err(vec![Violation::AmendmentAfterEnd {
+                        item,
+                        target: id.clone(),
+                        effective: a.effective,
+                        end: cs.c.window.end(),
+                    }]);
+                }
+                cs.usd_total += usd.get();
+            }
+        }
+        self.amendments.push(a);
+        Ok(Entry::Amendment(n as u32))
+    }
+
+    fn add_commitment(&mut self, c: Commitment) -> Checked<Entry> {
+        let item = ItemRef::Commitment(c.id.clone());
+        let mut v = Vec::new();
+        if self.commitment_ix.contains_key(&c.id) {
+            v.push(Violation::DuplicateId { item: item.clone() });
+        }
+        let buyer = self.party_ref(&item, "buyer", &c.buyer, &mut v);
+        let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
+        if !v.is_empty() {
+            return Err(v);
+        }
+        let ix = self.commitments.len() as u32;
+        self.commitment_ix.insert(c.id.clone(), ix);
+        self.commitments.push(CommitmentState {
+            buyer: buyer.expect("checked"),
+            seller: seller.expect("checked"),
+            usd_total: c.usd.get(),
+            c,
+        });
+        Ok(Entry::Commitment(ix))
+    }
+
+    fn add_offer(&mut self, o: Offer) -> Checked<Entry> {
+        let item = ItemRef::Offer(o.id.clone());
+        let mut v = Vec::new();
+        if self.offer_ix.contains_key(&o.id) {
+            v.push(Violation::DuplicateId { item: item.clone() });
+        }
+        let seller = self.party_ref(&item, "seller", &o.seller, &mut v);
+        let gpu = self.gpu_ix.get(&o.gpu).copied();
+        if gpu.is_none() {
+            v.push(unknown(&item, "gpu", "gpu", &o.gpu));
+        }
+        if o.block_gpus > o.max_gpus {
+            v.push(Violation::BlockExceedsMax {
+                item: item.clone(),
+                block: o.block_gpus.get(),
+                max: o.max_gpus.get(),
+            });
+        }
+        let resolved = self.resolve_source(
+            &item, seller, &o.seller, gpu, &o.gpu, &o.window, &o.source, &mut v,
+        );
+        if !v.is_empty() {
+            return Err(v);
+        }
+        let (_, root_site) = resolved.expect("checked");
+        let ix = self.offers.len() as u32;
+        self.offer_ix.insert(o.id.clone(), ix);
+        self.offers.push(OfferState { o, root_site });
+        Ok(Entry::Offer(ix))
+    }
+
+    // ---- whole scenarios ----------------------------------------------
+
+    /// Builds a ledger from a whole scenario, or reports every violation.
+    ///
+    /// Contracts are applied backers first, each followed by its own
+    /// amendments, so a resale that fits only thanks to its backer's top-up
+    /// is accepted, as the final state allows it.
+    pub fn from_scenario(s: &Scenario) -> Result<Ledger, Rejection> {
+        let mut l = Ledger::new();
+        let mut v: Vec<Violation> = Vec::new();
+        let push = |l: &mut Ledger, e: Event, v: &mut Vec<Violation>| -> bool {
+            match l.apply(e) {
+                Ok(_) => true,
+                Err(r) => {
+                    v.extend(r.violations);
+                    false
+                }
+            }
+        };
+        for g in &s.gpus {
+            push(&mut l, Event::Gpu(g.clone()), &mut v);
+        }
+        for p in &s.parties {
+            push(&mut l, Event::Party(p.clone()), &mut v);
+        }
+        for site in &s.sites {
+            push(&mut l, Event::Site(site.clone()), &mut v);
+        }
+        for c in &s.clauses {
+            push(&mut l, Event::Clause(c.clone()), &mut v);
+        }
+
+        // Contract order: backers first; cycles reported once each.
+        let mut index: FxMap<&Id, usize> = FxMap::default();
+        for (i, c) in s.contracts.iter().enumerate() {
+            index.entry(&c.id).or_insert(i);
+        }
+        let mut amends_of: FxMap<&Id, Vec<&Amendment>> = FxMap::default();
+        let mut other_amends = Vec::new();
+        for a in &s.amendments {
+            match &a.target {
+                AmendmentTarget::Contract { id, .. } if index.contains_key(id) => {
+                    amends_of.entry(id).or_default().push(a)
+                }
+                _ => other_amends.push(a),
+            }
+        }
+        #[derive(Clone, Copy, PartialEq)]
+        enum St {
+            New,
+            OnPath,
+            Done,
+        }
+        let mut state = vec![St::New; s.contracts.len()];
+        let mut rejected: std::collections::HashSet<&Id> = Default::default();
+        for start in 0..s.contracts.len() {
+            if state[start] != St::New {
+                continue;
+            }
+            // Walk up the chain until a contract that is done, outside the scenario, or on the path.
+            let mut path = vec![start];
+            state[start] = St::OnPath;
+            let mut cycle: Option<usize> = None;
+            loop {
+                let cur = *path.last().expect("non-empty");
+                let Source::BackedBy(b) = &s.contracts[cur].source else {
+                    break;
+                };
+                let Some(&bi) = index.get(b) else { break };
+                match state[bi] {
+                    St::Done => break,
+                    St::OnPath => {
+                        cycle = path.iter().position(|&p| p == bi);
+                        break;
+                    }
+                    St::New => {
+                        state[bi] = St::OnPath;
+                        path.push(bi);
+                    }
+                }
+            }
+            if let Some(pos) = cycle {
+                let members: Vec<usize> = path[pos..].to_vec();
+                let mut ids: Vec<Id> = members.iter().rev().map(|&i| s.contracts[i].id.clone()).collect();
+                ids.push(ids[0].clone());
+                v.push(Violation::Cycle {
+                    item: ItemRef::Contract(s.contracts[members[members.len() - 1]].id.clone()),
+                    cycle: ids,
+                });
+                for &m in &members {
+                    rejected.insert(&s.contracts[m].id);
+                    state[m] = St::Done;
+                }
+                path.truncate(pos);
+            }
+            for &ci in path.iter().rev() {
+                state[ci] = St::Done;
+                let c = &s.contracts[ci];
+                if let Source::BackedBy(b) = &c.source
+                    && rejected.contains(b)
+                    && !l.contract_ix.contains_key(b)
+                {
+                    v.push(Violation::BackingRejected {
+                        item: ItemRef::Contract(c.id.clone()),
+                        backing: b.clone(),
+                    });
+                    rejected.insert(&c.id);
+                    continue;
+                }
+                let is_first = index.get(&c.id) == Some(&ci);
+                if !push(&mut l, Event::Contract(c.clone()), &mut v) {
+                    if is_first {
+                        rejected.insert(&c.id);
+                    }
+                    continue;
+                }
+                if is_first {
+                    for a in amends_of.get(&c.id).map(Vec::as_slice).unwrap_or(&[]) {
+                        push(&mut l, Event::Amendment((*a).clone()), &mut v);
+                    }
+                }
+            }
+        }
+        for c in &s.commitments {
+            push(&mut l, Event::Commitment(c.clone()), &mut v);
+        }
+        for a in other_amends {
+            let skip = matches!(&a.target, AmendmentTarget::Contract { id, .. } if rejected.contains(id));
+            if !skip {
+                push(&mut l, Event::Amendment(a.clone()), &mut v);
+            }
+        }
+        for o in &s.offers {
+            push(&mut l, Event::Offer(o.clone()), &mut v);
+        }
+        l.check_references(s, &mut v);
+        if v.is_empty() {
+            Ok(l)
+        } else {
+            Err(Rejection { violations: v })
+        }
+    }
+
+    /// References of the items that are not ledger events: demands, outages, policies.
+    fn check_references(&self, s: &Scenario, v: &mut Vec<Violation>) {
+        for (i, d) in s.demands.iter().enumerate() {
+            if !self.party_ix.contains_key(&d.buyer) {
+                v.push(unknown(&ItemRef::Demand(i), "buyer", "party", &d.buyer));
+            }
+        }
+        for (i, o) in s.outages.iter().enumerate() {
+            match &o.scope {
+                OutageScope::Site(id) if !self.site_ix.contains_key(id) => {
+                    v.push(unknown(&ItemRef::Outage(i), "site", "site", id))
+                }
+                OutageScope::Provider(id) if !self.party_ix.contains_key(id) => {
+                    v.push(unknown(&ItemRef::Outage(i), "provider", "party", id))
+                }
+                _ => {}
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (buyer, _) in &s.policies {
+            if !self.party_ix.contains_key(buyer) {
+                v.push(unknown(&ItemRef::Policy(buyer.clone()), "policy", "party", buyer));
+            }
+            if !seen.insert(buyer) {
+                v.push(Violation::DuplicateId {
+                    item: ItemRef::Policy(buyer.clone()),
+                });
+            }
+        }
+    }
+
+    // ---- queries --------------------------------------------------------
+
+    fn amount_of(&self, ci: u32, t: Instant) -> i64 {
+        let cs = &self.contracts[ci as usize];
+        if !cs.c.window.contains(t) {
+            return 0;
+        }
+        cs.c.gpus.as_i64()
+            + cs.amendments
+                .iter()
+                .filter(|(eff, _)| *eff <= t)
+                .map(|(_, g)| g)
+                .sum::<i64>()
+    }
+
+    /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
+    pub fn amount(&self, contract: &Id, t: Instant) -> Option<i64> {
+        self.contract_ix.get(contract).map(|&ci| self.amount_of(ci, t))
+    }
+
+    /// Σ amount of the resales carved from a contract, at `t`.
+    pub fn resold(&self, contract: &Id, t: Instant) -> Option<i64> {
+        let &ci = self.contract_ix.get(contract)?;
+        Some(self.resold_of(ci, t))
+    }
+
+    fn resold_of(&self, ci: u32, t: Instant) -> i64 {
+        let cs = &self.contracts[ci as usize];
+        match cs.unsold {
+            Some(tree) => self.amount_of(ci, t) - self.forest.value_at(tree, t.unix_seconds()),
+            None => 0,
+        }
+    }
+
+    fn net_of(&self, ci: u32, t: Instant) -> i64 {
+        let cs = &self.contracts[ci as usize];
+        match cs.unsold {
+            Some(tree) => self.forest.value_at(tree, t.unix_seconds()),
+            None => self.amount_of(ci, t),
+        }
+    }
+
+    /// GPUs of a class still unsold at a site at `t`.
+    pub fn site_free_at(&self, site: &Id, gpu: &Id, t: Instant) -> Option<i64> {
+        let st = &self.sites[*self.site_ix.get(site)? as usize];
+        let g = *self.gpu_ix.get(gpu)?;
+        let slot = st.classes.iter().find(|(c, ..)| *c == g)?;
+        Some(self.forest.value_at(slot.2, t.unix_seconds()))
+    }
+
+    /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
+    pub fn contract_free_at(&self, contract: &Id, t: Instant) -> Option<i64> {
+        let cs = &self.contracts[*self.contract_ix.get(contract)? as usize];
+        Some(cs.unsold.map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())))
+    }
+
+    /// What a source (site + class, or backing contract) has free at `t`.
+    pub fn source_free_at(&self, source: &Source, gpu: &Id, t: Instant) -> Option<i64> {
+        match source {
+            Source::Site(s) => self.site_free_at(s, gpu, t),
+            Source::BackedBy(c) => self.contract_free_at(c, t),
+        }
+    }
+
+    /// The capacity a party holds at `t`, one entry per contract with net held > 0.
+    pub fn holdings(&self, buyer: &Id, t: Instant) -> Vec<Holding> {
+        let Some(&b) = self.party_ix.get(buyer) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for &ci in self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
+            let net = self.net_of(ci, t);
+            if net <= 0 {
+                continue;
+            }
+            let cs = &self.contracts[ci as usize];
+            let site = &self.sites[cs.root_site as usize];
+            out.push(Holding {
+                contract: cs.c.id.clone(),
+                seller: cs.c.seller.clone(),
+                provider: site.site.owner.clone(),
+                site: site.site.id.clone(),
+                region: site.site.region.clone(),
+                gpu: cs.c.gpu.clone(),
+                gpus: net,
+                h100e: net as f64 * self.gpus[cs.gpu as usize].h100e.get(),
+            });
+        }
+        out
+    }
+
+    /// Contracts a party takes part in, as buyer or seller, in journal order.
+    pub fn contracts_of(&self, party: &Id) -> Vec<&Contract> {
+        let Some(&p) = self.party_ix.get(party) else {
+            return Vec::new();
+        };
+        let mut ix: Vec<u32> = self
+            .by_buyer
+            .get(&p)
+            .into_iter()
+            .chain(self.by_seller.get(&p))
+            .flatten()
+            .copied()
+            .collect();
+        ix.sort_unstable();
+        ix.dedup();
+        ix.into_iter().map(|i| &self.contracts[i as usize].c).collect()
+    }
+
+    pub fn contract(&self, id: &Id) -> Option<ContractInfo<'_>> {
+        let cs = &self.contracts[*self.contract_ix.get(id)? as usize];
+        let site = &self.sites[cs.root_site as usize].site;
+        Some(ContractInfo {
+            contract: &cs.c,
+            root_site: site,
+            provider: &site.owner,
+            value_usd: cs.value_usd,
+            amendments: cs.amendments.clone(),
+        })
+    }
+
+    /// The chain of a contract up to its root site.
+    pub fn chain(&self, id: &Id) -> Option<Chain<'_>> {
+        let mut ci = *self.contract_ix.get(id)?;
+        let mut links = Vec::new();
+        loop {
+            let cs = &self.contracts[ci as usize];
+            links.push(&cs.c);
+            match cs.backer {
+                Some(b) => ci = b,
+                None => break,
+            }
+        }
+        let site = &self.sites[self.contracts[ci as usize].root_site as usize].site;
+        Some(Chain {
+            links,
+            root_site: site,
+            provider: &site.owner,
+        })
+    }
+
+    /// The resales carved from a contract, as a tree.
+    pub fn resold_tree(&self, id: &Id) -> Option<Resold<'_>> {
+        let ci = *self.contract_ix.get(id)?;
+        // Iterative build: resale trees can be deep and user-made.
+        fn build<'a>(l: &'a Ledger, ci: u32) -> Resold<'a> {
+            let mut stack: Vec<(u32, Vec<Resold<'a>>, usize)> = vec![(ci, Vec::new(), 0)];
+            loop {
+                let (cur, _, next) = stack.last_mut().expect("non-empty");
+                let cs = &l.contracts[*cur as usize];
+                if *next < cs.resales.len() {
+                    let child = cs.resales[*next];
+                    *next += 1;
+                    stack.push((child, Vec::new(), 0));
+                    continue;
+                }
+                let (done, kids, _) = stack.pop().expect("non-empty");
+                let node = Resold {
+                    contract: &l.contracts[done as usize].c,
+                    resold: kids,
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push(node),
+                    None => return node,
+                }
+            }
+        }
+        Some(build(self, ci))
+    }
+
+    /// Physical provider and root site of an offer.
+    pub fn offer_root(&self, offer: &Id) -> Option<(&Id, &Site)> {
+        let os = &self.offers[*self.offer_ix.get(offer)? as usize];
+        let site = &self.sites[os.root_site as usize].site;
+        Some((&site.owner, site))
+    }
+
+    /// Root site of a source (a site, or the root site of a backing contract).
+    pub fn source_root(&self, source: &Source) -> Option<&Site> {
+        match source {
+            Source::Site(s) => Some(&self.sites[*self.site_ix.get(s)? as usize].site),
+            Source::BackedBy(c) => {
+                let cs = &self.contracts[*self.contract_ix.get(c)? as usize];
+                Some(&self.sites[cs.root_site as usize].site)
+            }
+        }
+    }
+
+    /// Sellers along a contract's chain, its own seller first.
+    pub fn sellers_of(&self, contract: &Id) -> Option<Vec<&Id>> {
+        let ci = *self.contract_ix.get(contract)?;
+        Some(
+            self.chain_sellers(ci)
+                .into_iter()
+                .map(|p| &self.parties[p as usize].id)
+                .collect(),
+        )
+    }
+
+    /// Commitments of a buyer with their total (usd + amendments) and spend.
+    pub fn commitments_of(&self, buyer: &Id) -> Vec<(&Commitment, Decimal, Decimal)> {
+        let Some(&b) = self.party_ix.get(buyer) else {
+            return Vec::new();
+        };
+        self.commitments
+            .iter()
+            .filter(|cs| cs.buyer == b)
+            .map(|cs| (&cs.c, cs.usd_total, self.spend(cs)))
+            .collect()
+    }
+
+    fn spend(&self, cs: &CommitmentState) -> Decimal {
+        self.by_pair
+            .get(&(cs.buyer, cs.seller))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&ci| &self.contracts[ci as usize])
+            .filter(|c| cs.c.window.contains(c.c.window.start()))
+            .map(|c| c.value_usd)
+            .sum()
+    }
+
+    pub fn gpu_class(&self, id: &Id) -> Option<&GpuClass> {
+        self.gpu_ix.get(id).map(|&g| &self.gpus[g as usize])
+    }
+
+    pub fn gpu_classes(&self) -> &[GpuClass] {
+        &self.gpus
+    }
+
+    pub fn party(&self, id: &Id) -> Option<&Party> {
+        self.party_ix.get(id).map(|&p| &self.parties[p as usize])
+    }
+
+    pub fn parties(&self) -> &[Party] {
+        &self.parties
+    }
+
+    pub fn site(&self, id: &Id) -> Option<&Site> {
+        self.site_ix.get(id).map(|&s| &self.sites[s as usize].site)
+    }
+
+    pub fn sites(&self) -> impl Iterator<Item = &Site> {
+        self.sites.iter().map(|s| &s.site)
+    }
+
+    /// Sites owned by a party.
+    pub fn sites_of(&self, owner: &Id) -> Vec<&Site> {
+        let Some(&p) = self.party_ix.get(owner) else {
+            return Vec::new();
+        };
+        self.sites_by_owner
+            .get(&p)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&s| &self.sites[s as usize].site)
+            .collect()
+    }
+
+    pub fn contracts(&self) -> impl Iterator<Item = &Contract> {
+        self.contracts.iter().map(|c| &c.c)
+    }
+
+    pub fn commitments(&self) -> impl Iterator<Item = &Commitment> {
+        self.commitments.iter().map(|c| &c.c)
+    }
+
+    pub fn commitment(&self, id: &Id) -> Option<(&Commitment, Decimal)> {
+        let cs = &self.commitments[*self.commitment_ix.get(id)? as usize];
+        Some((&cs.c, cs.usd_total))
+    }
+
+    pub fn amendments(&self) -> &[Amendment] {
+        &self.amendments
+    }
+
+    pub fn offers(&self) -> impl Iterator<Item = &Offer> {
+        self.offers.iter().map(|o| &o.o)
+    }
+
+    pub fn offer(&self, id: &Id) -> Option<&Offer> {
+        self.offer_ix.get(id).map(|&o| &self.offers[o as usize].o)
+    }
+
+    pub fn clauses(&self) -> &[Clause] {
+        &self.clauses
+    }
+}

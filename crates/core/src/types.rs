@@ -1,0 +1,430 @@
+//! Validated value types: ids, instants, windows, quantities and money.
+//!
+//! Every constructor checks its invariant once, so code that holds one of
+//! these values never re-checks it.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+/// Why a raw value could not become one of the value types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("id {0:?} is invalid: ids match [a-z0-9][a-z0-9._-]* and have at most 64 characters")]
+    BadId(String),
+    #[error("window is empty: start {start} is not before end {end}")]
+    EmptyWindow { start: Instant, end: Instant },
+    #[error("{field} must be positive, got {value}")]
+    NotPositive { field: &'static str, value: String },
+    #[error("{field} must not be negative, got {value}")]
+    Negative { field: &'static str, value: String },
+    #[error("{field} is out of range: {value}")]
+    OutOfRange { field: &'static str, value: String },
+}
+
+/// An identifier: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(Box<str>);
+
+impl Id {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn new(s: &str) -> Result<Id, ValueError> {
+        let b = s.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= Self::MAX_LEN
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+            });
+        if ok {
+            Ok(Id(s.into()))
+        } else {
+            Err(ValueError::BadId(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+/// An instant in UTC, whole seconds since 1970-01-01T00:00:00Z.
+///
+/// Seconds are enough: scenario times are dates or date-times, and exact
+/// integer arithmetic keeps "hours in a window" free of rounding.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Instant(i64);
+
+impl Instant {
+    pub const MIN: Instant = Instant(i64::MIN);
+    pub const MAX: Instant = Instant(i64::MAX);
+
+    pub const fn from_unix_seconds(s: i64) -> Instant {
+        Instant(s)
+    }
+
+    pub const fn unix_seconds(self) -> i64 {
+        self.0
+    }
+
+    /// Midnight UTC of a proleptic Gregorian date; `None` for an impossible date.
+    pub fn from_date(year: i32, month: u8, day: u8) -> Option<Instant> {
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        Some(Instant(days_from_civil(year, month, day) * 86_400))
+    }
+
+    /// A date-time in UTC, given the offset of the written time in seconds east of UTC.
+    pub fn from_datetime(
+        year: i32,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        offset_seconds: i32,
+    ) -> Option<Instant> {
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let d = Instant::from_date(year, month, day)?;
+        let secs = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second.min(59));
+        Some(Instant(d.0 + secs - i64::from(offset_seconds)))
+    }
+
+    /// (year, month, day, hour, minute, second) in UTC.
+    pub fn to_civil(self) -> (i64, u8, u8, u8, u8, u8) {
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        (
+            y,
+            m,
+            d,
+            (secs / 3600) as u8,
+            (secs / 60 % 60) as u8,
+            (secs % 60) as u8,
+        )
+    }
+
+    /// Just the date, `YYYY-MM-DD`.
+    pub fn date_string(self) -> String {
+        let (y, m, d, ..) = self.to_civil();
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// `YYYY-MM`, the month this instant falls in.
+    pub fn month_string(self) -> String {
+        let (y, m, ..) = self.to_civil();
+        format!("{y:04}-{m:02}")
+    }
+}
+
+/// RFC 3339 in UTC, e.g. `2026-01-01T00:00:00Z`.
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, mo, d, h, mi, s) = self.to_civil();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u8) -> u8 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days: exact for every
+// proleptic Gregorian date, no tables, no clock.
+fn days_from_civil(y: i32, m: u8, d: u8) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u8, u8) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A non-empty half-open window `[start, end)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Window {
+    start: Instant,
+    end: Instant,
+}
+
+impl Window {
+    pub fn new(start: Instant, end: Instant) -> Result<Window, ValueError> {
+        if start < end {
+            Ok(Window { start, end })
+        } else {
+            Err(ValueError::EmptyWindow { start, end })
+        }
+    }
+
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    pub fn end(&self) -> Instant {
+        self.end
+    }
+
+    pub fn contains(&self, t: Instant) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    pub fn contains_window(&self, other: &Window) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+
+    pub fn overlaps(&self, other: &Window) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+
+    /// The part of this window from `t` on, if any is left.
+    pub fn from(&self, t: Instant) -> Option<Window> {
+        Window::new(self.start.max(t), self.end).ok()
+    }
+
+    pub fn seconds(&self) -> i64 {
+        self.end.0 - self.start.0
+    }
+
+    /// Exact hours: seconds / 3600 as a decimal.
+    pub fn hours(&self) -> Decimal {
+        Decimal::from(self.seconds()) / Decimal::from(3600)
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {})", self.start, self.end)
+    }
+}
+
+/// A positive whole number of GPUs.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Gpus(u32);
+
+impl Gpus {
+    pub fn new(field: &'static str, n: i64) -> Result<Gpus, ValueError> {
+        if n <= 0 {
+            return Err(ValueError::NotPositive {
+                field,
+                value: n.to_string(),
+            });
+        }
+        u32::try_from(n).map(Gpus).map_err(|_| ValueError::OutOfRange {
+            field,
+            value: n.to_string(),
+        })
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    pub fn as_i64(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+impl fmt::Display for Gpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A non-negative amount of US dollars, exact.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct Usd(Decimal);
+
+impl Usd {
+    pub const ZERO: Usd = Usd(Decimal::ZERO);
+
+    pub fn new(field: &'static str, d: Decimal) -> Result<Usd, ValueError> {
+        if d.is_sign_negative() && !d.is_zero() {
+            Err(ValueError::Negative {
+                field,
+                value: d.to_string(),
+            })
+        } else {
+            Ok(Usd(d))
+        }
+    }
+
+    pub fn get(self) -> Decimal {
+        self.0
+    }
+}
+
+impl fmt::Display for Usd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_usd(self.0))
+    }
+}
+
+/// Money as the JSON output carries it: the exact decimal with at least two
+/// places (`"1234.50"`); more places are kept when the value has them.
+pub fn format_usd(d: Decimal) -> String {
+    let d = d.normalize();
+    if d.scale() < 2 {
+        let mut r = d;
+        r.rescale(2);
+        r.to_string()
+    } else {
+        d.to_string()
+    }
+}
+
+/// A price in USD per GPU-hour (≥ 0).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct UsdPerGpuHour(Decimal);
+
+impl UsdPerGpuHour {
+    pub fn new(field: &'static str, d: Decimal) -> Result<UsdPerGpuHour, ValueError> {
+        Usd::new(field, d).map(|u| UsdPerGpuHour(u.0))
+    }
+
+    pub fn get(self) -> Decimal {
+        self.0
+    }
+}
+
+impl fmt::Display for UsdPerGpuHour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A finite, strictly positive real (H100-equivalents per GPU, watts, MW, H100e demand).
+#[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
+pub struct Positive(f64);
+
+impl Positive {
+    pub fn new(field: &'static str, x: f64) -> Result<Positive, ValueError> {
+        if x.is_finite() && x > 0.0 {
+            Ok(Positive(x))
+        } else {
+            Err(ValueError::NotPositive {
+                field,
+                value: x.to_string(),
+            })
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A share in [0, 1].
+#[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
+pub struct Share(f64);
+
+impl Share {
+    pub fn new(field: &'static str, x: f64) -> Result<Share, ValueError> {
+        if x.is_finite() && (0.0..=1.0).contains(&x) {
+            Ok(Share(x))
+        } else {
+            Err(ValueError::OutOfRange {
+                field,
+                value: format!("{x} (a share lies in [0, 1])"),
+            })
+        }
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_pattern() {
+        assert!(Id::new("cw-plano").is_ok());
+        assert!(Id::new("a.b_c-9").is_ok());
+        assert!(Id::new("").is_err());
+        assert!(Id::new("-x").is_err());
+        assert!(Id::new("Upper").is_err());
+        assert!(Id::new(&"a".repeat(64)).is_ok());
+        assert!(Id::new(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        let t = Instant::from_date(2026, 1, 1).unwrap();
+        assert_eq!(t.unix_seconds(), 1_767_225_600);
+        assert_eq!(t.to_string(), "2026-01-01T00:00:00Z");
+        let t = Instant::from_datetime(2026, 2, 1, 6, 0, 0, 3600).unwrap();
+        assert_eq!(t.to_string(), "2026-02-01T05:00:00Z");
+        assert!(Instant::from_date(2025, 2, 29).is_none());
+        assert!(Instant::from_date(2024, 2, 29).is_some());
+        for days in [-800_000i64, -1, 0, 1, 59, 60, 11_000, 20_000, 3_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y as i32, m, d), days);
+        }
+    }
+
+    #[test]
+    fn windows_are_half_open_and_hours_exact() {
+        let a = Instant::from_date(2026, 1, 1).unwrap();
+        let b = Instant::from_date(2026, 1, 2).unwrap();
+        let w = Window::new(a, b).unwrap();
+        assert_eq!(w.hours(), Decimal::from(24));
+        assert!(w.contains(a) && !w.contains(b));
+        assert!(Window::new(b, a).is_err());
+        assert!(Window::new(a, a).is_err());
+    }
+
+    #[test]
+    fn money_formats_with_two_places() {
+        assert_eq!(format_usd(Decimal::new(123450, 2)), "1234.50");
+        assert_eq!(format_usd(Decimal::from(7)), "7.00");
+        assert_eq!(format_usd(Decimal::new(12345, 3)), "12.345");
+    }
+}
