@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cascade_core::{Exposure, Id, Instant, Ledger, Rejection, Scenario};
+use cascade_core::{Exposure, Id, Instant, ItemRef, Ledger, Rejection, Scenario};
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
@@ -108,6 +108,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes to stdout; a closed pipe (`cascade ... | head`) ends quietly
+/// instead of panicking.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
+}
+
 /// Why a scenario could not be used; printed to stderr by the caller.
 #[derive(Debug)]
 pub enum ScenarioError {
@@ -140,9 +151,15 @@ pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
         .iter()
         .map(|v| {
             let item = v.item();
-            let at = item
-                .id()
-                .and_then(|id| cascade_scenario::locate(&src, item.kind(), id.as_str()))
+            let position = match item {
+                ItemRef::Amendment(n, _) | ItemRef::Clause(n, _) | ItemRef::Demand(n) | ItemRef::Outage(n) => {
+                    cascade_scenario::locate_index(&src, item.kind(), *n)
+                }
+                _ => item
+                    .id()
+                    .and_then(|id| cascade_scenario::locate(&src, item.kind(), id.as_str())),
+            };
+            let at = position
                 .map(|(line, col)| format!("{}:{line}:{col}: ", path.display()))
                 .unwrap_or_else(|| format!("{}: ", path.display()));
             format!("{at}{v}")
@@ -175,7 +192,7 @@ fn validate(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 "file": path.display().to_string(), "valid": false, "errors": lines,
             }),
         };
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         return Ok(if outcome.is_ok() {
             ExitCode::SUCCESS
         } else {
@@ -184,8 +201,8 @@ fn validate(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     }
     match outcome {
         Ok((s, l)) => {
-            println!(
-                "{}: valid: scenario {:?}, {} parties, {} sites, {} contracts, {} amendments, {} offers ({} ledger events)",
+            emit(&format!(
+                "{}: valid: scenario {:?}, {} parties, {} sites, {} contracts, {} amendments, {} offers ({} ledger events)\n",
                 path.display(),
                 s.name,
                 s.parties.len(),
@@ -194,7 +211,7 @@ fn validate(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 s.amendments.len(),
                 s.offers.len(),
                 l.len()
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -234,9 +251,9 @@ fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::R
     let buyer = party_arg(&ledger, "--buyer", buyer)?;
     let e = ledger.exposure(&buyer, at);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report::exposure_json(&e))?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report::exposure_json(&e))?))?;
     } else {
-        print!("{}", exposure_text(&e));
+        emit(&exposure_text(&e))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -295,11 +312,10 @@ fn exposure_text(e: &Exposure) -> String {
     let mut t = table(&["counterparty", "GPUs", "H100e", "share", "physical providers behind"]);
     for r in &e.by_counterparty {
         let behind: Vec<&str> = e
-            .hidden
-            .iter()
-            .filter(|h| h.counterparties.contains(&r.id))
-            .map(|h| h.provider.as_str())
-            .collect();
+            .providers_behind
+            .get(&r.id)
+            .map(|v| v.iter().map(Id::as_str).collect())
+            .unwrap_or_default();
         t.add_row(vec![
             r.id.to_string(),
             r.gpus.to_string(),
@@ -344,21 +360,32 @@ fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--contract: no contract {:?} in {}", contract, path.display());
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report::chain_json(&ledger, &chain, &resold))?
-        );
-        return Ok(ExitCode::SUCCESS);
+        let doc = report::chain_json(&ledger, &chain, &resold);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+    } else {
+        emit(&chain_text(&id, &chain, &resold))?;
     }
-    println!(
-        "{} -> physical provider {}, site {} ({})",
-        id, chain.provider, chain.root_site.id, chain.root_site.region
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chain_text(id: &Id, chain: &cascade_core::Chain, resold: &cascade_core::Resold) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let site = chain.root_site;
+    let _ = writeln!(
+        out,
+        "{id}: physical provider {}, site {} ({}), {} tier(s)",
+        chain.provider,
+        site.id,
+        site.region,
+        chain.links.len()
     );
-    println!("Chain (buyer <- seller), from this contract down to the site:");
+    let _ = writeln!(out, "Chain, from this contract down to the physical site:");
     for (depth, c) in chain.links.iter().enumerate() {
-        println!(
-            "{}{} {} <- {}: {} x {} {} .. {} at ${}/GPU-h{}",
-            "  ".repeat(depth + 1),
+        let _ = writeln!(
+            out,
+            "{}{} {} buys from {}: {} x {}, {} .. {}, ${}/GPU-h{}",
+            "   ".repeat(depth),
             if depth == 0 { "*" } else { "└─" },
             c.buyer,
             c.seller,
@@ -369,36 +396,36 @@ fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
             c.price_per_gpu_hour,
             if c.resale { " (resellable)" } else { "" },
         );
-        if depth + 1 == chain.links.len() {
-            println!(
-                "{}└─ site {} owned by {}, region {}",
-                "  ".repeat(depth + 2),
-                chain.root_site.id,
-                chain.provider,
-                chain.root_site.region
-            );
-        }
     }
+    let _ = writeln!(
+        out,
+        "{}└─ site {} owned by {}, region {}",
+        "   ".repeat(chain.links.len()),
+        site.id,
+        chain.provider,
+        site.region
+    );
     if !resold.resold.is_empty() {
-        println!("Resold from {id}:");
-        fn walk(r: &cascade_core::Resold, depth: usize) {
-            for x in &r.resold {
-                let c = x.contract;
-                println!(
-                    "{}└─ {} -> {}: {} x {} {} .. {} ({})",
-                    "  ".repeat(depth),
-                    c.seller,
-                    c.buyer,
-                    c.gpus,
-                    c.gpu,
-                    c.window.start().date_string(),
-                    c.window.end().date_string(),
-                    c.id
-                );
-                walk(x, depth + 1);
-            }
+        let _ = writeln!(out, "Resold from {id}:");
+        // Depth-first without recursion: resale trees come from user files.
+        let mut stack: Vec<(&cascade_core::Resold, usize)> =
+            resold.resold.iter().rev().map(|r| (r, 1)).collect();
+        while let Some((r, depth)) = stack.pop() {
+            let c = r.contract;
+            let _ = writeln!(
+                out,
+                "{}└─ {} -> {}: {} x {}, {} .. {} ({})",
+                "   ".repeat(depth),
+                c.seller,
+                c.buyer,
+                c.gpus,
+                c.gpu,
+                c.window.start().date_string(),
+                c.window.end().date_string(),
+                c.id
+            );
+            stack.extend(r.resold.iter().rev().map(|x| (x, depth + 1)));
         }
-        walk(&resold, 1);
     }
-    Ok(ExitCode::SUCCESS)
+    out
 }

@@ -68,9 +68,17 @@ fn contract_json(l: &Ledger, c: &cascade_core::Contract) -> Value {
     v
 }
 
-fn resold_json(l: &Ledger, r: &Resold) -> Value {
+/// Nesting deeper than this is cut (and said so): JSON values are built,
+/// printed and dropped recursively, and resale trees come from user files.
+const MAX_JSON_DEPTH: usize = 64;
+
+fn resold_json(l: &Ledger, r: &Resold, depth: usize) -> Value {
     let mut v = contract_json(l, r.contract);
-    v["resold"] = r.resold.iter().map(|x| resold_json(l, x)).collect();
+    if depth >= MAX_JSON_DEPTH && !r.resold.is_empty() {
+        v["resold_truncated"] = json!(r.resold.len());
+        return v;
+    }
+    v["resold"] = r.resold.iter().map(|x| resold_json(l, x, depth + 1)).collect();
     v
 }
 
@@ -82,6 +90,6 @@ pub fn chain_json(l: &Ledger, chain: &Chain, resold: &Resold) -> Value {
         "region": chain.root_site.region,
         "sellers": chain.links.iter().map(|c| c.seller.as_str()).collect::<Vec<_>>(),
         "chain": chain.links.iter().map(|c| contract_json(l, c)).collect::<Vec<_>>(),
-        "resold": resold.resold.iter().map(|x| resold_json(l, x)).collect::<Vec<_>>(),
+        "resold": resold.resold.iter().map(|x| resold_json(l, x, 1)).collect::<Vec<_>>(),
     })
 }

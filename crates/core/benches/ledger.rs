@@ -1,1 +1,211 @@
-fn main() {}
+//! Ledger throughput and exposure latency at scale.
+//!
+//! `cargo bench -p cascade-core --bench ledger`
+//!
+//! - build: 1,000,000 events (site contracts, resales up to depth 4,
+//!   amendments) over 50 sites, validated one by one.
+//! - exposure: a buyer holding 100,000 contracts.
+//!
+//! The generator is seeded, so every run checks the same events.
+
+use std::hint::black_box;
+
+use cascade_core::*;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const EVENTS: usize = 1_000_000;
+const SITES: usize = 50;
+const MONTH_S: i64 = 30 * 86_400;
+const T0: i64 = 1_767_225_600; // 2026-01-01
+
+fn id(s: &str) -> Id {
+    Id::new(s).expect("generated ids are valid")
+}
+
+fn window(a_month: i64, b_month: i64) -> Window {
+    Window::new(
+        Instant::from_unix_seconds(T0 + a_month * MONTH_S),
+        Instant::from_unix_seconds(T0 + b_month * MONTH_S),
+    )
+    .expect("non-empty")
+}
+
+/// Setup events, then `EVENTS` contracts/resales/amendments. `big` is the
+/// buyer of every seventh event that is a contract: about 114,000 contracts.
+fn generate() -> (Vec<Event>, Vec<Event>) {
+    let mut rng = Rng(0x5eed_cafe_f00d_d00d);
+    let mut setup = Vec::new();
+    let classes = ["h100", "h200", "gb200", "mi300x"];
+    for (i, g) in classes.iter().enumerate() {
+        setup.push(Event::Gpu(GpuClass {
+            id: id(g),
+            h100e: Positive::new("h100e", 1.0 + i as f64 * 0.5).expect("positive"),
+            watts: Positive::new("watts", 700.0).expect("positive"),
+        }));
+    }
+    let parties: Vec<String> = (0..SITES)
+        .map(|i| format!("provider-{i}"))
+        .chain((0..150).map(|i| format!("party-{i}")))
+        .chain(["big".to_string()])
+        .collect();
+    for p in &parties {
+        setup.push(Event::Party(Party {
+            id: id(p),
+            name: None,
+        }));
+    }
+    for s in 0..SITES {
+        setup.push(Event::Site(Site {
+            id: id(&format!("site-{s}")),
+            owner: id(&format!("provider-{s}")),
+            region: format!("region-{}", s % 7),
+            power_mw: None,
+            gpus: classes
+                .iter()
+                .map(|g| (id(g), Gpus::new("gpus", 2_000_000).expect("positive")))
+                .collect(),
+        }));
+    }
+    // (id, buyer, class, start month, end month, gpus, depth)
+    let mut resellable: Vec<(String, String, usize, i64, i64, i64, u32)> = Vec::new();
+    let mut all: Vec<(String, i64)> = Vec::new();
+    let mut events = Vec::with_capacity(EVENTS);
+    let price = UsdPerGpuHour::new("price", "2.15".parse().expect("decimal")).expect("price");
+    let mut n = 0usize;
+    while events.len() < EVENTS {
+        n += 1;
+        let cid = format!("c{n}");
+        let buyer = if n % 7 == 0 {
+            "big".to_string()
+        } else {
+            format!("party-{}", rng.below(150))
+        };
+        let roll = rng.below(100);
+        if roll < 45 || resellable.is_empty() {
+            let s = rng.below(SITES as u64) as usize;
+            let class = rng.below(4) as usize;
+            let start = rng.below(30) as i64;
+            let end = start + 1 + rng.below(24) as i64;
+            let gpus = 64 + rng.below(512) as i64;
+            let resale = buyer != "big";
+            events.push(Event::Contract(Contract {
+                id: id(&cid),
+                seller: id(&format!("provider-{s}")),
+                buyer: id(&buyer),
+                gpu: id(classes[class]),
+                gpus: Gpus::new("gpus", gpus).expect("positive"),
+                window: window(start, end),
+                price_per_gpu_hour: price,
+                source: Source::Site(id(&format!("site-{s}"))),
+                resale,
+            }));
+            if resale {
+                resellable.push((cid.clone(), buyer, class, start, end, gpus, 1));
+            }
+            all.push((cid, end));
+        } else if roll < 80 {
+            let k = rng.below(resellable.len() as u64) as usize;
+            let (bid, holder, class, bs, be, bg, depth) = resellable[k].clone();
+            let start = bs + rng.below((be - bs) as u64) as i64;
+            let end = start + 1 + rng.below((be - start) as u64) as i64;
+            let gpus = 1 + rng.below((bg / 4).max(1) as u64) as i64;
+            let buyer = if buyer == holder {
+                "party-0".to_string()
+            } else {
+                buyer
+            };
+            let resale = depth < 4 && buyer != "big";
+            events.push(Event::Contract(Contract {
+                id: id(&cid),
+                seller: id(&holder),
+                buyer: id(&buyer),
+                gpu: id(classes[class]),
+                gpus: Gpus::new("gpus", gpus).expect("positive"),
+                window: window(start, end),
+                price_per_gpu_hour: price,
+                source: Source::BackedBy(id(&bid)),
+                resale,
+            }));
+            if resale {
+                resellable.push((cid.clone(), buyer, class, start, end, gpus, depth + 1));
+            }
+            all.push((cid, end));
+        } else {
+            let k = rng.below(all.len() as u64) as usize;
+            let (target, end) = &all[k];
+            let eff = rng.below(*end as u64) as i64;
+            events.push(Event::Amendment(Amendment {
+                target: AmendmentTarget::Contract {
+                    id: id(target),
+                    gpus: Gpus::new("gpus", 1 + rng.below(16) as i64).expect("positive"),
+                },
+                effective: Instant::from_unix_seconds(T0 + eff * MONTH_S),
+            }));
+        }
+    }
+    (setup, events)
+}
+
+fn build(setup: &[Event], events: Vec<Event>) -> (Ledger, usize) {
+    let mut l = Ledger::new();
+    for e in setup {
+        l.apply(e.clone()).expect("setup is valid");
+    }
+    let mut accepted = 0;
+    for e in events {
+        accepted += usize::from(l.apply(e).is_ok());
+    }
+    (l, accepted)
+}
+
+fn benches(c: &mut Criterion) {
+    let (setup, events) = generate();
+    let (ledger, accepted) = build(&setup, events.clone());
+    let big = id("big");
+    let at = Instant::from_unix_seconds(T0 + 12 * MONTH_S);
+    let held = ledger.holdings(&big, at).len();
+    eprintln!(
+        "ledger bench: {} events, {} accepted, {} refused; buyer 'big' holds {} contracts ({} live at month 12)",
+        events.len(),
+        accepted,
+        events.len() - accepted,
+        ledger.contracts_of(&big).len(),
+        held
+    );
+
+    let mut g = c.benchmark_group("ledger");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(events.len() as u64));
+    g.bench_function("build_1m_events", |b| {
+        b.iter_batched(
+            || events.clone(),
+            |ev| black_box(build(&setup, ev)),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("exposure");
+    g.sample_size(20);
+    g.bench_function("buyer_with_100k_contracts", |b| {
+        b.iter(|| black_box(ledger.exposure(&big, at)))
+    });
+    g.finish();
+}
+
+criterion_group!(ledger, benches);
+criterion_main!(ledger);

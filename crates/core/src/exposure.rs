@@ -70,6 +70,8 @@ pub struct Exposure {
     pub flags: Vec<String>,
     /// Physical providers that stand behind more than one counterparty.
     pub hidden: Vec<HiddenConcentration>,
+    /// Per counterparty, the physical providers its capacity sits with.
+    pub providers_behind: BTreeMap<Id, Vec<Id>>,
 }
 
 fn share(part: f64, total: f64) -> f64 {
@@ -93,6 +95,7 @@ impl Ledger {
         let mut counterparty: BTreeMap<&Id, (i64, f64)> = BTreeMap::new();
         let mut site: BTreeMap<&Id, (&Id, &str, i64, f64)> = BTreeMap::new();
         let mut behind: BTreeMap<&Id, Vec<&Id>> = BTreeMap::new();
+        let mut providers_behind: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
         let (mut total_gpus, mut total_h100e) = (0i64, 0f64);
         for h in &holdings {
             total_gpus += h.gpus;
@@ -109,6 +112,11 @@ impl Ledger {
             let b = behind.entry(&h.provider).or_default();
             if !b.contains(&&h.seller) {
                 b.push(&h.seller);
+            }
+            let p = providers_behind.entry(h.seller.clone()).or_default();
+            if !p.contains(&h.provider) {
+                p.push(h.provider.clone());
+                p.sort();
             }
         }
         let rows = |m: BTreeMap<&Id, (i64, f64)>| {
@@ -199,6 +207,7 @@ impl Ledger {
             commitments,
             flags,
             hidden,
+            providers_behind,
         }
     }
 }

@@ -45,7 +45,13 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply in `add` leaves the low bits, which hashbrown uses to
+        // pick a bucket, depending on the low input bytes only (the same `c`
+        // of `c1`, `c2`, ...): finish with a full avalanche (splitmix64).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
 }
 
@@ -520,8 +526,9 @@ impl Ledger {
         }
     }
 
-    /// Checks that `gpus` more can be drawn from a source over `window`.
-    fn check_capacity(
+    /// Draws `gpus` from a source over `window`, or refuses with the facts
+    /// and changes nothing.
+    fn take_capacity(
         &mut self,
         item: &ItemRef,
         backer: Option<u32>,
@@ -529,66 +536,50 @@ impl Ledger {
         gpu: u32,
         window: &Window,
         gpus: i64,
-    ) -> Option<Violation> {
+    ) -> Result<(), Violation> {
         let (s, e) = (window.start().unix_seconds(), window.end().unix_seconds());
         match backer {
-            None => {
-                let st = &mut self.sites[site as usize];
-                let slot = st.classes.iter_mut().find(|(c, ..)| *c == gpu)?;
-                let m = self.forest.range_min(&mut slot.2, s, e);
-                (m.min < gpus).then(|| Violation::SiteOversold {
-                    item: item.clone(),
-                    site: st.site.id.clone(),
-                    gpu: self.gpus[gpu as usize].id.clone(),
-                    at: Instant::from_unix_seconds(m.at),
-                    requested: gpus,
-                    free: m.min,
-                    installed: slot.1,
-                    shortfall: gpus - m.min,
-                })
-            }
-            Some(b) => {
-                let at = {
-                    let bs = &mut self.contracts[b as usize];
-                    let tree = bs.unsold.as_mut()?;
-                    self.forest.range_min(tree, s, e)
-                };
-                if at.min >= gpus {
-                    return None;
-                }
-                let bs = &self.contracts[b as usize];
-                Some(Violation::ResaleOversold {
-                    item: item.clone(),
-                    backing: bs.c.id.clone(),
-                    at: Instant::from_unix_seconds(at.at),
-                    requested: gpus,
-                    free: at.min,
-                    amount: self.amount_of(b, Instant::from_unix_seconds(at.at)),
-                    shortfall: gpus - at.min,
-                })
-            }
-        }
-    }
-
-    /// Draws `gpus` from a source over `window` (after a successful check).
-    fn draw(&mut self, backer: Option<u32>, site: u32, gpu: u32, window: &Window, gpus: i64) {
-        let (s, e) = (window.start().unix_seconds(), window.end().unix_seconds());
-        let tree = match backer {
             None => {
                 let st = &mut self.sites[site as usize];
                 let slot = st
                     .classes
                     .iter_mut()
                     .find(|(c, ..)| *c == gpu)
-                    .expect("class checked");
-                &mut slot.2
+                    .expect("class at site is checked before capacity");
+                self.forest.try_take(&mut slot.2, s, e, gpus).map_err(|m| {
+                    Violation::SiteOversold {
+                        item: item.clone(),
+                        site: st.site.id.clone(),
+                        gpu: self.gpus[gpu as usize].id.clone(),
+                        at: Instant::from_unix_seconds(m.at),
+                        requested: gpus,
+                        free: m.min,
+                        installed: slot.1,
+                        shortfall: gpus - m.min,
+                    }
+                })
             }
-            Some(b) => self.contracts[b as usize]
-                .unsold
-                .as_mut()
-                .expect("resellable checked"),
-        };
-        self.forest.range_add(tree, s, e, -gpus);
+            Some(b) => {
+                let tree = self.contracts[b as usize]
+                    .unsold
+                    .as_mut()
+                    .expect("resellable backer is checked before capacity");
+                let m = match self.forest.try_take(tree, s, e, gpus) {
+                    Ok(()) => return Ok(()),
+                    Err(m) => m,
+                };
+                let at = Instant::from_unix_seconds(m.at);
+                Err(Violation::ResaleOversold {
+                    item: item.clone(),
+                    backing: self.contracts[b as usize].c.id.clone(),
+                    at,
+                    requested: gpus,
+                    free: m.min,
+                    amount: self.amount_of(b, at),
+                    shortfall: gpus - m.min,
+                })
+            }
+        }
     }
 
     fn add_contract(&mut self, c: Contract) -> Checked<Entry> {
@@ -644,34 +635,24 @@ impl Ledger {
         }
         // Capacity is checked only when every reference resolved: the
         // shortfall of a contract with a wrong class would be noise.
-        if v.is_empty() {
-            let (backer, site) = resolved.expect("no violations means resolved");
-            let gpu = gpu.expect("resolved");
-            if let Some(x) =
-                self.check_capacity(&item, backer, site, gpu, &c.window, c.gpus.as_i64())
-            {
-                v.push(x);
-            }
-        }
+        // It is the last check, so a successful one may draw at once.
         if !v.is_empty() {
             return Err(v);
         }
-        let (backer, root_site) = resolved.expect("checked");
+        let (backer, root_site) = resolved.expect("no violations means resolved");
         let (seller, buyer, gpu) = (
             seller.expect("checked"),
             buyer.expect("checked"),
             gpu.expect("checked"),
         );
-        self.draw(backer, root_site, gpu, &c.window, c.gpus.as_i64());
+        self.take_capacity(&item, backer, root_site, gpu, &c.window, c.gpus.as_i64())
+            .map_err(|x| vec![x])?;
         let unsold = c.resale.then(|| {
-            let mut t = self.forest.constant(0);
-            self.forest.range_add(
-                &mut t,
+            self.forest.pulse(
                 c.window.start().unix_seconds(),
                 c.window.end().unix_seconds(),
                 c.gpus.as_i64(),
-            );
-            t
+            )
         });
         let ix = self.contracts.len() as u32;
         if let Some(b) = backer {
@@ -716,10 +697,8 @@ impl Ledger {
                 };
                 let (backer, site, gpu) = (cs.backer, cs.root_site, cs.gpu);
                 let g = gpus.as_i64();
-                if let Some(x) = self.check_capacity(&item, backer, site, gpu, &window, g) {
-                    return Err(vec![x]);
-                }
-                self.draw(backer, site, gpu, &window, g);
+                self.take_capacity(&item, backer, site, gpu, &window, g)
+                    .map_err(|x| vec![x])?;
                 let cs = &mut self.contracts[ci as usize];
                 if let Some(t) = cs.unsold.as_mut() {
                     self.forest.range_add(
@@ -889,10 +868,11 @@ impl Ledger {
             }
             if let Some(pos) = cycle {
                 let members: Vec<usize> = path[pos..].to_vec();
-                let mut ids: Vec<Id> = members.iter().rev().map(|&i| s.contracts[i].id.clone()).collect();
+                // Members in path order follow backed_by: a -> b means a is backed by b.
+                let mut ids: Vec<Id> = members.iter().map(|&i| s.contracts[i].id.clone()).collect();
                 ids.push(ids[0].clone());
                 v.push(Violation::Cycle {
-                    item: ItemRef::Contract(s.contracts[members[members.len() - 1]].id.clone()),
+                    item: ItemRef::Contract(s.contracts[members[0]].id.clone()),
                     cycle: ids,
                 });
                 for &m in &members {

@@ -25,10 +25,39 @@ struct Node {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tree(u32);
 
+/// A step function with few breakpoints is a sorted vector: contiguous,
+/// so a check touches one or two cache lines. Past `SMALL_MAX` pieces it
+/// becomes a treap, so no operation is ever linear in a large function.
+#[derive(Clone, Debug)]
+enum Repr {
+    /// Pieces (start, value), sorted; the first starts at `i64::MIN`.
+    Small(Vec<(i64, i64)>),
+    /// Root of a treap in the node arena.
+    Big(u32),
+}
+
+const SMALL_MAX: usize = 48;
+
 #[derive(Clone, Debug, Default)]
 pub struct Forest {
     nodes: Vec<Node>,
+    reprs: Vec<Repr>,
     rng: u64,
+}
+
+fn small_piece(v: &[(i64, i64)], t: i64) -> usize {
+    v.partition_point(|p| p.0 <= t) - 1
+}
+
+/// Index of the piece starting at `t`, splitting the piece that covers it.
+fn small_ensure(v: &mut Vec<(i64, i64)>, t: i64) -> usize {
+    let i = v.partition_point(|p| p.0 < t);
+    if i < v.len() && v[i].0 == t {
+        return i;
+    }
+    let val = v[i - 1].1;
+    v.insert(i, (t, val));
+    i
 }
 
 /// Where a range minimum is reached: the first instant with the minimum.
@@ -42,8 +71,32 @@ impl Forest {
     pub fn new() -> Forest {
         Forest {
             nodes: Vec::new(),
+            reprs: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15,
         }
+    }
+
+    fn new_tree(&mut self, pieces: Vec<(i64, i64)>) -> Tree {
+        let ix = u32::try_from(self.reprs.len()).expect("more than u32::MAX step functions");
+        self.reprs.push(Repr::Small(pieces));
+        Tree(ix)
+    }
+
+    /// Turns a small function that grew past `SMALL_MAX` into a treap.
+    fn promote(&mut self, tree: Tree) {
+        let Repr::Small(v) = &mut self.reprs[tree.0 as usize] else {
+            return;
+        };
+        if v.len() <= SMALL_MAX {
+            return;
+        }
+        let pieces = std::mem::take(v);
+        let mut root = NIL;
+        for (k, val) in pieces {
+            let n = self.alloc(k, val);
+            root = self.merge(root, n);
+        }
+        self.reprs[tree.0 as usize] = Repr::Big(root);
     }
 
     fn next_prio(&mut self) -> u32 {
@@ -73,7 +126,52 @@ impl Forest {
 
     /// A new step function equal to `value` everywhere.
     pub fn constant(&mut self, value: i64) -> Tree {
-        Tree(self.alloc(i64::MIN, value))
+        self.new_tree(vec![(i64::MIN, value)])
+    }
+
+    /// A new step function: `value` on `[s, e)`, 0 elsewhere.
+    pub fn pulse(&mut self, s: i64, e: i64, value: i64) -> Tree {
+        debug_assert!(i64::MIN < s && s < e);
+        self.new_tree(vec![(i64::MIN, 0), (s, value), (e, 0)])
+    }
+
+    /// Subtracts `q` on `[s, e)` if the minimum there is at least `q`;
+    /// otherwise changes nothing and says where the minimum is.
+    pub fn try_take(&mut self, tree: &mut Tree, s: i64, e: i64, q: i64) -> Result<(), RangeMin> {
+        debug_assert!(s < e);
+        let root = match &mut self.reprs[tree.0 as usize] {
+            Repr::Big(root) => *root,
+            Repr::Small(v) => {
+                let (i, j) = (small_piece(v, s), v.partition_point(|p| p.0 < e));
+                let (mut min, mut at) = (i64::MAX, s);
+                for p in &v[i..j] {
+                    if p.1 < min {
+                        (min, at) = (p.1, p.0.max(s));
+                    }
+                }
+                if min < q {
+                    return Err(RangeMin { min, at });
+                }
+                let i = small_ensure(v, s);
+                let j = small_ensure(v, e);
+                for p in &mut v[i..j] {
+                    p.1 -= q;
+                }
+                self.promote(*tree);
+                return Ok(());
+            }
+        };
+        let (before, middle, after) = self.carve(root, s, e);
+        let min = self.min_of(middle);
+        let result = if min >= q {
+            self.apply(middle, -q);
+            Ok(())
+        } else {
+            let at = self.first_at_most(middle, min).unwrap_or(s);
+            Err(RangeMin { min, at })
+        };
+        self.join(tree, before, middle, after);
+        result
     }
 
     fn min_of(&self, n: u32) -> i64 {
@@ -93,11 +191,13 @@ impl Forest {
         }
     }
 
+    #[inline]
     fn push(&mut self, n: u32) {
-        let node = self.nodes[n as usize];
-        if node.lazy != 0 {
-            self.apply(node.left, node.lazy);
-            self.apply(node.right, node.lazy);
+        let lazy = self.nodes[n as usize].lazy;
+        if lazy != 0 {
+            let (l, r) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
+            self.apply(l, lazy);
+            self.apply(r, lazy);
             self.nodes[n as usize].lazy = 0;
         }
     }
@@ -149,19 +249,16 @@ impl Forest {
         }
     }
 
-    fn leftmost_key(&self, mut n: u32) -> Option<i64> {
-        if n == NIL {
-            return None;
-        }
-        while self.nodes[n as usize].left != NIL {
-            n = self.nodes[n as usize].left;
-        }
-        Some(self.nodes[n as usize].key)
-    }
-
     /// Value at `t` without restructuring.
     pub fn value_at(&self, tree: Tree, t: i64) -> i64 {
-        let mut cur = tree.0;
+        match &self.reprs[tree.0 as usize] {
+            Repr::Small(v) => v[small_piece(v, t)].1,
+            Repr::Big(root) => self.treap_value_at(*root, t),
+        }
+    }
+
+    fn treap_value_at(&self, root: u32, t: i64) -> i64 {
+        let mut cur = root;
         let mut acc = 0i64;
         let mut best = 0i64;
         while cur != NIL {
@@ -178,22 +275,34 @@ impl Forest {
         best
     }
 
+    fn has_key(&self, mut n: u32, t: i64) -> bool {
+        while n != NIL {
+            let node = &self.nodes[n as usize];
+            if node.key == t {
+                return true;
+            }
+            n = if t < node.key { node.left } else { node.right };
+        }
+        false
+    }
+
     /// Makes `t` a breakpoint of the subtree `root` (the function is unchanged).
     fn ensure(&mut self, root: u32, t: i64) -> u32 {
-        let (l, r) = self.split(root, t);
-        if self.leftmost_key(r) == Some(t) {
-            return self.merge(l, r);
+        // Breakpoints repeat (month starts, shared windows): look before restructuring.
+        if self.has_key(root, t) {
+            return root;
         }
+        let (l, r) = self.split(root, t);
         // The piece before `t` continues up to `t`: copy its value.
-        let v = self.value_at(Tree(l), t);
+        let v = self.treap_value_at(l, t);
         let node = self.alloc(t, v);
         let l = self.merge(l, node);
         self.merge(l, r)
     }
 
     /// Splits out the pieces covering `[s, e)`: (before, middle, after).
-    fn carve(&mut self, tree: Tree, s: i64, e: i64) -> (u32, u32, u32) {
-        let root = self.ensure(tree.0, s);
+    fn carve(&mut self, root: u32, s: i64, e: i64) -> (u32, u32, u32) {
+        let root = self.ensure(root, s);
         let root = self.ensure(root, e);
         let (before, rest) = self.split(root, s);
         let (middle, after) = self.split(rest, e);
@@ -202,17 +311,17 @@ impl Forest {
 
     fn join(&mut self, tree: &mut Tree, before: u32, middle: u32, after: u32) {
         let m = self.merge(before, middle);
-        tree.0 = self.merge(m, after);
+        let root = self.merge(m, after);
+        self.reprs[tree.0 as usize] = Repr::Big(root);
     }
 
     /// Minimum over `[s, e)` and the first instant where it is reached.
+    #[cfg(test)]
     pub fn range_min(&mut self, tree: &mut Tree, s: i64, e: i64) -> RangeMin {
-        debug_assert!(s < e);
-        let (before, middle, after) = self.carve(*tree, s, e);
-        let min = self.min_of(middle);
-        let at = self.first_at_most(middle, min).unwrap_or(s);
-        self.join(tree, before, middle, after);
-        RangeMin { min, at }
+        match self.try_take(tree, s, e, i64::MAX) {
+            Err(m) => m,
+            Ok(()) => unreachable!("nothing holds i64::MAX"),
+        }
     }
 
     /// Key of the leftmost node in `n` whose value is at most `bound`.
@@ -234,7 +343,19 @@ impl Forest {
     /// Adds `d` on `[s, e)`.
     pub fn range_add(&mut self, tree: &mut Tree, s: i64, e: i64, d: i64) {
         debug_assert!(s < e);
-        let (before, middle, after) = self.carve(*tree, s, e);
+        let root = match &mut self.reprs[tree.0 as usize] {
+            Repr::Big(root) => *root,
+            Repr::Small(v) => {
+                let i = small_ensure(v, s);
+                let j = small_ensure(v, e);
+                for p in &mut v[i..j] {
+                    p.1 += d;
+                }
+                self.promote(*tree);
+                return;
+            }
+        };
+        let (before, middle, after) = self.carve(root, s, e);
         self.apply(middle, d);
         self.join(tree, before, middle, after);
     }

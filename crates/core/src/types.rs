@@ -4,6 +4,7 @@
 //! these values never re-checks it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -23,8 +24,11 @@ pub enum ValueError {
 }
 
 /// An identifier: `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
+///
+/// Shared (`Arc`): ids are cloned into indexes and violations, and a clone
+/// must not allocate.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(Box<str>);
+pub struct Id(Arc<str>);
 
 impl Id {
     pub const MAX_LEN: usize = 64;

@@ -75,7 +75,7 @@ pub enum Violation {
     #[error("{item}: duplicate id (a {kind} with this id already exists)", kind = item.kind())]
     DuplicateId { item: ItemRef },
 
-    #[error("{item}: {field} names {kind} {id:?}, which does not exist")]
+    #[error("{item}: field {field} names {kind} {id:?}, which does not exist")]
     UnknownReference {
         item: ItemRef,
         field: &'static str,

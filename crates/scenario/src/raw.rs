@@ -11,8 +11,8 @@ use std::marker::PhantomData;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::value::Datetime;
 
 #[derive(Deserialize)]

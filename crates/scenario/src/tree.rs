@@ -56,6 +56,7 @@ impl Node {
     }
 
     /// Keys of a table, in document order.
+    #[cfg(test)]
     pub(crate) fn keys(&self) -> Vec<&str> {
         match &self.kind {
             NodeKind::Table(entries) => entries.iter().map(|(k, _)| k.as_str()).collect(),
@@ -281,17 +282,35 @@ mod tests {
         let off = t.resolve(&[Seg::key("a"), Seg::Index(1), Seg::key("b")]);
         assert_eq!(&s[off..off + 3], "\"x\\");
         assert_eq!(
-            t.get("a").unwrap().index(1).unwrap().get("b").unwrap().as_str(),
+            t.get("a")
+                .unwrap()
+                .index(1)
+                .unwrap()
+                .get("b")
+                .unwrap()
+                .as_str(),
             Some("x\"y")
         );
         assert_eq!(t.keys(), vec!["a", "c"]);
         // A missing step stops at the deepest value found.
-        assert_eq!(t.resolve(&[Seg::key("a"), Seg::Index(7)]), s.find('[').unwrap());
+        assert_eq!(
+            t.resolve(&[Seg::key("a"), Seg::Index(7)]),
+            s.find('[').unwrap()
+        );
     }
 
     #[test]
     fn json_walker_never_panics_on_junk() {
-        for s in ["", "{", "{\"a\"", "[1,", "\"\\", "{\"a\":}", "]]]", "{\"é\":\"\\é"] {
+        for s in [
+            "",
+            "{",
+            "{\"a\"",
+            "[1,",
+            "\"\\",
+            "{\"a\":}",
+            "]]]",
+            "{\"é\":\"\\é",
+        ] {
             let _ = from_json(s);
         }
         let deep = "[".repeat(100_000);

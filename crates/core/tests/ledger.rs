@@ -1,0 +1,463 @@
+//! The ledger's invariants as scenarios, and property tests against a naive
+//! from-scratch model.
+
+use cascade_core::*;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+fn id(s: &str) -> Id {
+    Id::new(s).unwrap()
+}
+
+fn day(d: i64) -> Instant {
+    Instant::from_unix_seconds(1_767_225_600 + d * 86_400) // 2026-01-01 + d days
+}
+
+fn win(a: i64, b: i64) -> Window {
+    Window::new(day(a), day(b)).unwrap()
+}
+
+fn gpus(n: i64) -> Gpus {
+    Gpus::new("gpus", n).unwrap()
+}
+
+fn price(p: &str) -> UsdPerGpuHour {
+    UsdPerGpuHour::new("price", p.parse().unwrap()).unwrap()
+}
+
+fn base() -> Ledger {
+    let mut l = Ledger::new();
+    for (g, h, w) in [("h100", 1.0, 700.0), ("gb200", 2.5, 1200.0)] {
+        l.apply(Event::Gpu(GpuClass {
+            id: id(g),
+            h100e: Positive::new("h100e", h).unwrap(),
+            watts: Positive::new("watts", w).unwrap(),
+        }))
+        .unwrap();
+    }
+    for p in ["cw", "goog", "oai", "msft"] {
+        l.apply(Event::Party(Party {
+            id: id(p),
+            name: None,
+        }))
+        .unwrap();
+    }
+    l.apply(Event::Site(Site {
+        id: id("plano"),
+        owner: id("cw"),
+        region: "us-south".into(),
+        power_mw: None,
+        gpus: vec![(id("h100"), gpus(1000)), (id("gb200"), gpus(100))],
+    }))
+    .unwrap();
+    l
+}
+
+fn contract(cid: &str, seller: &str, buyer: &str, n: i64, w: Window, src: Source, resale: bool) -> Event {
+    Event::Contract(Contract {
+        id: id(cid),
+        seller: id(seller),
+        buyer: id(buyer),
+        gpu: id("h100"),
+        gpus: gpus(n),
+        window: w,
+        price_per_gpu_hour: price("2.00"),
+        source: src,
+        resale,
+    })
+}
+
+fn site() -> Source {
+    Source::Site(id("plano"))
+}
+
+fn backed(c: &str) -> Source {
+    Source::BackedBy(id(c))
+}
+
+#[test]
+fn site_oversell_is_refused_with_instant_and_shortfall() {
+    let mut l = base();
+    l.apply(contract("a", "cw", "goog", 600, win(0, 30), site(), false)).unwrap();
+    let r = l
+        .apply(contract("b", "cw", "oai", 500, win(10, 40), site(), false))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::SiteOversold {
+            item: ItemRef::Contract(id("b")),
+            site: id("plano"),
+            gpu: id("h100"),
+            at: day(10),
+            requested: 500,
+            free: 400,
+            installed: 1000,
+            shortfall: 100,
+        }]
+    );
+    // The same contract after the first one ends fits.
+    l.apply(contract("b", "cw", "oai", 500, win(30, 40), site(), false)).unwrap();
+}
+
+#[test]
+fn resale_chain_of_three_tiers_traces_to_the_site() {
+    let mut l = base();
+    l.apply(contract("t1", "cw", "goog", 800, win(0, 100), site(), true)).unwrap();
+    l.apply(contract("t2", "goog", "msft", 500, win(10, 90), backed("t1"), true)).unwrap();
+    l.apply(contract("t3", "msft", "oai", 300, win(20, 80), backed("t2"), false)).unwrap();
+    let r = l
+        .apply(contract("t3b", "msft", "oai", 201, win(50, 60), backed("t2"), false))
+        .unwrap_err();
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::ResaleOversold { backing, requested: 201, free: 200, shortfall: 1, .. }] if backing == &id("t2")
+    ));
+    let chain = l.chain(&id("t3")).unwrap();
+    let ids: Vec<&str> = chain.links.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["t3", "t2", "t1"]);
+    assert_eq!(chain.provider, &id("cw"));
+    assert_eq!(l.sellers_of(&id("t3")).unwrap(), vec![&id("msft"), &id("goog"), &id("cw")]);
+    // Net held at day 30: goog 800-500, msft 500-300, oai 300.
+    let held = |p: &str| l.holdings(&id(p), day(30)).iter().map(|h| h.gpus).sum::<i64>();
+    assert_eq!((held("goog"), held("msft"), held("oai")), (300, 200, 300));
+    // Exposure: oai's capacity is from counterparty msft but physically at cw.
+    let e = l.exposure(&id("oai"), day(30));
+    assert_eq!(e.by_provider[0].id, id("cw"));
+    assert_eq!(e.by_counterparty[0].id, id("msft"));
+    assert_eq!(e.by_site[0].region, "us-south");
+}
+
+#[test]
+fn resale_rules_are_checked() {
+    let mut l = base();
+    l.apply(contract("locked", "cw", "goog", 100, win(0, 10), site(), false)).unwrap();
+    l.apply(contract("open", "cw", "goog", 100, win(0, 10), site(), true)).unwrap();
+    let codes = |r: Rejection| r.violations.iter().map(|v| v.code()).collect::<Vec<_>>();
+    let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), backed("locked"), false));
+    assert_eq!(codes(r.unwrap_err()), ["backing_not_resellable"]);
+    let r = l.apply(contract("x", "goog", "oai", 10, win(5, 11), backed("open"), false));
+    assert_eq!(codes(r.unwrap_err()), ["outside_backing_window"]);
+    let r = l.apply(contract("x", "msft", "oai", 10, win(0, 5), backed("open"), false));
+    assert_eq!(codes(r.unwrap_err()), ["reseller_not_holder"]);
+    let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), backed("nope"), false));
+    assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
+    let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), site(), false));
+    assert_eq!(codes(r.unwrap_err()), ["seller_does_not_own_site"]);
+    let r = l.apply(contract("open", "cw", "oai", 10, win(20, 25), site(), false));
+    assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
+}
+
+#[test]
+fn amendments_vary_amounts_over_time() {
+    let mut l = base();
+    l.apply(contract("a", "cw", "goog", 400, win(0, 100), site(), true)).unwrap();
+    l.apply(Event::Amendment(Amendment {
+        target: AmendmentTarget::Contract {
+            id: id("a"),
+            gpus: gpus(200),
+        },
+        effective: day(50),
+    }))
+    .unwrap();
+    assert_eq!(l.amount(&id("a"), day(49)), Some(400));
+    assert_eq!(l.amount(&id("a"), day(50)), Some(600));
+    assert_eq!(l.amount(&id("a"), day(100)), Some(0));
+    // A resale of 500 fits only after the top-up.
+    assert!(l.apply(contract("r", "goog", "oai", 500, win(40, 60), backed("a"), false)).is_err());
+    l.apply(contract("r", "goog", "oai", 500, win(50, 60), backed("a"), false)).unwrap();
+    // The site has 1000 − 600 free from day 50 on: a top-up of 401 is refused.
+    let r = l
+        .apply(Event::Amendment(Amendment {
+            target: AmendmentTarget::Contract {
+                id: id("a"),
+                gpus: gpus(401),
+            },
+            effective: day(70),
+        }))
+        .unwrap_err();
+    assert!(matches!(&r.violations[..], [Violation::SiteOversold { shortfall: 1, .. }]));
+    // Value: 400 GPUs × 100 days + 200 × 50 days, at $2/GPU-h.
+    let v = l.contract(&id("a")).unwrap().value_usd;
+    assert_eq!(v, Decimal::from((400 * 100 + 200 * 50) * 24 * 2));
+}
+
+#[test]
+fn clauses_bind_contracts() {
+    let mut l = base();
+    l.apply(Event::Clause(Clause::Exclusive {
+        buyer: id("oai"),
+        seller: id("msft"),
+        until: day(100),
+    }))
+    .unwrap();
+    let r = l
+        .apply(contract("x", "cw", "oai", 10, win(99, 120), site(), false))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "exclusive_violated");
+    l.apply(contract("x", "cw", "oai", 10, win(100, 120), site(), false)).unwrap();
+
+    l.apply(Event::Clause(Clause::NoResaleTo {
+        seller: id("cw"),
+        party: id("msft"),
+    }))
+    .unwrap();
+    l.apply(contract("g", "cw", "goog", 100, win(0, 50), site(), true)).unwrap();
+    let r = l
+        .apply(contract("gm", "goog", "msft", 10, win(0, 10), backed("g"), false))
+        .unwrap_err();
+    assert!(matches!(&r.violations[..], [Violation::NoResaleTo { chain, .. }] if chain == &vec![id("gm"), id("g")]));
+    // A clause that existing contracts break is itself refused.
+    let r = l
+        .apply(Event::Clause(Clause::NoResaleTo {
+            seller: id("cw"),
+            party: id("goog"),
+        }))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "no_resale_to_violated");
+}
+
+#[test]
+fn power_limit_is_checked() {
+    let mut l = base();
+    let r = l
+        .apply(Event::Site(Site {
+            id: id("abilene"),
+            owner: id("msft"),
+            region: "us-central".into(),
+            power_mw: Some(Positive::new("power_mw", 0.7).unwrap()),
+            gpus: vec![(id("h100"), gpus(1001))],
+        }))
+        .unwrap_err();
+    assert!(matches!(&r.violations[..], [Violation::PowerOverrun { over_w, .. }] if over_w == "700"));
+}
+
+#[test]
+fn scenario_reports_every_violation_and_cycles_once() {
+    let mut s = Scenario {
+        name: "broken".into(),
+        ..Default::default()
+    };
+    let l = base();
+    for e in l.events() {
+        match e {
+            Event::Gpu(g) => s.gpus.push(g),
+            Event::Party(p) => s.parties.push(p),
+            Event::Site(x) => s.sites.push(x),
+            _ => unreachable!(),
+        }
+    }
+    let c = |e: Event| match e {
+        Event::Contract(c) => c,
+        _ => unreachable!(),
+    };
+    s.contracts.push(c(contract("r2", "goog", "oai", 5, win(0, 5), backed("r1"), true)));
+    s.contracts.push(c(contract("r1", "oai", "goog", 5, win(0, 5), backed("r2"), true)));
+    s.contracts.push(c(contract("child", "oai", "msft", 5, win(0, 5), backed("r1"), false)));
+    s.contracts.push(c(contract("big", "cw", "goog", 1001, win(0, 5), site(), false)));
+    s.contracts.push(c(contract("ghost", "cw", "nobody", 1, win(0, 5), site(), false)));
+    let r = Ledger::from_scenario(&s).unwrap_err();
+    let codes: Vec<&str> = r.violations.iter().map(|v| v.code()).collect();
+    assert_eq!(codes, ["cycle", "backing_rejected", "site_oversold", "unknown_reference"]);
+    assert_eq!(
+        r.violations[0].to_string(),
+        "contract \"r2\": backed_by forms a cycle: r2 -> r1 -> r2"
+    );
+}
+
+#[test]
+fn backer_top_up_lets_a_resale_fit_whatever_the_file_order() {
+    let l = base();
+    let mut s = Scenario::default();
+    for e in l.events() {
+        match e {
+            Event::Gpu(g) => s.gpus.push(g),
+            Event::Party(p) => s.parties.push(p),
+            Event::Site(x) => s.sites.push(x),
+            _ => unreachable!(),
+        }
+    }
+    // The resale is written first and needs the backer's amendment.
+    for e in [
+        contract("r", "goog", "oai", 150, win(10, 20), backed("b"), false),
+        contract("b", "cw", "goog", 100, win(0, 30), site(), true),
+    ] {
+        if let Event::Contract(c) = e {
+            s.contracts.push(c);
+        }
+    }
+    s.amendments.push(Amendment {
+        target: AmendmentTarget::Contract {
+            id: id("b"),
+            gpus: gpus(50),
+        },
+        effective: day(5),
+    });
+    let l = Ledger::from_scenario(&s).unwrap();
+    assert_eq!(l.resold(&id("b"), day(15)), Some(150));
+    assert_eq!(l.contract_free_at(&id("b"), day(15)), Some(0));
+    assert_eq!(l.contract_free_at(&id("b"), day(25)), Some(150));
+}
+
+// ---- property tests -------------------------------------------------------
+
+/// A naive model: the accepted contracts, with amounts recomputed from scratch.
+#[derive(Clone, Default, Debug)]
+struct Naive {
+    /// (id, backer index or None for the site, window days, base gpus, amendments (eff day, gpus))
+    contracts: Vec<(String, Option<usize>, (i64, i64), i64, Vec<(i64, i64)>, bool)>,
+}
+
+const INSTALLED: i64 = 1000;
+/// Every day the generated windows can touch, and one on each side.
+const DAYS: std::ops::RangeInclusive<i64> = -6..=75;
+
+impl Naive {
+    fn amount(&self, i: usize, t: i64) -> i64 {
+        let (_, _, (s, e), g, am, _) = &self.contracts[i];
+        if t < *s || t >= *e {
+            return 0;
+        }
+        g + am.iter().filter(|(eff, _)| *eff <= t).map(|(_, x)| x).sum::<i64>()
+    }
+
+    fn valid(&self) -> bool {
+        DAYS.clone().all(|t| {
+            let amounts: Vec<i64> = (0..self.contracts.len()).map(|i| self.amount(i, t)).collect();
+            let mut resold = vec![0i64; self.contracts.len()];
+            let mut site = 0;
+            for (i, c) in self.contracts.iter().enumerate() {
+                match c.1 {
+                    Some(b) => resold[b] += amounts[i],
+                    None => site += amounts[i],
+                }
+            }
+            site <= INSTALLED && resold.iter().zip(&amounts).all(|(r, a)| r <= a)
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// backer: None = site, Some(k) = the k-th accepted contract (mod len)
+    Contract {
+        backer: Option<usize>,
+        start: i64,
+        len: i64,
+        gpus: i64,
+        resale: bool,
+    },
+    Amend {
+        target: usize,
+        eff: i64,
+        gpus: i64,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (proptest::option::of(0usize..64), 0i64..50, 1i64..20, 1i64..600, any::<bool>())
+            .prop_map(|(backer, start, len, gpus, resale)| Op::Contract { backer, start, len, gpus, resale }),
+        1 => (0usize..64, -5i64..55, 1i64..300).prop_map(|(target, eff, gpus)| Op::Amend { target, eff, gpus }),
+    ]
+}
+
+/// Everything observable about capacity: free GPUs of every source at every day.
+fn snapshot(l: &Ledger, naive: &Naive) -> Vec<i64> {
+    let mut v = Vec::new();
+    for t in DAYS {
+        v.push(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap());
+        for c in &naive.contracts {
+            v.push(l.contract_free_at(&id(&c.0), day(t)).unwrap());
+            v.push(l.amount(&id(&c.0), day(t)).unwrap());
+        }
+    }
+    v.push(l.len() as i64);
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// (a) no accepted state oversells, (b) a refused op changes nothing,
+    /// (c) the incremental ledger accepts exactly what a from-scratch check accepts.
+    #[test]
+    fn ledger_agrees_with_naive_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let mut l = base();
+        let mut naive = Naive::default();
+        let sellers = ["cw", "goog", "msft", "oai"];
+        for (n, o) in ops.into_iter().enumerate() {
+            let before = snapshot(&l, &naive);
+            let mut candidate = naive.clone();
+            let event = match o {
+                Op::Contract { backer, start, len, gpus: g, resale } => {
+                    let backer = backer.filter(|_| !naive.contracts.is_empty()).map(|k| k % naive.contracts.len());
+                    // The seller of a resale is the holder of its backer: tiers follow the party list.
+                    let depth = {
+                        let mut d = 0; let mut b = backer;
+                        while let Some(x) = b { d += 1; b = naive.contracts[x].1; }
+                        d
+                    };
+                    let seller = sellers[depth.min(3)];
+                    let buyer = sellers[(depth + 1).min(3)];
+                    let (s, e) = match backer {
+                        // Resales stay inside the backer's window when they can, so capacity is what is tested.
+                        Some(b) => {
+                            let (bs, be) = naive.contracts[b].2;
+                            let s = (bs + start % (be - bs)).min(be - 1);
+                            (s, (s + len).min(be))
+                        }
+                        None => (start, start + len),
+                    };
+                    let cid = format!("c{n}");
+                    candidate.contracts.push((cid.clone(), backer, (s, e), g, vec![], resale));
+                    let structurally_ok = backer.is_none_or(|b| naive.contracts[b].5);
+                    let src = backer.map_or(site(), |b| backed(&naive.contracts[b].0));
+                    let ev = contract(&cid, seller, buyer, g, win(s, e), src, resale);
+                    (ev, structurally_ok)
+                }
+                Op::Amend { target, eff, gpus: g } => {
+                    if naive.contracts.is_empty() { continue; }
+                    let t = target % naive.contracts.len();
+                    let (s, e) = naive.contracts[t].2;
+                    let ok = eff < e;
+                    if ok { candidate.contracts[t].4.push((eff.max(s), g)); }
+                    let ev = Event::Amendment(Amendment {
+                        target: AmendmentTarget::Contract { id: id(&naive.contracts[t].0), gpus: gpus(g) },
+                        effective: day(eff),
+                    });
+                    (ev, ok)
+                }
+            };
+            let (ev, structurally_ok) = event;
+            let expect_ok = structurally_ok && candidate.valid();
+            match l.apply(ev) {
+                Ok(_) => {
+                    prop_assert!(expect_ok, "ledger accepted what the naive model refuses");
+                    naive = candidate;
+                    // (a) never oversold, recomputed from scratch
+                    prop_assert!(naive.valid());
+                }
+                Err(_) => {
+                    prop_assert!(!expect_ok, "ledger refused what the naive model accepts");
+                    // (b) nothing changed
+                    prop_assert_eq!(snapshot(&l, &naive), before);
+                }
+            }
+            // (c) the incremental free capacity equals the from-scratch one
+            for t in DAYS {
+                let amounts: Vec<i64> = (0..naive.contracts.len()).map(|i| naive.amount(i, t)).collect();
+                let mut resold = vec![0i64; naive.contracts.len()];
+                let mut used = 0;
+                for (i, c) in naive.contracts.iter().enumerate() {
+                    match c.1 { Some(b) => resold[b] += amounts[i], None => used += amounts[i] }
+                }
+                prop_assert_eq!(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap(), INSTALLED - used);
+                for (i, c) in naive.contracts.iter().enumerate() {
+                    if c.5 {
+                        prop_assert_eq!(l.contract_free_at(&id(&c.0), day(t)).unwrap(), amounts[i] - resold[i]);
+                    }
+                }
+            }
+        }
+    }
+}
