@@ -3,7 +3,6 @@
 
 mod cmd_plan;
 mod cmd_service;
-mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -152,9 +151,10 @@ pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
         .map(|v| {
             let item = v.item();
             let position = match item {
-                ItemRef::Amendment(n, _) | ItemRef::Clause(n, _) | ItemRef::Demand(n) | ItemRef::Outage(n) => {
-                    cascade_scenario::locate_index(&src, item.kind(), *n)
-                }
+                ItemRef::Amendment(n, _)
+                | ItemRef::Clause(n, _)
+                | ItemRef::Demand(n)
+                | ItemRef::Outage(n) => cascade_scenario::locate_index(&src, item.kind(), *n),
                 _ => item
                     .id()
                     .and_then(|id| cascade_scenario::locate(&src, item.kind(), id.as_str())),
@@ -231,8 +231,9 @@ pub fn parse_at(at: Option<&str>) -> anyhow::Result<Instant> {
                 .as_secs();
             Ok(Instant::from_unix_seconds(secs as i64))
         }
-        Some(s) => cascade_scenario::parse_instant(s)
-            .map_err(|e| anyhow::anyhow!("--at {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")),
+        Some(s) => cascade_scenario::parse_instant(s).map_err(|e| {
+            anyhow::anyhow!("--at {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")
+        }),
     }
 }
 
@@ -240,7 +241,11 @@ fn party_arg(ledger: &Ledger, flag: &str, id: &str) -> anyhow::Result<Id> {
     let id = Id::new(id).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
     if ledger.party(&id).is_none() {
         let known: Vec<&str> = ledger.parties().iter().map(|p| p.id.as_str()).collect();
-        anyhow::bail!("{flag}: no party {:?} in the scenario (parties: {})", id.as_str(), known.join(", "));
+        anyhow::bail!(
+            "{flag}: no party {:?} in the scenario (parties: {})",
+            id.as_str(),
+            known.join(", ")
+        );
     }
     Ok(id)
 }
@@ -251,7 +256,10 @@ fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::R
     let buyer = party_arg(&ledger, "--buyer", buyer)?;
     let e = ledger.exposure(&buyer, at);
     if json {
-        emit(&format!("{}\n", serde_json::to_string_pretty(&report::exposure_json(&e))?))?;
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&cascade_scenario::report::exposure_json(&e))?
+        ))?;
     } else {
         emit(&exposure_text(&e))?;
     }
@@ -278,7 +286,7 @@ fn exposure_text(e: &Exposure) -> String {
         e.buyer,
         e.at,
         e.total_gpus,
-        report::round_h100e(e.total_h100e)
+        cascade_scenario::report::round_h100e(e.total_h100e)
     );
     if e.total_gpus == 0 {
         let _ = writeln!(out, "(holds no capacity at this instant)");
@@ -288,7 +296,11 @@ fn exposure_text(e: &Exposure) -> String {
             out,
             "\n!! HIDDEN CONCENTRATION: {} different counterparties ({}) are all backed by physical provider {}: {} of your H100e sit with {}.",
             h.counterparties.len(),
-            h.counterparties.iter().map(Id::as_str).collect::<Vec<_>>().join(", "),
+            h.counterparties
+                .iter()
+                .map(Id::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
             h.provider,
             pct(h.share),
             h.provider
@@ -297,19 +309,32 @@ fn exposure_text(e: &Exposure) -> String {
     for f in &e.flags {
         let _ = writeln!(out, "\n!! FLAG: {f}");
     }
-    let mut t = table(&["physical provider", "GPUs", "H100e", "share", "if lost: remaining H100e", "remaining share"]);
+    let mut t = table(&[
+        "physical provider",
+        "GPUs",
+        "H100e",
+        "share",
+        "if lost: remaining H100e",
+        "remaining share",
+    ]);
     for (r, l) in e.by_provider.iter().zip(&e.n_minus_1) {
         t.add_row(vec![
             r.id.to_string(),
             r.gpus.to_string(),
-            report::round_h100e(r.h100e).to_string(),
+            cascade_scenario::report::round_h100e(r.h100e).to_string(),
             pct(r.share),
-            report::round_h100e(l.remaining_h100e).to_string(),
+            cascade_scenario::report::round_h100e(l.remaining_h100e).to_string(),
             pct(l.remaining_share),
         ]);
     }
     let _ = writeln!(out, "\nBy physical provider (HHI {:.4}):\n{t}", e.hhi);
-    let mut t = table(&["counterparty", "GPUs", "H100e", "share", "physical providers behind"]);
+    let mut t = table(&[
+        "counterparty",
+        "GPUs",
+        "H100e",
+        "share",
+        "physical providers behind",
+    ]);
     for r in &e.by_counterparty {
         let behind: Vec<&str> = e
             .providers_behind
@@ -319,7 +344,7 @@ fn exposure_text(e: &Exposure) -> String {
         t.add_row(vec![
             r.id.to_string(),
             r.gpus.to_string(),
-            report::round_h100e(r.h100e).to_string(),
+            cascade_scenario::report::round_h100e(r.h100e).to_string(),
             pct(r.share),
             behind.join(", "),
         ]);
@@ -332,13 +357,19 @@ fn exposure_text(e: &Exposure) -> String {
             s.provider.to_string(),
             s.region.clone(),
             s.gpus.to_string(),
-            report::round_h100e(s.h100e).to_string(),
+            cascade_scenario::report::round_h100e(s.h100e).to_string(),
             pct(s.share),
         ]);
     }
     let _ = writeln!(out, "\nBy site:\n{t}");
     if !e.commitments.is_empty() {
-        let mut t = table(&["commitment", "seller", "committed USD", "spent USD", "remaining USD"]);
+        let mut t = table(&[
+            "commitment",
+            "seller",
+            "committed USD",
+            "spent USD",
+            "remaining USD",
+        ]);
         for c in &e.commitments {
             t.add_row(vec![
                 c.id.to_string(),
@@ -357,10 +388,14 @@ fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
     let (_, ledger) = load_valid(path)?;
     let id = Id::new(contract).map_err(|e| anyhow::anyhow!("--contract: {e}"))?;
     let (Some(chain), Some(resold)) = (ledger.chain(&id), ledger.resold_tree(&id)) else {
-        anyhow::bail!("--contract: no contract {:?} in {}", contract, path.display());
+        anyhow::bail!(
+            "--contract: no contract {:?} in {}",
+            contract,
+            path.display()
+        );
     };
     if json {
-        let doc = report::chain_json(&ledger, &chain, &resold);
+        let doc = cascade_scenario::report::chain_json(&ledger, &chain, &resold);
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
         emit(&chain_text(&id, &chain, &resold))?;

@@ -89,7 +89,7 @@ fn generate() -> (Vec<Event>, Vec<Event>) {
     while events.len() < EVENTS {
         n += 1;
         let cid = format!("c{n}");
-        let buyer = if n % 7 == 0 {
+        let buyer = if n.is_multiple_of(7) {
             "big".to_string()
         } else {
             format!("party-{}", rng.below(150))

@@ -106,7 +106,9 @@ impl Ledger {
             let c = counterparty.entry(&h.seller).or_default();
             c.0 += h.gpus;
             c.1 += h.h100e;
-            let s = site.entry(&h.site).or_insert((&h.provider, &h.region, 0, 0.0));
+            let s = site
+                .entry(&h.site)
+                .or_insert((&h.provider, &h.region, 0, 0.0));
             s.2 += h.gpus;
             s.3 += h.h100e;
             let b = behind.entry(&h.provider).or_default();
@@ -171,7 +173,10 @@ impl Ledger {
             .collect();
         let mut flags = Vec::new();
         for c in self.clauses() {
-            if let Clause::AvoidProvider { buyer: b, provider: p } = c
+            if let Clause::AvoidProvider {
+                buyer: b,
+                provider: p,
+            } = c
                 && b == buyer
                 && by_provider.iter().any(|r| &r.id == p)
             {

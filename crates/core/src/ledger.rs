@@ -341,7 +341,13 @@ impl Ledger {
         Ok(Entry::Site(ix))
     }
 
-    fn party_ref(&self, item: &ItemRef, field: &'static str, id: &Id, v: &mut Vec<Violation>) -> Option<u32> {
+    fn party_ref(
+        &self,
+        item: &ItemRef,
+        field: &'static str,
+        id: &Id,
+        v: &mut Vec<Violation>,
+    ) -> Option<u32> {
         let r = self.party_ix.get(id).copied();
         if r.is_none() {
             v.push(unknown(item, field, "party", id));
@@ -354,7 +360,11 @@ impl Ledger {
         let item = ItemRef::Clause(n, c.kind());
         let mut v = Vec::new();
         match &c {
-            Clause::Exclusive { buyer, seller, until } => {
+            Clause::Exclusive {
+                buyer,
+                seller,
+                until,
+            } => {
                 let b = self.party_ref(&item, "buyer", buyer, &mut v);
                 let s = self.party_ref(&item, "seller", seller, &mut v);
                 if let (Some(b), Some(s)) = (b, s) {
@@ -398,7 +408,11 @@ impl Ledger {
             return Err(v);
         }
         match &c {
-            Clause::Exclusive { buyer, seller, until } => {
+            Clause::Exclusive {
+                buyer,
+                seller,
+                until,
+            } => {
                 let (b, s) = (self.party_ix[buyer], self.party_ix[seller]);
                 self.exclusive.entry(b).or_default().push((s, *until));
             }
@@ -445,10 +459,8 @@ impl Ledger {
     fn resolve_source(
         &self,
         item: &ItemRef,
-        seller: Option<u32>,
-        seller_id: &Id,
-        gpu: Option<u32>,
-        gpu_id: &Id,
+        (seller, seller_id): (Option<u32>, &Id),
+        (gpu, gpu_id): (Option<u32>, &Id),
         window: &Window,
         source: &Source,
         v: &mut Vec<Violation>,
@@ -546,8 +558,9 @@ impl Ledger {
                     .iter_mut()
                     .find(|(c, ..)| *c == gpu)
                     .expect("class at site is checked before capacity");
-                self.forest.try_take(&mut slot.2, s, e, gpus).map_err(|m| {
-                    Violation::SiteOversold {
+                self.forest
+                    .try_take(&mut slot.2, s, e, gpus)
+                    .map_err(|m| Violation::SiteOversold {
                         item: item.clone(),
                         site: st.site.id.clone(),
                         gpu: self.gpus[gpu as usize].id.clone(),
@@ -556,8 +569,7 @@ impl Ledger {
                         free: m.min,
                         installed: slot.1,
                         shortfall: gpus - m.min,
-                    }
-                })
+                    })
             }
             Some(b) => {
                 let tree = self.contracts[b as usize]
@@ -595,7 +607,12 @@ impl Ledger {
             v.push(unknown(&item, "gpu", "gpu", &c.gpu));
         }
         let resolved = self.resolve_source(
-            &item, seller, &c.seller, gpu, &c.gpu, &c.window, &c.source, &mut v,
+            &item,
+            (seller, &c.seller),
+            (gpu, &c.gpu),
+            &c.window,
+            &c.source,
+            &mut v,
         );
         if let Some(b) = buyer {
             for &(s, until) in self.exclusive.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
@@ -773,7 +790,12 @@ impl Ledger {
             });
         }
         let resolved = self.resolve_source(
-            &item, seller, &o.seller, gpu, &o.gpu, &o.window, &o.source, &mut v,
+            &item,
+            (seller, &o.seller),
+            (gpu, &o.gpu),
+            &o.window,
+            &o.source,
+            &mut v,
         );
         if !v.is_empty() {
             return Err(v);
@@ -913,7 +935,8 @@ impl Ledger {
             push(&mut l, Event::Commitment(c.clone()), &mut v);
         }
         for a in other_amends {
-            let skip = matches!(&a.target, AmendmentTarget::Contract { id, .. } if rejected.contains(id));
+            let skip =
+                matches!(&a.target, AmendmentTarget::Contract { id, .. } if rejected.contains(id));
             if !skip {
                 push(&mut l, Event::Amendment(a.clone()), &mut v);
             }
@@ -950,7 +973,12 @@ impl Ledger {
         let mut seen = std::collections::HashSet::new();
         for (buyer, _) in &s.policies {
             if !self.party_ix.contains_key(buyer) {
-                v.push(unknown(&ItemRef::Policy(buyer.clone()), "policy", "party", buyer));
+                v.push(unknown(
+                    &ItemRef::Policy(buyer.clone()),
+                    "policy",
+                    "party",
+                    buyer,
+                ));
             }
             if !seen.insert(buyer) {
                 v.push(Violation::DuplicateId {
@@ -977,7 +1005,9 @@ impl Ledger {
 
     /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
     pub fn amount(&self, contract: &Id, t: Instant) -> Option<i64> {
-        self.contract_ix.get(contract).map(|&ci| self.amount_of(ci, t))
+        self.contract_ix
+            .get(contract)
+            .map(|&ci| self.amount_of(ci, t))
     }
 
     /// Σ amount of the resales carved from a contract, at `t`.
@@ -1013,7 +1043,10 @@ impl Ledger {
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
     pub fn contract_free_at(&self, contract: &Id, t: Instant) -> Option<i64> {
         let cs = &self.contracts[*self.contract_ix.get(contract)? as usize];
-        Some(cs.unsold.map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())))
+        Some(
+            cs.unsold
+                .map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())),
+        )
     }
 
     /// What a source (site + class, or backing contract) has free at `t`.
@@ -1066,7 +1099,9 @@ impl Ledger {
             .collect();
         ix.sort_unstable();
         ix.dedup();
-        ix.into_iter().map(|i| &self.contracts[i as usize].c).collect()
+        ix.into_iter()
+            .map(|i| &self.contracts[i as usize].c)
+            .collect()
     }
 
     pub fn contract(&self, id: &Id) -> Option<ContractInfo<'_>> {

@@ -101,9 +101,17 @@ impl Offer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Clause {
     /// Before `until`, every contract of `buyer` starting earlier has `seller` as direct seller.
-    Exclusive { buyer: Id, seller: Id, until: Instant },
+    Exclusive {
+        buyer: Id,
+        seller: Id,
+        until: Instant,
+    },
     /// Right of first refusal for `holder` on `buyer`'s purchases (checked by `plan`).
-    Rofr { buyer: Id, holder: Id, until: Instant },
+    Rofr {
+        buyer: Id,
+        holder: Id,
+        until: Instant,
+    },
     /// No contract with `seller` anywhere in its chain may have `party` as buyer.
     NoResaleTo { seller: Id, party: Id },
     /// `plan` buys nothing from this physical provider; `exposure` flags holdings.

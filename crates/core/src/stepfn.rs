@@ -204,7 +204,10 @@ impl Forest {
 
     fn pull(&mut self, n: u32) {
         let node = self.nodes[n as usize];
-        let m = node.val.min(self.min_of(node.left)).min(self.min_of(node.right));
+        let m = node
+            .val
+            .min(self.min_of(node.left))
+            .min(self.min_of(node.right));
         self.nodes[n as usize].min = m;
     }
 

@@ -259,10 +259,12 @@ impl Gpus {
                 value: n.to_string(),
             });
         }
-        u32::try_from(n).map(Gpus).map_err(|_| ValueError::OutOfRange {
-            field,
-            value: n.to_string(),
-        })
+        u32::try_from(n)
+            .map(Gpus)
+            .map_err(|_| ValueError::OutOfRange {
+                field,
+                value: n.to_string(),
+            })
     }
 
     pub fn get(self) -> u32 {

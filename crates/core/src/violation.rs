@@ -64,7 +64,12 @@ impl fmt::Display for ItemRef {
             ItemRef::Clause(n, kind) => write!(f, "clause #{} ({kind})", n + 1),
             ItemRef::Demand(n) => write!(f, "demand #{}", n + 1),
             ItemRef::Outage(n) => write!(f, "outage #{}", n + 1),
-            other => write!(f, "{} {:?}", other.kind(), other.id().map(Id::as_str).unwrap_or("")),
+            other => write!(
+                f,
+                "{} {:?}",
+                other.kind(),
+                other.id().map(Id::as_str).unwrap_or("")
+            ),
         }
     }
 }
@@ -202,9 +207,7 @@ pub enum Violation {
     #[error("{item}: block_gpus {block} exceeds max_gpus {max}")]
     BlockExceedsMax { item: ItemRef, block: u32, max: u32 },
 
-    #[error(
-        "{item}: seller {seller:?} may not resell backing contract {backing:?}: {why}"
-    )]
+    #[error("{item}: seller {seller:?} may not resell backing contract {backing:?}: {why}")]
     OfferNotResellable {
         item: ItemRef,
         seller: Id,

@@ -53,7 +53,15 @@ fn base() -> Ledger {
     l
 }
 
-fn contract(cid: &str, seller: &str, buyer: &str, n: i64, w: Window, src: Source, resale: bool) -> Event {
+fn contract(
+    cid: &str,
+    seller: &str,
+    buyer: &str,
+    n: i64,
+    w: Window,
+    src: Source,
+    resale: bool,
+) -> Event {
     Event::Contract(Contract {
         id: id(cid),
         seller: id(seller),
@@ -78,7 +86,8 @@ fn backed(c: &str) -> Source {
 #[test]
 fn site_oversell_is_refused_with_instant_and_shortfall() {
     let mut l = base();
-    l.apply(contract("a", "cw", "goog", 600, win(0, 30), site(), false)).unwrap();
+    l.apply(contract("a", "cw", "goog", 600, win(0, 30), site(), false))
+        .unwrap();
     let r = l
         .apply(contract("b", "cw", "oai", 500, win(10, 40), site(), false))
         .unwrap_err();
@@ -96,17 +105,45 @@ fn site_oversell_is_refused_with_instant_and_shortfall() {
         }]
     );
     // The same contract after the first one ends fits.
-    l.apply(contract("b", "cw", "oai", 500, win(30, 40), site(), false)).unwrap();
+    l.apply(contract("b", "cw", "oai", 500, win(30, 40), site(), false))
+        .unwrap();
 }
 
 #[test]
 fn resale_chain_of_three_tiers_traces_to_the_site() {
     let mut l = base();
-    l.apply(contract("t1", "cw", "goog", 800, win(0, 100), site(), true)).unwrap();
-    l.apply(contract("t2", "goog", "msft", 500, win(10, 90), backed("t1"), true)).unwrap();
-    l.apply(contract("t3", "msft", "oai", 300, win(20, 80), backed("t2"), false)).unwrap();
+    l.apply(contract("t1", "cw", "goog", 800, win(0, 100), site(), true))
+        .unwrap();
+    l.apply(contract(
+        "t2",
+        "goog",
+        "msft",
+        500,
+        win(10, 90),
+        backed("t1"),
+        true,
+    ))
+    .unwrap();
+    l.apply(contract(
+        "t3",
+        "msft",
+        "oai",
+        300,
+        win(20, 80),
+        backed("t2"),
+        false,
+    ))
+    .unwrap();
     let r = l
-        .apply(contract("t3b", "msft", "oai", 201, win(50, 60), backed("t2"), false))
+        .apply(contract(
+            "t3b",
+            "msft",
+            "oai",
+            201,
+            win(50, 60),
+            backed("t2"),
+            false,
+        ))
         .unwrap_err();
     assert!(matches!(
         &r.violations[..],
@@ -116,9 +153,17 @@ fn resale_chain_of_three_tiers_traces_to_the_site() {
     let ids: Vec<&str> = chain.links.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, ["t3", "t2", "t1"]);
     assert_eq!(chain.provider, &id("cw"));
-    assert_eq!(l.sellers_of(&id("t3")).unwrap(), vec![&id("msft"), &id("goog"), &id("cw")]);
+    assert_eq!(
+        l.sellers_of(&id("t3")).unwrap(),
+        vec![&id("msft"), &id("goog"), &id("cw")]
+    );
     // Net held at day 30: goog 800-500, msft 500-300, oai 300.
-    let held = |p: &str| l.holdings(&id(p), day(30)).iter().map(|h| h.gpus).sum::<i64>();
+    let held = |p: &str| {
+        l.holdings(&id(p), day(30))
+            .iter()
+            .map(|h| h.gpus)
+            .sum::<i64>()
+    };
     assert_eq!((held("goog"), held("msft"), held("oai")), (300, 200, 300));
     // Exposure: oai's capacity is from counterparty msft but physically at cw.
     let e = l.exposure(&id("oai"), day(30));
@@ -130,27 +175,86 @@ fn resale_chain_of_three_tiers_traces_to_the_site() {
 #[test]
 fn resale_rules_are_checked() {
     let mut l = base();
-    l.apply(contract("locked", "cw", "goog", 100, win(0, 10), site(), false)).unwrap();
-    l.apply(contract("open", "cw", "goog", 100, win(0, 10), site(), true)).unwrap();
+    l.apply(contract(
+        "locked",
+        "cw",
+        "goog",
+        100,
+        win(0, 10),
+        site(),
+        false,
+    ))
+    .unwrap();
+    l.apply(contract(
+        "open",
+        "cw",
+        "goog",
+        100,
+        win(0, 10),
+        site(),
+        true,
+    ))
+    .unwrap();
     let codes = |r: Rejection| r.violations.iter().map(|v| v.code()).collect::<Vec<_>>();
-    let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), backed("locked"), false));
+    let r = l.apply(contract(
+        "x",
+        "goog",
+        "oai",
+        10,
+        win(0, 5),
+        backed("locked"),
+        false,
+    ));
     assert_eq!(codes(r.unwrap_err()), ["backing_not_resellable"]);
-    let r = l.apply(contract("x", "goog", "oai", 10, win(5, 11), backed("open"), false));
+    let r = l.apply(contract(
+        "x",
+        "goog",
+        "oai",
+        10,
+        win(5, 11),
+        backed("open"),
+        false,
+    ));
     assert_eq!(codes(r.unwrap_err()), ["outside_backing_window"]);
-    let r = l.apply(contract("x", "msft", "oai", 10, win(0, 5), backed("open"), false));
+    let r = l.apply(contract(
+        "x",
+        "msft",
+        "oai",
+        10,
+        win(0, 5),
+        backed("open"),
+        false,
+    ));
     assert_eq!(codes(r.unwrap_err()), ["reseller_not_holder"]);
-    let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), backed("nope"), false));
+    let r = l.apply(contract(
+        "x",
+        "goog",
+        "oai",
+        10,
+        win(0, 5),
+        backed("nope"),
+        false,
+    ));
     assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
     let r = l.apply(contract("x", "goog", "oai", 10, win(0, 5), site(), false));
     assert_eq!(codes(r.unwrap_err()), ["seller_does_not_own_site"]);
-    let r = l.apply(contract("open", "cw", "oai", 10, win(20, 25), site(), false));
+    let r = l.apply(contract(
+        "open",
+        "cw",
+        "oai",
+        10,
+        win(20, 25),
+        site(),
+        false,
+    ));
     assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
 }
 
 #[test]
 fn amendments_vary_amounts_over_time() {
     let mut l = base();
-    l.apply(contract("a", "cw", "goog", 400, win(0, 100), site(), true)).unwrap();
+    l.apply(contract("a", "cw", "goog", 400, win(0, 100), site(), true))
+        .unwrap();
     l.apply(Event::Amendment(Amendment {
         target: AmendmentTarget::Contract {
             id: id("a"),
@@ -163,8 +267,28 @@ fn amendments_vary_amounts_over_time() {
     assert_eq!(l.amount(&id("a"), day(50)), Some(600));
     assert_eq!(l.amount(&id("a"), day(100)), Some(0));
     // A resale of 500 fits only after the top-up.
-    assert!(l.apply(contract("r", "goog", "oai", 500, win(40, 60), backed("a"), false)).is_err());
-    l.apply(contract("r", "goog", "oai", 500, win(50, 60), backed("a"), false)).unwrap();
+    assert!(
+        l.apply(contract(
+            "r",
+            "goog",
+            "oai",
+            500,
+            win(40, 60),
+            backed("a"),
+            false
+        ))
+        .is_err()
+    );
+    l.apply(contract(
+        "r",
+        "goog",
+        "oai",
+        500,
+        win(50, 60),
+        backed("a"),
+        false,
+    ))
+    .unwrap();
     // The site has 1000 − 600 free from day 50 on: a top-up of 401 is refused.
     let r = l
         .apply(Event::Amendment(Amendment {
@@ -175,7 +299,10 @@ fn amendments_vary_amounts_over_time() {
             effective: day(70),
         }))
         .unwrap_err();
-    assert!(matches!(&r.violations[..], [Violation::SiteOversold { shortfall: 1, .. }]));
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::SiteOversold { shortfall: 1, .. }]
+    ));
     // Value: 400 GPUs × 100 days + 200 × 50 days, at $2/GPU-h.
     let v = l.contract(&id("a")).unwrap().value_usd;
     assert_eq!(v, Decimal::from((400 * 100 + 200 * 50) * 24 * 2));
@@ -194,18 +321,30 @@ fn clauses_bind_contracts() {
         .apply(contract("x", "cw", "oai", 10, win(99, 120), site(), false))
         .unwrap_err();
     assert_eq!(r.violations[0].code(), "exclusive_violated");
-    l.apply(contract("x", "cw", "oai", 10, win(100, 120), site(), false)).unwrap();
+    l.apply(contract("x", "cw", "oai", 10, win(100, 120), site(), false))
+        .unwrap();
 
     l.apply(Event::Clause(Clause::NoResaleTo {
         seller: id("cw"),
         party: id("msft"),
     }))
     .unwrap();
-    l.apply(contract("g", "cw", "goog", 100, win(0, 50), site(), true)).unwrap();
+    l.apply(contract("g", "cw", "goog", 100, win(0, 50), site(), true))
+        .unwrap();
     let r = l
-        .apply(contract("gm", "goog", "msft", 10, win(0, 10), backed("g"), false))
+        .apply(contract(
+            "gm",
+            "goog",
+            "msft",
+            10,
+            win(0, 10),
+            backed("g"),
+            false,
+        ))
         .unwrap_err();
-    assert!(matches!(&r.violations[..], [Violation::NoResaleTo { chain, .. }] if chain == &vec![id("gm"), id("g")]));
+    assert!(
+        matches!(&r.violations[..], [Violation::NoResaleTo { chain, .. }] if chain == &vec![id("gm"), id("g")])
+    );
     // A clause that existing contracts break is itself refused.
     let r = l
         .apply(Event::Clause(Clause::NoResaleTo {
@@ -228,7 +367,9 @@ fn power_limit_is_checked() {
             gpus: vec![(id("h100"), gpus(1001))],
         }))
         .unwrap_err();
-    assert!(matches!(&r.violations[..], [Violation::PowerOverrun { over_w, .. }] if over_w == "700"));
+    assert!(
+        matches!(&r.violations[..], [Violation::PowerOverrun { over_w, .. }] if over_w == "700")
+    );
 }
 
 #[test]
@@ -250,14 +391,62 @@ fn scenario_reports_every_violation_and_cycles_once() {
         Event::Contract(c) => c,
         _ => unreachable!(),
     };
-    s.contracts.push(c(contract("r2", "goog", "oai", 5, win(0, 5), backed("r1"), true)));
-    s.contracts.push(c(contract("r1", "oai", "goog", 5, win(0, 5), backed("r2"), true)));
-    s.contracts.push(c(contract("child", "oai", "msft", 5, win(0, 5), backed("r1"), false)));
-    s.contracts.push(c(contract("big", "cw", "goog", 1001, win(0, 5), site(), false)));
-    s.contracts.push(c(contract("ghost", "cw", "nobody", 1, win(0, 5), site(), false)));
+    s.contracts.push(c(contract(
+        "r2",
+        "goog",
+        "oai",
+        5,
+        win(0, 5),
+        backed("r1"),
+        true,
+    )));
+    s.contracts.push(c(contract(
+        "r1",
+        "oai",
+        "goog",
+        5,
+        win(0, 5),
+        backed("r2"),
+        true,
+    )));
+    s.contracts.push(c(contract(
+        "child",
+        "oai",
+        "msft",
+        5,
+        win(0, 5),
+        backed("r1"),
+        false,
+    )));
+    s.contracts.push(c(contract(
+        "big",
+        "cw",
+        "goog",
+        1001,
+        win(0, 5),
+        site(),
+        false,
+    )));
+    s.contracts.push(c(contract(
+        "ghost",
+        "cw",
+        "nobody",
+        1,
+        win(0, 5),
+        site(),
+        false,
+    )));
     let r = Ledger::from_scenario(&s).unwrap_err();
     let codes: Vec<&str> = r.violations.iter().map(|v| v.code()).collect();
-    assert_eq!(codes, ["cycle", "backing_rejected", "site_oversold", "unknown_reference"]);
+    assert_eq!(
+        codes,
+        [
+            "cycle",
+            "backing_rejected",
+            "site_oversold",
+            "unknown_reference"
+        ]
+    );
     assert_eq!(
         r.violations[0].to_string(),
         "contract \"r2\": backed_by forms a cycle: r2 -> r1 -> r2"
@@ -304,7 +493,14 @@ fn backer_top_up_lets_a_resale_fit_whatever_the_file_order() {
 #[derive(Clone, Default, Debug)]
 struct Naive {
     /// (id, backer index or None for the site, window days, base gpus, amendments (eff day, gpus))
-    contracts: Vec<(String, Option<usize>, (i64, i64), i64, Vec<(i64, i64)>, bool)>,
+    contracts: Vec<(
+        String,
+        Option<usize>,
+        (i64, i64),
+        i64,
+        Vec<(i64, i64)>,
+        bool,
+    )>,
 }
 
 const INSTALLED: i64 = 1000;
@@ -317,12 +513,18 @@ impl Naive {
         if t < *s || t >= *e {
             return 0;
         }
-        g + am.iter().filter(|(eff, _)| *eff <= t).map(|(_, x)| x).sum::<i64>()
+        g + am
+            .iter()
+            .filter(|(eff, _)| *eff <= t)
+            .map(|(_, x)| x)
+            .sum::<i64>()
     }
 
     fn valid(&self) -> bool {
         DAYS.clone().all(|t| {
-            let amounts: Vec<i64> = (0..self.contracts.len()).map(|i| self.amount(i, t)).collect();
+            let amounts: Vec<i64> = (0..self.contracts.len())
+                .map(|i| self.amount(i, t))
+                .collect();
             let mut resold = vec![0i64; self.contracts.len()];
             let mut site = 0;
             for (i, c) in self.contracts.iter().enumerate() {

@@ -20,6 +20,7 @@
 
 mod convert;
 mod raw;
+pub mod report;
 mod tree;
 mod write;
 

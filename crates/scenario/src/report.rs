@@ -1,4 +1,5 @@
-//! JSON renderings of the core's reports, in the exact shapes of the spec.
+//! JSON renderings of the core's reports (exposure, chain) in the exact shapes
+//! of the spec; shared by the CLI and the HTTP service.
 
 use cascade_core::{Chain, Exposure, Ledger, Resold, format_usd};
 use serde_json::{Value, json};
@@ -14,9 +15,7 @@ pub fn round_h100e(x: f64) -> f64 {
 }
 
 pub fn exposure_json(e: &Exposure) -> Value {
-    let row = |r: &cascade_core::Row| {
-        json!({"id": r.id.as_str(), "gpus": r.gpus, "h100e": round_h100e(r.h100e), "share": round4(r.share)})
-    };
+    let row = |r: &cascade_core::Row| json!({"id": r.id.as_str(), "gpus": r.gpus, "h100e": round_h100e(r.h100e), "share": round4(r.share)});
     json!({
         "buyer": e.buyer.as_str(),
         "at": e.at.to_string(),
@@ -78,7 +77,11 @@ fn resold_json(l: &Ledger, r: &Resold, depth: usize) -> Value {
         v["resold_truncated"] = json!(r.resold.len());
         return v;
     }
-    v["resold"] = r.resold.iter().map(|x| resold_json(l, x, depth + 1)).collect();
+    v["resold"] = r
+        .resold
+        .iter()
+        .map(|x| resold_json(l, x, depth + 1))
+        .collect();
     v
 }
 

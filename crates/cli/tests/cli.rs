@@ -1,0 +1,490 @@
+//! The `cascade` binary on real files: examples, broken fixtures and small
+//! scenarios written here, with the exact figures expected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cascade(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run cascade")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_of(o: &Output) -> Value {
+    assert!(o.status.success(), "cascade failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
+}
+
+/// A scenario file written for one test (unique per test name).
+fn scenario_file(name: &str, toml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cascade-cli-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, toml).unwrap();
+    p
+}
+
+const CHAIN: &str = "examples/compute-chain-2025.toml";
+
+#[test]
+fn every_example_validates() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let o = cascade(&["validate", p.to_str().unwrap()]);
+            assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+            assert!(stdout(&o).contains(": valid: scenario"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 4,
+        "expected the main example and several small ones, found {n}"
+    );
+}
+
+#[test]
+fn exposure_of_openai_at_2026_matches_the_hand_computed_figures() {
+    let e = json_of(&cascade(&[
+        "exposure",
+        CHAIN,
+        "--buyer",
+        "openai",
+        "--at",
+        "2026-01-01",
+        "--json",
+    ]));
+    assert_eq!(e["buyer"], "openai");
+    assert_eq!(e["at"], "2026-01-01T00:00:00Z");
+    assert_eq!(e["total"], json!({"gpus": 64000, "h100e": 100000.0}));
+    assert_eq!(
+        e["by_provider"],
+        json!([
+            {"id": "oracle", "gpus": 16000, "h100e": 40000.0, "share": 0.4},
+            {"id": "coreweave", "gpus": 18000, "h100e": 30000.0, "share": 0.3},
+            {"id": "azure", "gpus": 20000, "h100e": 20000.0, "share": 0.2},
+            {"id": "google", "gpus": 10000, "h100e": 10000.0, "share": 0.1},
+        ])
+    );
+    // Counterparties tie at 0.2 and are ordered by id.
+    let cps: Vec<(&str, f64)> = e["by_counterparty"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["share"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        cps,
+        [
+            ("oracle", 0.4),
+            ("azure", 0.2),
+            ("coreweave", 0.2),
+            ("google", 0.2)
+        ]
+    );
+    assert_eq!(e["by_site"][1]["id"], "cw-plano");
+    assert_eq!(e["by_site"][1]["provider"], "coreweave");
+    assert_eq!(e["by_site"][1]["region"], "us-south");
+    assert_eq!(e["by_site"][1]["gpus"], 18000);
+    assert_eq!(e["hhi"], 0.3);
+    assert_eq!(
+        e["n_minus_1"][1],
+        json!({"lost": "coreweave", "remaining_h100e": 70000.0, "remaining_share": 0.7})
+    );
+    assert_eq!(
+        e["commitments"],
+        json!([{
+            "id": "openai-coreweave", "seller": "coreweave", "usd": "15900000000.00",
+            "spent_usd": "1367232000.00", "remaining_usd": "14532768000.00"
+        }])
+    );
+    assert_eq!(e["flags"], json!([]));
+}
+
+#[test]
+fn human_exposure_calls_out_hidden_concentration() {
+    let o = cascade(&["exposure", CHAIN, "--buyer", "openai", "--at", "2026-01-01"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("HIDDEN CONCENTRATION: 2 different counterparties (coreweave, google) are all backed by physical provider coreweave: 30.0%"),
+        "{out}"
+    );
+    assert!(out.contains("HHI 0.3000"), "{out}");
+}
+
+#[test]
+fn chain_traces_a_resale_to_the_physical_site() {
+    let c = json_of(&cascade(&[
+        "chain",
+        CHAIN,
+        "--contract",
+        "gcp-openai-1",
+        "--json",
+    ]));
+    assert_eq!(c["physical_provider"], "coreweave");
+    assert_eq!(c["root_site"], "cw-plano");
+    assert_eq!(c["region"], "us-south");
+    assert_eq!(c["sellers"], json!(["google", "coreweave"]));
+    assert_eq!(c["chain"][1]["id"], "cw-google-1");
+    assert_eq!(c["chain"][1]["site"], "cw-plano");
+    let o = cascade(&["chain", CHAIN, "--contract", "cw-google-1"]);
+    let out = stdout(&o);
+    assert!(out.contains("Resold from cw-google-1:"), "{out}");
+    assert!(out.contains("google -> openai: 10000 x h100"), "{out}");
+}
+
+const TIERS: &str = r#"
+name = "three tiers"
+[[gpu]]
+id = "h100"
+h100e = 1.0
+watts = 700
+[[gpu]]
+id = "gb200"
+h100e = 2.5
+watts = 1200
+[[party]]
+id = "cw"
+[[party]]
+id = "hyper"
+[[party]]
+id = "broker"
+[[party]]
+id = "lab"
+[[site]]
+id = "plano"
+owner = "cw"
+region = "us-south"
+gpus = { h100 = 1000, gb200 = 400 }
+[[site]]
+id = "dallas"
+owner = "hyper"
+region = "us-south"
+gpus = { h100 = 500 }
+[[contract]]
+id = "t1"
+seller = "cw"
+buyer = "hyper"
+gpu = "h100"
+gpus = 800
+start = 2026-01-01
+end = 2027-01-01
+price_per_gpu_hour = "2.00"
+site = "plano"
+resale = true
+[[contract]]
+id = "t2"
+seller = "hyper"
+buyer = "broker"
+gpu = "h100"
+gpus = 600
+start = 2026-01-01
+end = 2026-07-01
+price_per_gpu_hour = 2.5
+backed_by = "t1"
+resale = true
+[[contract]]
+id = "t3"
+seller = "broker"
+buyer = "lab"
+gpu = "h100"
+gpus = 400
+start = 2026-02-01
+end = 2026-06-01
+price_per_gpu_hour = "3.10"
+backed_by = "t2"
+[[contract]]
+id = "own"
+seller = "hyper"
+buyer = "lab"
+gpu = "h100"
+gpus = 100
+start = 2026-01-01
+end = 2027-01-01
+price_per_gpu_hour = "2.75"
+site = "dallas"
+[[contract]]
+id = "gb"
+seller = "cw"
+buyer = "lab"
+gpu = "gb200"
+gpus = 200
+start = 2026-01-01
+end = 2027-01-01
+price_per_gpu_hour = "6.00"
+site = "plano"
+[[amendment]]
+contract = "t3"
+gpus = 100
+effective = 2026-03-01
+[[commitment]]
+id = "lab-broker"
+buyer = "lab"
+seller = "broker"
+start = 2026-01-01
+end = 2027-01-01
+usd = "10000000"
+[[clause]]
+kind = "avoid_provider"
+buyer = "lab"
+provider = "cw"
+"#;
+
+#[test]
+fn three_tier_exposure_counts_net_holdings_at_each_instant() {
+    let f = scenario_file("tiers.toml", TIERS);
+    let f = f.to_str().unwrap();
+    // 2026-03-15: t3 is 400 + 100 = 500 H100 at plano via broker; own 100 at dallas; gb 200 GB200 = 500 H100e.
+    let e = json_of(&cascade(&[
+        "exposure",
+        f,
+        "--buyer",
+        "lab",
+        "--at",
+        "2026-03-15T12:00:00Z",
+        "--json",
+    ]));
+    assert_eq!(e["total"], json!({"gpus": 800, "h100e": 1100.0}));
+    assert_eq!(
+        e["by_provider"],
+        json!([
+            {"id": "cw", "gpus": 700, "h100e": 1000.0, "share": 0.9091},
+            {"id": "hyper", "gpus": 100, "h100e": 100.0, "share": 0.0909},
+        ])
+    );
+    assert_eq!(
+        e["by_counterparty"],
+        json!([
+            {"id": "broker", "gpus": 500, "h100e": 500.0, "share": 0.4545},
+            {"id": "cw", "gpus": 200, "h100e": 500.0, "share": 0.4545},
+            {"id": "hyper", "gpus": 100, "h100e": 100.0, "share": 0.0909},
+        ])
+    );
+    assert_eq!(e["hhi"], 0.8347);
+    assert_eq!(
+        e["flags"],
+        json!(["holds capacity from avoided provider cw"])
+    );
+    // Spend with broker: t3 starts in the window: 400 × 120 days × 24 h × 3.10
+    // plus the top-up 100 × 92 days × 24 h × 3.10.
+    assert_eq!(e["commitments"][0]["spent_usd"], "4255680.00");
+    assert_eq!(e["commitments"][0]["remaining_usd"], "5744320.00");
+
+    // The broker holds t2 net of what it resold: 600 − 500 on 2026-03-15.
+    let b = json_of(&cascade(&[
+        "exposure",
+        f,
+        "--buyer",
+        "broker",
+        "--at",
+        "2026-03-15",
+        "--json",
+    ]));
+    assert_eq!(b["total"]["gpus"], 100);
+    // The hyperscaler: t1 800 − 600 resold, plus nothing else.
+    let h = json_of(&cascade(&[
+        "exposure",
+        f,
+        "--buyer",
+        "hyper",
+        "--at",
+        "2026-08-01",
+        "--json",
+    ]));
+    assert_eq!(h["total"]["gpus"], 800);
+}
+
+#[test]
+fn the_same_scenario_loads_from_json() {
+    let toml_path = scenario_file("tiers-for-json.toml", TIERS);
+    let s = cascade_scenario::load_path(&toml_path).unwrap();
+    let json_path = toml_path.with_extension("json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&cascade_scenario::to_json_value(&s)).unwrap(),
+    )
+    .unwrap();
+    let a = json_of(&cascade(&[
+        "exposure",
+        toml_path.to_str().unwrap(),
+        "--buyer",
+        "lab",
+        "--at",
+        "2026-03-15",
+        "--json",
+    ]));
+    let b = json_of(&cascade(&[
+        "exposure",
+        json_path.to_str().unwrap(),
+        "--buyer",
+        "lab",
+        "--at",
+        "2026-03-15",
+        "--json",
+    ]));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_broken_fixture_fails_with_a_located_message() {
+    let dir = root().join("crates/scenario/tests/fixtures/broken");
+    // (file, what stderr must contain)
+    let cases = [
+        ("bad-toml.toml", "bad-toml.toml:8:8:"),
+        (
+            "wrong-type.toml",
+            "wrong-type.toml:29:8: contract[0].gpus: invalid type",
+        ),
+        ("unknown-field.toml", "unknown field `prize_per_gpu_hour`"),
+        (
+            "missing-reference.toml",
+            "names site \"cw-dallas\", which does not exist",
+        ),
+        ("cycle.toml", "backed_by forms a cycle: a -> b -> a"),
+        (
+            "oversold-site.toml",
+            "oversold at 2026-01-01T00:00:00Z: needs 700 GPUs, 200 free (installed 1000), short by 500",
+        ),
+        (
+            "oversold-resale.toml",
+            "needs 400 GPUs, 300 left unsold (amount 800), short by 100",
+        ),
+        ("resale-not-resellable.toml", "does not allow resale"),
+        (
+            "resale-outside-window.toml",
+            "is not inside backing contract \"cw-g\"'s window",
+        ),
+        (
+            "power-overrun.toml",
+            "draw 1300000 W, the site allows 1200000 W (power_mw), over by 100000 W",
+        ),
+        ("exclusive-violated.toml", "violates exclusive clause"),
+        (
+            "no-resale-to-violated.toml",
+            "capacity sold by \"cw\" may not reach \"o\" (chain: g-o <- cw-g)",
+        ),
+        (
+            "zero-gpus.toml",
+            "zero-gpus.toml:29:8: contract \"c1\": field gpus: must be positive, got 0",
+        ),
+        ("negative-price.toml", "must not be negative, got -1.85"),
+        ("empty-window.toml", "window is empty"),
+        ("duplicate-id.toml", "duplicate id"),
+    ];
+    for (file, expect) in cases {
+        let p = dir.join(file);
+        let o = cascade(&["validate", p.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{file}: {err}");
+        assert!(
+            err.contains(expect),
+            "{file}: expected {expect:?} in\n{err}"
+        );
+        assert!(!err.contains("panicked"), "{file}: {err}");
+        // Invariant violations carry the item's line and column.
+        assert!(
+            err.contains(&format!("{file}:")) && err.matches(':').count() >= 3,
+            "{file}: {err}"
+        );
+        // Every command refuses the file the same way.
+        let o = cascade(&[
+            "exposure",
+            p.to_str().unwrap(),
+            "--buyer",
+            "o",
+            "--at",
+            "2026-01-01",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{file}");
+    }
+}
+
+#[test]
+fn all_violations_are_reported_together() {
+    let broken = TIERS
+        .replace("gpus = 600", "gpus = 900") // t2 oversells t1 (800)
+        .replace("gpus = { h100 = 500 }", "gpus = { h100 = 50 }") // own oversells dallas
+        .replace(
+            "buyer = \"lab\"\nprovider = \"cw\"",
+            "buyer = \"lab\"\nprovider = \"nobody\"",
+        );
+    let f = scenario_file("many-errors.toml", &broken);
+    let o = cascade(&["validate", f.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+    assert!(
+        errors[0].contains("clause #1 (avoid_provider): field provider names party \"nobody\"")
+    );
+    assert!(errors[1].contains("contract \"t2\": resale of contract \"t1\" oversold at 2026-01-01T00:00:00Z: needs 900 GPUs, 800 left unsold (amount 800), short by 100"));
+    assert!(errors[2].contains("contract \"t3\": backing contract \"t2\" was itself rejected"));
+    assert!(errors[3].contains("contract \"own\": site \"dallas\" h100 oversold at 2026-01-01T00:00:00Z: needs 100 GPUs, 50 free (installed 50), short by 50"));
+}
+
+#[test]
+fn bad_flags_are_refused_clearly() {
+    let o = cascade(&[
+        "exposure",
+        CHAIN,
+        "--buyer",
+        "openai",
+        "--at",
+        "next tuesday",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--at \"next tuesday\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = cascade(&["exposure", CHAIN, "--buyer", "nobody", "--at", "2026-01-01"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--buyer: no party \"nobody\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = cascade(&["chain", CHAIN, "--contract", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--contract: no contract \"nope\""));
+    let o = cascade(&["validate", "does/not/exist.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does/not/exist.toml"));
+    let o = cascade(&["exposure", CHAIN]);
+    assert_eq!(o.status.code(), Some(2), "clap usage errors exit 2");
+}
+
+#[test]
+fn help_explains_every_command() {
+    let o = cascade(&["--help"]);
+    let out = stdout(&o);
+    for cmd in ["validate", "exposure", "chain", "plan", "serve"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+    let o = cascade(&["exposure", "--help"]);
+    assert!(stdout(&o).contains("RFC 3339"));
+}
