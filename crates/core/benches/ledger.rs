@@ -162,6 +162,7 @@ fn generate() -> (Vec<Event>, Vec<Event>) {
 
 fn build(setup: &[Event], events: Vec<Event>) -> (Ledger, usize) {
     let mut l = Ledger::new();
+    l.reserve(events.len());
     for e in setup {
         l.apply(e.clone()).expect("setup is valid");
     }

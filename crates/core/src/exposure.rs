@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::ledger::Ledger;
+use crate::ledger::{FxMap, Ledger};
 use crate::model::Clause;
 use crate::types::{Id, Instant};
 
@@ -90,36 +90,53 @@ fn by_h100e_then_id<T>(v: &mut [T], key: impl Fn(&T) -> (f64, &Id)) {
 impl Ledger {
     /// Exposure of `buyer` at `t`. An unknown buyer has an empty exposure.
     pub fn exposure(&self, buyer: &Id, t: Instant) -> Exposure {
-        let holdings = self.holdings(buyer, t);
-        let mut provider: BTreeMap<&Id, (i64, f64)> = BTreeMap::new();
-        let mut counterparty: BTreeMap<&Id, (i64, f64)> = BTreeMap::new();
-        let mut site: BTreeMap<&Id, (&Id, &str, i64, f64)> = BTreeMap::new();
-        let mut behind: BTreeMap<&Id, Vec<&Id>> = BTreeMap::new();
-        let mut providers_behind: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        // Aggregate by dense index first: exposure of a buyer with 100,000
+        // contracts must not clone ids or compare strings per contract.
+        let mut by_p: FxMap<u32, (i64, f64)> = FxMap::default();
+        let mut by_c: FxMap<u32, (i64, f64)> = FxMap::default();
+        let mut by_s: FxMap<u32, (i64, f64)> = FxMap::default();
+        let mut pairs: FxMap<(u32, u32), ()> = FxMap::default();
         let (mut total_gpus, mut total_h100e) = (0i64, 0f64);
-        for h in &holdings {
+        self.for_each_held(buyer, t, |h| {
             total_gpus += h.gpus;
             total_h100e += h.h100e;
-            let p = provider.entry(&h.provider).or_default();
-            p.0 += h.gpus;
-            p.1 += h.h100e;
-            let c = counterparty.entry(&h.seller).or_default();
-            c.0 += h.gpus;
-            c.1 += h.h100e;
-            let s = site
-                .entry(&h.site)
-                .or_insert((&h.provider, &h.region, 0, 0.0));
-            s.2 += h.gpus;
-            s.3 += h.h100e;
-            let b = behind.entry(&h.provider).or_default();
-            if !b.contains(&&h.seller) {
-                b.push(&h.seller);
+            for (m, k) in [
+                (&mut by_p, h.provider),
+                (&mut by_c, h.seller),
+                (&mut by_s, h.site),
+            ] {
+                let e = m.entry(k).or_default();
+                e.0 += h.gpus;
+                e.1 += h.h100e;
             }
-            let p = providers_behind.entry(h.seller.clone()).or_default();
-            if !p.contains(&h.provider) {
-                p.push(h.provider.clone());
-                p.sort();
-            }
+            pairs.insert((h.provider, h.seller), ());
+        });
+        let named = |m: FxMap<u32, (i64, f64)>| -> BTreeMap<&Id, (i64, f64)> {
+            m.into_iter().map(|(k, v)| (self.party_id(k), v)).collect()
+        };
+        let provider = named(by_p);
+        let counterparty = named(by_c);
+        let site: BTreeMap<&Id, (&Id, &str, i64, f64)> = by_s
+            .into_iter()
+            .map(|(k, (g, h))| {
+                let s = self.site_at(k);
+                (&s.id, (&s.owner, s.region.as_str(), g, h))
+            })
+            .collect();
+        let mut behind: BTreeMap<&Id, Vec<&Id>> = BTreeMap::new();
+        let mut providers_behind: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        for &(p, c) in pairs.keys() {
+            behind
+                .entry(self.party_id(p))
+                .or_default()
+                .push(self.party_id(c));
+            providers_behind
+                .entry(self.party_id(c).clone())
+                .or_default()
+                .push(self.party_id(p).clone());
+        }
+        for v in providers_behind.values_mut() {
+            v.sort();
         }
         let rows = |m: BTreeMap<&Id, (i64, f64)>| {
             let mut v: Vec<Row> = m

@@ -140,6 +140,17 @@ pub struct Holding {
     pub h100e: f64,
 }
 
+/// Net capacity held through one contract, by dense indexes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    pub contract: u32,
+    pub seller: u32,
+    pub site: u32,
+    pub provider: u32,
+    pub gpus: i64,
+    pub h100e: f64,
+}
+
 /// One contract as the ledger knows it, with its resolved provenance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContractInfo<'a> {
@@ -212,6 +223,14 @@ impl Ledger {
             forest: Forest::new(),
             ..Ledger::default()
         }
+    }
+
+    /// Reserves room for `contracts` more contracts (bulk loads: one
+    /// allocation instead of repeated growth of every index).
+    pub fn reserve(&mut self, contracts: usize) {
+        self.contracts.reserve(contracts);
+        self.contract_ix.reserve(contracts);
+        self.journal.reserve(contracts);
     }
 
     /// Number of accepted events.
@@ -816,6 +835,7 @@ impl Ledger {
     /// is accepted, as the final state allows it.
     pub fn from_scenario(s: &Scenario) -> Result<Ledger, Rejection> {
         let mut l = Ledger::new();
+        l.reserve(s.contracts.len());
         let mut v: Vec<Violation> = Vec::new();
         let push = |l: &mut Ledger, e: Event, v: &mut Vec<Violation>| -> bool {
             match l.apply(e) {
@@ -1059,29 +1079,53 @@ impl Ledger {
 
     /// The capacity a party holds at `t`, one entry per contract with net held > 0.
     pub fn holdings(&self, buyer: &Id, t: Instant) -> Vec<Holding> {
-        let Some(&b) = self.party_ix.get(buyer) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
+        self.for_each_held(buyer, t, |h| {
+            let cs = &self.contracts[h.contract as usize];
+            let site = &self.sites[h.site as usize].site;
+            out.push(Holding {
+                contract: cs.c.id.clone(),
+                seller: cs.c.seller.clone(),
+                provider: site.owner.clone(),
+                site: site.id.clone(),
+                region: site.region.clone(),
+                gpu: cs.c.gpu.clone(),
+                gpus: h.gpus,
+                h100e: h.h100e,
+            });
+        });
+        out
+    }
+
+    /// Calls `f` for every contract through which `buyer` holds capacity at
+    /// `t`, by dense index: the allocation-free core of holdings and exposure.
+    pub(crate) fn for_each_held(&self, buyer: &Id, t: Instant, mut f: impl FnMut(Held)) {
+        let Some(&b) = self.party_ix.get(buyer) else {
+            return;
+        };
         for &ci in self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
             let net = self.net_of(ci, t);
             if net <= 0 {
                 continue;
             }
             let cs = &self.contracts[ci as usize];
-            let site = &self.sites[cs.root_site as usize];
-            out.push(Holding {
-                contract: cs.c.id.clone(),
-                seller: cs.c.seller.clone(),
-                provider: site.site.owner.clone(),
-                site: site.site.id.clone(),
-                region: site.site.region.clone(),
-                gpu: cs.c.gpu.clone(),
+            f(Held {
+                contract: ci,
+                seller: cs.seller,
+                site: cs.root_site,
+                provider: self.sites[cs.root_site as usize].owner,
                 gpus: net,
                 h100e: net as f64 * self.gpus[cs.gpu as usize].h100e.get(),
             });
         }
-        out
+    }
+
+    pub(crate) fn party_id(&self, ix: u32) -> &Id {
+        &self.parties[ix as usize].id
+    }
+
+    pub(crate) fn site_at(&self, ix: u32) -> &Site {
+        &self.sites[ix as usize].site
     }
 
     /// Contracts a party takes part in, as buyer or seller, in journal order.
