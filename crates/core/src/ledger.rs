@@ -109,7 +109,22 @@ struct ContractState {
     /// amount − resold over time; only resellable contracts have one.
     unsold: Option<Tree>,
     resales: Vec<u32>,
-    value_usd: Decimal,
+    /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
+    /// price / 3600, divided only when asked (a Decimal division per event
+    /// would cost more than the capacity check).
+    gpu_seconds: i128,
+}
+
+impl ContractState {
+    /// Full value: GPU-hours (with top-ups) × price, exact.
+    fn value_usd(&self) -> Decimal {
+        // Bounded inputs (u32 GPUs, years 0..=9999, price ≤ 10^6) keep this
+        // far inside Decimal's 96 bits; saturate rather than panic regardless.
+        Decimal::try_from_i128_with_scale(self.gpu_seconds, 0)
+            .ok()
+            .and_then(|g| g.checked_mul(self.c.price_per_gpu_hour.get()))
+            .map_or(Decimal::MAX, |v| v / Decimal::from(3600))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -694,7 +709,7 @@ impl Ledger {
         if let Some(b) = backer {
             self.contracts[b as usize].resales.push(ix);
         }
-        let value_usd = Decimal::from(c.gpus.get()) * c.price_per_gpu_hour.get() * c.window.hours();
+        let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
         self.contract_ix.insert(c.id.clone(), ix);
         self.by_buyer.entry(buyer).or_default().push(ix);
         self.by_seller.entry(seller).or_default().push(ix);
@@ -709,7 +724,7 @@ impl Ledger {
             amendments: Vec::new(),
             unsold,
             resales: Vec::new(),
-            value_usd,
+            gpu_seconds,
         });
         Ok(Entry::Contract(ix))
     }
@@ -745,7 +760,7 @@ impl Ledger {
                     );
                 }
                 cs.amendments.push((window.start(), g));
-                cs.value_usd += Decimal::from(g) * cs.c.price_per_gpu_hour.get() * window.hours();
+                cs.gpu_seconds += i128::from(g) * i128::from(window.seconds());
             }
             AmendmentTarget::Commitment { id, usd } => {
                 let item = ItemRef::Amendment(n, id.clone());
@@ -761,7 +776,7 @@ impl Ledger {
                         end: cs.c.window.end(),
                     }]);
                 }
-                cs.usd_total += usd.get();
+                cs.usd_total = cs.usd_total.checked_add(usd.get()).unwrap_or(Decimal::MAX);
             }
         }
         self.amendments.push(a);
@@ -1155,7 +1170,7 @@ impl Ledger {
             contract: &cs.c,
             root_site: site,
             provider: &site.owner,
-            value_usd: cs.value_usd,
+            value_usd: cs.value_usd(),
             amendments: cs.amendments.clone(),
         })
     }
@@ -1258,8 +1273,10 @@ impl Ledger {
             .iter()
             .map(|&ci| &self.contracts[ci as usize])
             .filter(|c| cs.c.window.contains(c.c.window.start()))
-            .map(|c| c.value_usd)
-            .sum()
+            .map(ContractState::value_usd)
+            .fold(Decimal::ZERO, |a, b| {
+                a.checked_add(b).unwrap_or(Decimal::MAX)
+            })
     }
 
     pub fn gpu_class(&self, id: &Id) -> Option<&GpuClass> {

@@ -288,8 +288,17 @@ pub struct Usd(Decimal);
 
 impl Usd {
     pub const ZERO: Usd = Usd(Decimal::ZERO);
+    /// A quintillion dollars: far above any deal, far below Decimal's range,
+    /// so sums of amounts stay exact.
+    pub const MAX: Decimal = Decimal::from_parts(2_808_348_672, 232_830_643, 0, false, 0);
 
     pub fn new(field: &'static str, d: Decimal) -> Result<Usd, ValueError> {
+        if d > Self::MAX {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: format!("{d} (at most {} USD)", Self::MAX),
+            });
+        }
         if d.is_sign_negative() && !d.is_zero() {
             Err(ValueError::Negative {
                 field,
@@ -329,7 +338,17 @@ pub fn format_usd(d: Decimal) -> String {
 pub struct UsdPerGpuHour(Decimal);
 
 impl UsdPerGpuHour {
+    /// No GPU-hour costs a million dollars; the bound keeps every contract
+    /// value exact within Decimal's range.
+    pub const MAX: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
     pub fn new(field: &'static str, d: Decimal) -> Result<UsdPerGpuHour, ValueError> {
+        if d > Self::MAX {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: format!("{d} (at most {} USD per GPU-hour)", Self::MAX),
+            });
+        }
         Usd::new(field, d).map(|u| UsdPerGpuHour(u.0))
     }
 
@@ -425,6 +444,15 @@ mod tests {
         assert!(w.contains(a) && !w.contains(b));
         assert!(Window::new(b, a).is_err());
         assert!(Window::new(a, a).is_err());
+    }
+
+    #[test]
+    fn money_is_bounded() {
+        assert_eq!(Usd::MAX.to_string(), "1000000000000000000");
+        assert_eq!(UsdPerGpuHour::MAX.to_string(), "1000000");
+        assert!(Usd::new("usd", Usd::MAX).is_ok());
+        assert!(Usd::new("usd", Usd::MAX + Decimal::ONE).is_err());
+        assert!(UsdPerGpuHour::new("p", Decimal::from(1_000_001)).is_err());
     }
 
     #[test]
