@@ -488,3 +488,19 @@ fn help_explains_every_command() {
     let o = cascade(&["exposure", "--help"]);
     assert!(stdout(&o).contains("RFC 3339"));
 }
+
+#[test]
+fn the_specs_own_example_with_uppercase_class_ids_is_valid() {
+    let o = cascade(&["validate", "crates/cli/tests/fixtures/spec-example.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = json_of(&cascade(&[
+        "exposure",
+        "crates/cli/tests/fixtures/spec-example.toml",
+        "--buyer",
+        "google",
+        "--at",
+        "2026-01-01",
+        "--json",
+    ]));
+    assert_eq!(e["total"], json!({"gpus": 8000, "h100e": 8000.0}));
+}

@@ -34,13 +34,23 @@ impl Id {
     pub const MAX_LEN: usize = 64;
 
     pub fn new(s: &str) -> Result<Id, ValueError> {
+        Self::checked(s, false)
+    }
+
+    /// A GPU class id: like any id, but uppercase letters are allowed too,
+    /// since class names are written `H100` (as in the spec's own example).
+    pub fn new_gpu_class(s: &str) -> Result<Id, ValueError> {
+        Self::checked(s, true)
+    }
+
+    fn checked(s: &str, upper: bool) -> Result<Id, ValueError> {
         let b = s.as_bytes();
+        let letter = |c: &u8| c.is_ascii_lowercase() || (upper && c.is_ascii_uppercase());
         let ok = !b.is_empty()
             && b.len() <= Self::MAX_LEN
-            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b.iter().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
-            });
+            && (letter(&b[0]) || b[0].is_ascii_digit())
+            && b.iter()
+                .all(|c| letter(c) || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
         if ok {
             Ok(Id(s.into()))
         } else {
@@ -418,6 +428,9 @@ mod tests {
         assert!(Id::new("Upper").is_err());
         assert!(Id::new(&"a".repeat(64)).is_ok());
         assert!(Id::new(&"a".repeat(65)).is_err());
+        assert!(Id::new_gpu_class("H100").is_ok());
+        assert!(Id::new_gpu_class("A100-80GB").is_ok());
+        assert!(Id::new_gpu_class("h100 sxm").is_err());
     }
 
     #[test]

@@ -89,6 +89,10 @@ impl Ctx {
         self.check(item, field, Id::new(raw))
     }
 
+    fn gpu_id(&mut self, item: &Item, field: &str, raw: &str) -> Option<Id> {
+        self.check(item, field, Id::new_gpu_class(raw))
+    }
+
     fn opt_id(&mut self, item: &Item, field: &str, raw: Option<&String>) -> Option<Option<Id>> {
         match raw {
             None => Some(None),
@@ -208,7 +212,7 @@ pub(crate) fn convert(raw: &RawDoc) -> Result<Scenario, Vec<Problem>> {
 
     for (i, g) in raw.gpu.iter().enumerate() {
         let it = Item::new("gpu", i, Some(&g.id));
-        let id = cx.id(&it, "id", &g.id);
+        let id = cx.gpu_id(&it, "id", &g.id);
         let h100e = cx.positive(&it, "h100e", g.h100e);
         let watts = cx.positive(&it, "watts", g.watts);
         if let (Some(id), Some(h100e), Some(watts)) = (id, h100e, watts) {
@@ -238,7 +242,7 @@ pub(crate) fn convert(raw: &RawDoc) -> Result<Scenario, Vec<Problem>> {
         let mut ok = true;
         for (class, n) in &site.gpus.0 {
             let field = format!("gpus.{class}");
-            let class_id = cx.id(&it, &field, class);
+            let class_id = cx.gpu_id(&it, &field, class);
             let n = cx.check(&it, &field, Gpus::new("gpus", *n));
             match (class_id, n) {
                 (Some(c), Some(n)) => {
@@ -268,7 +272,7 @@ pub(crate) fn convert(raw: &RawDoc) -> Result<Scenario, Vec<Problem>> {
         let id = cx.id(&it, "id", &c.id);
         let seller = cx.id(&it, "seller", &c.seller);
         let buyer = cx.id(&it, "buyer", &c.buyer);
-        let gpu = cx.id(&it, "gpu", &c.gpu);
+        let gpu = cx.gpu_id(&it, "gpu", &c.gpu);
         let gpus = cx.gpus(&it, "gpus", c.gpus);
         let window = cx.window(&it, &c.start, &c.end);
         let price = cx.price(&it, "price_per_gpu_hour", &c.price_per_gpu_hour);
@@ -375,7 +379,7 @@ pub(crate) fn convert(raw: &RawDoc) -> Result<Scenario, Vec<Problem>> {
         let it = Item::new("offer", i, Some(&o.id));
         let id = cx.id(&it, "id", &o.id);
         let seller = cx.id(&it, "seller", &o.seller);
-        let gpu = cx.id(&it, "gpu", &o.gpu);
+        let gpu = cx.gpu_id(&it, "gpu", &o.gpu);
         let max_gpus = cx.gpus(&it, "max_gpus", o.max_gpus);
         let block_gpus = cx.gpus(&it, "block_gpus", o.block_gpus.unwrap_or(8));
         let window = cx.window(&it, &o.start, &o.end);

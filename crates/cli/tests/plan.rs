@@ -1,0 +1,448 @@
+//! `cascade plan` and `cascade offers import-skypilot`, run as the built
+//! binary: exact figures, the spec's --json shape, --apply output that
+//! validates, bad input with clear messages and non-zero exits.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cascade(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cascade"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run cascade")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cascade-plan-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(o), stderr(o)))
+}
+
+#[test]
+fn planning_example_json_has_the_spec_shape_and_exact_figures() {
+    let o = cascade(&["plan", "examples/planning.toml", "--buyer", "lab", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut doc = json(&o);
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        [
+            "buyer",
+            "objective_usd",
+            "purchases",
+            "purchases_usd",
+            "shortfall_usd",
+            "solve_seconds",
+            "status"
+        ]
+    );
+    assert!(doc["solve_seconds"].as_f64().unwrap() >= 0.0);
+    doc.as_object_mut().unwrap().remove("solve_seconds");
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "buyer": "lab",
+            "status": "optimal",
+            "objective_usd": "46570000.00",
+            "purchases_usd": "32850000.00",
+            "shortfall_usd": "13720000.00",
+            "purchases": [
+                {"offer": "a-h100", "gpus": 500, "cost_usd": "6570000.00"},
+                {"offer": "b-h100", "gpus": 1500, "cost_usd": "26280000.00"}
+            ]
+        })
+    );
+}
+
+#[test]
+fn compute_chain_optimum() {
+    // Worked by hand in docs/planning.md: az-h100-2026 must be bought in
+    // full (Azure's ROFR), cw-denton-gb200 is free in effect (every dollar
+    // cuts the CoreWeave shortfall), and the last 6,000 H100e of 2026-H2 are
+    // one Abilene block (5,000) plus one block of gcp-h100-own (1,000).
+    let o = cascade(&[
+        "plan",
+        "examples/compute-chain-2025.toml",
+        "--buyer",
+        "openai",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "optimal");
+    assert_eq!(doc["objective_usd"], "14691417600.00");
+    assert_eq!(doc["purchases_usd"], "474009600.00");
+    assert_eq!(doc["shortfall_usd"], "14217408000.00");
+    let bought: Vec<(String, u64)> = doc["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["offer"].as_str().unwrap().to_string(),
+                p["gpus"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bought,
+        vec![
+            ("az-h100-2026".to_string(), 4000),
+            ("cw-denton-gb200".to_string(), 8000),
+            ("oracle-abilene-gb200".to_string(), 2000),
+            ("gcp-h100-own".to_string(), 1000),
+        ]
+    );
+}
+
+#[test]
+fn human_output_shows_purchases_exposure_and_saving_against_greedy() {
+    let o = cascade(&[
+        "plan",
+        "examples/compute-chain-2025.toml",
+        "--buyer",
+        "openai",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "Plan for openai (optimal strategy: MILP on HiGHS, relative gap ≤ 1e-4): optimal",
+        "cw-denton-gb200",
+        "Total (objective):    $14,691,417,600.00",
+        "Commitment shortfall: $14,217,408,000.00",
+        "Exposure of openai at 2026-01-01T00:00:00Z, before -> after the plan:",
+        "Greedy baseline (cheapest H100e-hour first): $14,744,947,200.00",
+        "Optimizer saves $53,529,600.00 (0.4%) against greedy.",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn greedy_strategy() {
+    let o = cascade(&[
+        "plan",
+        "examples/planning.toml",
+        "--buyer",
+        "lab",
+        "--strategy",
+        "greedy",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "feasible");
+    assert_eq!(doc["objective_usd"], "46570000.00");
+    // Greedy breaking N-1: status infeasible with the breaches as reason, exit 2.
+    let o = cascade(&[
+        "plan",
+        "examples/planning-n1-infeasible.toml",
+        "--buyer",
+        "lab",
+        "--strategy",
+        "greedy",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "infeasible");
+    assert!(doc["reason"].as_str().unwrap().starts_with(
+        "the greedy plan breaks 2 constraints: N-1 for provider coreweave in 2026-03"
+    ));
+}
+
+#[test]
+fn apply_writes_a_scenario_that_validates() {
+    let out = tmp("applied.toml");
+    let o = cascade(&[
+        "plan",
+        "examples/compute-chain-2025.toml",
+        "--buyer",
+        "openai",
+        "--json",
+        "--apply",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("4 purchase(s) turned into contracts"));
+    let v = cascade(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}{}", stdout(&v), stderr(&v));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("id = \"plan-cw-denton-gb200\""));
+    // Planning again on the applied scenario buys nothing more.
+    let again = cascade(&["plan", out.to_str().unwrap(), "--buyer", "openai", "--json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let doc = json(&again);
+    assert_eq!(doc["purchases"], serde_json::json!([]));
+    assert_eq!(doc["purchases_usd"], "0.00");
+    // The exposure now includes the purchases.
+    let e = cascade(&[
+        "exposure",
+        out.to_str().unwrap(),
+        "--buyer",
+        "openai",
+        "--at",
+        "2026-08-01",
+        "--json",
+    ]);
+    assert_eq!(e.status.code(), Some(0), "{}", stderr(&e));
+    assert_eq!(json(&e)["total"]["h100e"].as_f64(), Some(120000.0));
+}
+
+#[test]
+fn infeasible_plan_says_why_and_exits_2() {
+    let o = cascade(&[
+        "plan",
+        "examples/planning-n1-infeasible.toml",
+        "--buyer",
+        "lab",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains(
+        "N-1 for provider coreweave in 2026-03: need 12,000 H100e outside coreweave, at most 8,000 on offer"
+    ), "{}", stdout(&o));
+    let o = cascade(&[
+        "plan",
+        "examples/planning-n1-infeasible.toml",
+        "--buyer",
+        "lab",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let doc = json(&o);
+    assert_eq!(doc["status"], "infeasible");
+    assert_eq!(
+        doc["reason"],
+        "N-1 for provider coreweave in 2026-03: need 12,000 H100e outside coreweave, at most 8,000 on offer (you hold 4,000 outside coreweave and offers add at most 4,000)."
+    );
+    assert_eq!(doc["purchases"], serde_json::json!([]));
+    // --apply writes nothing when there is no plan.
+    let out = tmp("never.toml");
+    let o = cascade(&[
+        "plan",
+        "examples/planning-n1-infeasible.toml",
+        "--buyer",
+        "lab",
+        "--apply",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists());
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let o = cascade(args);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{args:?}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains(needle),
+        "{args:?}: {needle:?} not in {}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn bad_input() {
+    fails_with(
+        &["plan", "examples/planning.toml", "--buyer", "nobody"],
+        "error: --buyer: no party \"nobody\" in the scenario (parties: cloud-a, cloud-b, cloud-c, lab)",
+    );
+    fails_with(
+        &["plan", "examples/planning.toml", "--buyer", "cloud-a"],
+        "error: buyer cloud-a has no demand in the scenario",
+    );
+    fails_with(
+        &[
+            "plan",
+            "examples/planning.toml",
+            "--buyer",
+            "lab",
+            "--offer",
+            "c-h100",
+        ],
+        "error: lab cannot use the requested offer: offer c-h100 is excluded by an avoid_provider clause: its physical provider is cloud-c",
+    );
+    fails_with(
+        &[
+            "plan",
+            "examples/planning.toml",
+            "--buyer",
+            "lab",
+            "--offer",
+            "nope",
+        ],
+        "error: no offer \"nope\" in the scenario",
+    );
+    let src = std::fs::read_to_string(root().join("examples/planning.toml")).unwrap();
+    let bad = tmp("bad-policy.toml");
+    std::fs::write(
+        &bad,
+        src.replace("max_provider_share = 0.6", "max_provider_share = 1.5")
+            .replace("budget_usd = \"50000000\"", "budget_usd = \"-1\""),
+    )
+    .unwrap();
+    let o = cascade(&["plan", bad.to_str().unwrap(), "--buyer", "lab"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("field max_provider_share: is out of range: 1.5 (a share lies in [0, 1])"),
+        "{err}"
+    );
+    assert!(
+        err.contains("field budget_usd: must not be negative, got -1"),
+        "{err}"
+    );
+    // Every offer excluded by clauses: each one's reason is named.
+    let none = tmp("no-usable.toml");
+    std::fs::write(
+        &none,
+        format!(
+            "{src}\n[[clause]]\nkind = \"exclusive\"\nbuyer = \"lab\"\nseller = \"cloud-a\"\nuntil = 2026-06-01\n\n[[clause]]\nkind = \"no_resale_to\"\nseller = \"cloud-a\"\nparty = \"lab\"\n"
+        )
+        .replace(
+            "[[contract]]\nid = \"a-lab-1\"\nseller = \"cloud-a\"\nbuyer = \"lab\"\ngpu = \"h100\"\ngpus = 1000\nstart = 2026-01-01\nend = 2027-01-01\nprice_per_gpu_hour = \"1.40\"\nsite = \"a-dc\"\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let o = cascade(&["plan", none.to_str().unwrap(), "--buyer", "lab"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("error: lab cannot use any offer:"), "{err}");
+    assert!(
+        err.contains("offer a-h100 is excluded by a no_resale_to clause"),
+        "{err}"
+    );
+    assert!(
+        err.contains("offer b-h100 is excluded by an exclusive clause"),
+        "{err}"
+    );
+    assert!(
+        err.contains("offer c-h100 is excluded by an avoid_provider clause"),
+        "{err}"
+    );
+}
+
+const CSV: &str = "\
+Cloud,InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone,SourceCatalog
+aws,p5.48xlarge,H100,8.0,192.0,2048.0,98.32,,us-east-1,use1-az1,x
+aws,p5.48xlarge,H100,8.0,192.0,2048.0,90.00,,us-east-1,use1-az2,x
+gcp,,A100,1,,,1.70586,1.3974,asia-northeast1,asia-northeast1-a,x
+gcp,,tpu-v5p-8,1,,,12.3,,us-east5,us-east5-a,x
+lambda,gpu_1x_h100,H100,1.0,26,200,2.49,,us-east-1,,x
+";
+
+#[test]
+fn import_skypilot_writes_a_valid_scenario() {
+    let csv = tmp("catalog.csv");
+    std::fs::write(&csv, CSV).unwrap();
+    let out = tmp("offers.toml");
+    let o = cascade(&[
+        "offers",
+        "import-skypilot",
+        csv.to_str().unwrap(),
+        "--capacity-gpus",
+        "4096",
+        "--start",
+        "2026-01-01",
+        "--end",
+        "2027-01-01",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("5 rows read, 4 used: 3 offers from 3 clouds, 3 sites, 2 GPU classes"),
+        "{err}"
+    );
+    assert!(err.contains("tpu-v5p-8 (1)"), "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("id = \"aws-us-east-1-h100\""), "{text}");
+    assert!(text.contains("price_per_gpu_hour = \"11.25\""), "{text}");
+    assert!(text.contains("block_gpus = 8"), "{text}");
+    let v = cascade(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+
+    // A bad number names its line.
+    std::fs::write(&csv, CSV.replace("1.70586", "1.7x")).unwrap();
+    let o = cascade(&[
+        "offers",
+        "import-skypilot",
+        csv.to_str().unwrap(),
+        "--capacity-gpus",
+        "4096",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 4: column Price: \"1.7x\" is not a decimal number"),
+        "{}",
+        stderr(&o)
+    );
+    // Capacity below one block.
+    let o = cascade(&[
+        "offers",
+        "import-skypilot",
+        csv.to_str().unwrap(),
+        "--capacity-gpus",
+        "4",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--capacity-gpus must be at least the block size (8 GPUs), got 4"));
+}
+
+#[test]
+fn import_the_real_catalog_when_present() {
+    let csv = root().join("../shared/data/gpu-offers/offers.csv");
+    if !csv.exists() {
+        eprintln!("skipped: {} not present", csv.display());
+        return;
+    }
+    let out = tmp("real.toml");
+    let o = cascade(&[
+        "offers",
+        "import-skypilot",
+        csv.to_str().unwrap(),
+        "--capacity-gpus",
+        "4096",
+        "--start",
+        "2026-01-01",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = cascade(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.matches("[[offer]]").count() > 400);
+}
