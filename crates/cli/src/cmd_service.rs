@@ -1,29 +1,345 @@
-//! `cascade serve`, `cascade load`, `cascade token`: owned by the service work (issue 4).
+//! `cascade serve`, `cascade load`, `cascade token`: the HTTP service and
+//! its store (see `docs/service.md`).
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use cascade_server::{AppState, Principal, hash_token, new_token};
+use cascade_store::Store;
 use clap::{Args, Subcommand};
+
+const DEFAULT_DATABASE: &str = "sqlite://cascade.db";
 
 /// Arguments of `cascade serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// The store: sqlite://PATH (created if missing) or postgres://USER@HOST:PORT/DB.
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Admin token file: its token (one line) is accepted as an admin token;
+    /// if the file does not exist, a new token is written to it (mode 0600).
+    /// Without this flag, a store with no admin token gets one at start,
+    /// printed once on stderr.
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+}
 
 /// Arguments of `cascade load`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    pub file: std::path::PathBuf,
+    /// Scenario file (TOML, or JSON when it ends in .json).
+    pub file: PathBuf,
+    /// Load through a running service (e.g. http://127.0.0.1:8080) with an
+    /// admin token, instead of writing to the database directly.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Admin token for --server (default: $CASCADE_TOKEN).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The store to write to directly (when --server is not given).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 /// `cascade token ...`
 #[derive(Debug, Subcommand)]
-pub enum TokenCommand {}
-
-pub fn serve(_args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("cascade serve is not built yet")
+pub enum TokenCommand {
+    /// Create a bearer token and print it (only its SHA-256 is stored).
+    Create(TokenCreateArgs),
 }
 
-pub fn load(_args: LoadArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("cascade load is not built yet")
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["party", "admin"])))]
+pub struct TokenCreateArgs {
+    /// The party the token acts for.
+    #[arg(long)]
+    pub party: Option<String>,
+    /// An admin token (manages parties and sites, sees everything).
+    #[arg(long)]
+    pub admin: bool,
+    /// The store (sqlite://PATH or postgres://...).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
-pub fn token(cmd: TokenCommand) -> anyhow::Result<std::process::ExitCode> {
-    match cmd {}
+/// `--database`, else $CASCADE_DATABASE, else sqlite://cascade.db.
+fn database(arg: &Option<String>) -> String {
+    arg.clone()
+        .or_else(|| {
+            std::env::var("CASCADE_DATABASE")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+}
+
+fn runtime(workers: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        b.worker_threads(n.max(1));
+    }
+    b.enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn write_secret(path: &Path, token: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(f, "{token}")?;
+    Ok(())
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = runtime(args.workers)?;
+    let db = database(&args.database);
+    rt.block_on(async move {
+        let store = Store::open(&db)
+            .await
+            .with_context(|| format!("cannot open the store {}", redact(&db)))?;
+        match &args.admin_token_file {
+            Some(path) if path.exists() => {
+                let token = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let token = token.trim();
+                if token.is_empty() {
+                    bail!("{} is empty", path.display());
+                }
+                store.add_token(&hash_token(token), &Principal::Admin.as_stored()).await?;
+            }
+            Some(path) => {
+                let token = new_token();
+                write_secret(path, &token)?;
+                store.add_token(&hash_token(&token), &Principal::Admin.as_stored()).await?;
+                eprintln!("cascade serve: wrote a new admin token to {}", path.display());
+            }
+            None => {
+                if store.count_tokens(&Principal::Admin.as_stored()).await? == 0 {
+                    let token = new_token();
+                    store.add_token(&hash_token(&token), &Principal::Admin.as_stored()).await?;
+                    eprintln!(
+                        "cascade serve: the store had no admin token; created one (shown once, keep it):\n{token}"
+                    );
+                }
+            }
+        }
+        let seq = store.read(|s| s.seq).await?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "cascade serve: listening on http://{addr} (store {}: {}, journal at seq {seq})",
+            store.backend_name(),
+            redact(&db)
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        cascade_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(c) => format!("{}:***{}", &url[..s + 3 + c], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
+
+/// `http://host:port` → a socket address.
+async fn server_addr(url: &str) -> anyhow::Result<SocketAddr> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--server {url:?}: use http://HOST:PORT"))?;
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    let hostport = if hostport.contains(':') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:80")
+    };
+    tokio::net::lookup_host(&hostport)
+        .await
+        .with_context(|| format!("--server: cannot resolve {hostport}"))?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("--server: {hostport} resolves to nothing"))
+}
+
+pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match cascade_scenario::load_path(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: invalid: {e}", args.file.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let rt = runtime(Some(2))?;
+    rt.block_on(async move {
+        if let Some(url) = &args.server {
+            let token = args
+                .token
+                .clone()
+                .or_else(|| {
+                    std::env::var("CASCADE_TOKEN")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--server needs an admin token: --token or CASCADE_TOKEN")
+                })?;
+            let addr = server_addr(url).await?;
+            let doc = cascade_scenario::to_json_value(&scenario).to_string();
+            // The same file loads once: a repeated load replays the first answer.
+            let key = format!("load:{}", &hash_token(&doc)[..32]);
+            let mut client = cascade_server::client::Client::new(addr).with_token(token);
+            let r = client
+                .post_json("/scenarios", &doc, Some(&key))
+                .await
+                .with_context(|| format!("cannot reach {url}"))?;
+            if r.status == 201 {
+                let v = r.json();
+                let replay = r.header("idempotent-replayed").is_some();
+                println!(
+                    "{}: {} {} records (journal at seq {}) via {url}",
+                    args.file.display(),
+                    if replay { "already loaded:" } else { "loaded" },
+                    v["records"],
+                    v["seq"]
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let v = r.json();
+            eprintln!(
+                "{}: refused ({}): {}",
+                args.file.display(),
+                r.status,
+                v["detail"].as_str().unwrap_or(&r.text())
+            );
+            if let Some(vs) = v["violations"].as_array() {
+                for x in vs {
+                    eprintln!("  {}", x["message"].as_str().unwrap_or(""));
+                }
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        let db = database(&args.database);
+        let store = Store::open(&db)
+            .await
+            .with_context(|| format!("cannot open the store {}", redact(&db)))?;
+        let records = cascade_store::scenario_records(&scenario);
+        let n = records.len();
+        let outcome = store.append("admin", records).await?;
+        let seq = store.read(|s| s.seq).await?;
+        store.close().await;
+        match outcome {
+            Ok(()) => {
+                println!(
+                    "{}: loaded {n} records into {} (journal at seq {seq})",
+                    args.file.display(),
+                    redact(&db)
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(r) => {
+                eprintln!(
+                    "{}: refused, nothing stored: {} violation(s) against the store's ledger:",
+                    args.file.display(),
+                    r.violations.len()
+                );
+                for v in &r.violations {
+                    eprintln!("  {v}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    })
+}
+
+pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TokenCommand::Create(a) => {
+            let principal = match (&a.party, a.admin) {
+                (_, true) => Principal::Admin,
+                (Some(p), false) => Principal::Party(
+                    cascade_core::Id::new(p).map_err(|e| anyhow::anyhow!("--party: {e}"))?,
+                ),
+                (None, false) => bail!("give --party ID or --admin"),
+            };
+            let rt = runtime(Some(1))?;
+            rt.block_on(async move {
+                let db = database(&a.database);
+                let store = Store::open(&db)
+                    .await
+                    .with_context(|| format!("cannot open the store {}", redact(&db)))?;
+                if let Principal::Party(p) = &principal {
+                    let known = store.read(|s| s.ledger.party(p).is_some()).await?;
+                    if !known {
+                        eprintln!(
+                            "note: no party {p:?} in the store yet; the token works once it exists"
+                        );
+                    }
+                }
+                let token = new_token();
+                store
+                    .add_token(&hash_token(&token), &principal.as_stored())
+                    .await?;
+                store.close().await;
+                println!("{token}");
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
 }

@@ -1,0 +1,442 @@
+//! RFC 7807 problem documents (`application/problem+json`): every error the
+//! service returns is one, naming the field or the broken invariant.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cascade_core::{ItemRef, Rejection, Violation};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem with one field of the request.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where: the field's path as written in the body (`gpus`,
+    /// `gpus.h100`, `items[2].id`), a query parameter or a header name.
+    pub field: String,
+    /// The same place as a JSON pointer (`/gpus`), for body fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    pub message: String,
+}
+
+/// The item a broken invariant is about.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ItemView {
+    /// `contract`, `site`, `amendment`, ...
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// One broken ledger invariant, with the facts that show it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ViolationView {
+    /// Stable machine-readable code (`site_oversold`, `resale_oversold`, ...).
+    pub code: String,
+    pub item: ItemView,
+    /// The whole story in a sentence.
+    pub message: String,
+    /// The facts: the instant, requested, free, shortfall, ... (depends on the code).
+    #[schema(value_type = Object)]
+    pub facts: Map<String, Value>,
+}
+
+/// An RFC 7807 problem document.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`urn:cascade:problem:validation`, ...).
+    #[serde(rename = "type", serialize_with = "urn")]
+    #[schema(value_type = String)]
+    pub kind: &'static str,
+    #[schema(value_type = String)]
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// Problems with single fields of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// Broken ledger invariants (409).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<ViolationView>>,
+}
+
+fn urn<S: serde::Serializer>(slug: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("urn:cascade:problem:{slug}"))
+}
+
+impl Problem {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            kind: slug,
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: None,
+            violations: None,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Problem {
+        self.errors = Some(errors);
+        self
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("problem serialises")
+    }
+
+    // ---- the problems the service returns ----
+
+    pub fn unauthorized(detail: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "Malformed request",
+            detail,
+        )
+    }
+
+    pub fn invalid(detail: impl Into<String>, errors: Vec<FieldError>) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        )
+        .with_errors(errors)
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Problem {
+        let message = message.into();
+        Problem::invalid(
+            format!("{field}: {message}"),
+            vec![FieldError {
+                field: field.to_string(),
+                pointer: Some(pointer_of(field)),
+                message,
+            }],
+        )
+    }
+
+    pub fn bad_param(field: &str, message: impl Into<String>) -> Problem {
+        let message = message.into();
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-parameter",
+            "Bad parameter",
+            format!("{field}: {message}"),
+        )
+        .with_errors(vec![FieldError {
+            field: field.to_string(),
+            pointer: None,
+            message,
+        }])
+    }
+
+    pub fn too_large(limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request body too large",
+            format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_media(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        )
+    }
+
+    pub fn conflict(rejection: &Rejection) -> Problem {
+        let n = rejection.violations.len();
+        let first = rejection
+            .violations
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let detail = if n == 1 {
+            first
+        } else {
+            format!("{n} ledger invariants would break; the first: {first}")
+        };
+        let mut p = Problem::new(
+            StatusCode::CONFLICT,
+            "invariant",
+            "Ledger invariant would break",
+            detail,
+        );
+        p.violations = Some(rejection.violations.iter().map(violation_view).collect());
+        p
+    }
+
+    pub fn key_reused() -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+            "this Idempotency-Key was already used with a different request; use a new key for a new request",
+        )
+        .with_errors(vec![FieldError {
+            field: "Idempotency-Key".into(),
+            pointer: None,
+            message: "already used with a different request".into(),
+        }])
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        )
+    }
+
+    pub fn method_not_allowed() -> Problem {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this path does not accept this method (see /openapi.json)",
+        )
+    }
+
+    pub fn not_implemented(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not-implemented",
+            "Not implemented",
+            detail,
+        )
+    }
+}
+
+/// `a.b[2].c` → `/a/b/2/c`.
+pub fn pointer_of(path: &str) -> String {
+    if path.is_empty() || path == "." {
+        return String::new();
+    }
+    let mut out = String::new();
+    for part in path.split('.') {
+        let (name, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            out.push('/');
+            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            out.push('/');
+            out.push_str(idx.trim_end_matches(']'));
+        }
+    }
+    out
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let mut r = (status, self.to_json()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+fn item_view(item: &ItemRef) -> ItemView {
+    let id = match item {
+        ItemRef::Amendment(_, target) => Some(target.to_string()),
+        other => other.id().map(ToString::to_string),
+    };
+    ItemView {
+        kind: item.kind().to_string(),
+        id,
+    }
+}
+
+/// The facts of a violation as JSON (ids as strings, instants in RFC 3339).
+pub fn violation_view(v: &Violation) -> ViolationView {
+    let facts = match v {
+        Violation::UnknownReference {
+            field, kind, id, ..
+        } => {
+            json!({"field": field, "kind": kind, "id": id.as_str()})
+        }
+        Violation::ClassNotAtSite { site, gpu, .. } => {
+            json!({"site": site.as_str(), "gpu": gpu.as_str()})
+        }
+        Violation::SellerDoesNotOwnSite {
+            seller,
+            site,
+            owner,
+            ..
+        } => {
+            json!({"seller": seller.as_str(), "site": site.as_str(), "owner": owner.as_str()})
+        }
+        Violation::SiteOversold {
+            site,
+            gpu,
+            at,
+            requested,
+            free,
+            installed,
+            shortfall,
+            ..
+        } => json!({
+            "site": site.as_str(), "gpu": gpu.as_str(), "at": at.to_string(),
+            "requested": requested, "free": free, "installed": installed, "shortfall": shortfall,
+        }),
+        Violation::ResellerNotHolder {
+            seller,
+            backing,
+            holder,
+            ..
+        } => {
+            json!({"seller": seller.as_str(), "backing": backing.as_str(), "holder": holder.as_str()})
+        }
+        Violation::BackingNotResellable { backing, .. } => json!({"backing": backing.as_str()}),
+        Violation::ClassMismatch {
+            gpu,
+            backing,
+            backing_gpu,
+            ..
+        } => {
+            json!({"gpu": gpu.as_str(), "backing": backing.as_str(), "backing_gpu": backing_gpu.as_str()})
+        }
+        Violation::OutsideBackingWindow {
+            window,
+            backing,
+            backing_window,
+            ..
+        } => json!({
+            "start": window.start().to_string(), "end": window.end().to_string(),
+            "backing": backing.as_str(),
+            "backing_start": backing_window.start().to_string(), "backing_end": backing_window.end().to_string(),
+        }),
+        Violation::ResaleOversold {
+            backing,
+            at,
+            requested,
+            free,
+            amount,
+            shortfall,
+            ..
+        } => json!({
+            "backing": backing.as_str(), "at": at.to_string(), "requested": requested,
+            "free": free, "amount": amount, "shortfall": shortfall,
+        }),
+        Violation::Cycle { cycle, .. } => {
+            json!({"cycle": cycle.iter().map(|c| c.as_str()).collect::<Vec<_>>()})
+        }
+        Violation::BackingRejected { backing, .. } => json!({"backing": backing.as_str()}),
+        Violation::PowerOverrun {
+            required_w,
+            limit_w,
+            over_w,
+            ..
+        } => json!({"required_w": required_w, "limit_w": limit_w, "over_w": over_w}),
+        Violation::ExclusiveViolated {
+            buyer,
+            seller,
+            until,
+            start,
+            actual,
+            ..
+        } => json!({
+            "buyer": buyer.as_str(), "seller": seller.as_str(), "until": until.to_string(),
+            "start": start.to_string(), "actual_seller": actual.as_str(),
+        }),
+        Violation::NoResaleTo {
+            seller,
+            party,
+            chain,
+            ..
+        } => json!({
+            "seller": seller.as_str(), "party": party.as_str(),
+            "chain": chain.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        }),
+        Violation::AmendmentAfterEnd {
+            target,
+            effective,
+            end,
+            ..
+        } => {
+            json!({"target": target.as_str(), "effective": effective.to_string(), "end": end.to_string()})
+        }
+        Violation::BlockExceedsMax { block, max, .. } => {
+            json!({"block_gpus": block, "max_gpus": max})
+        }
+        Violation::OfferNotResellable {
+            seller,
+            backing,
+            why,
+            ..
+        } => {
+            json!({"seller": seller.as_str(), "backing": backing.as_str(), "why": why})
+        }
+        #[allow(unreachable_patterns)]
+        _ => json!({}),
+    };
+    ViolationView {
+        code: v.code().to_string(),
+        item: item_view(v.item()),
+        message: v.to_string(),
+        facts: match facts {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers() {
+        assert_eq!(pointer_of("gpus"), "/gpus");
+        assert_eq!(pointer_of("gpus.h100"), "/gpus/h100");
+        assert_eq!(pointer_of("contract[3].gpus"), "/contract/3/gpus");
+        assert_eq!(pointer_of("[0]"), "/0");
+        assert_eq!(pointer_of("."), "");
+        assert_eq!(pointer_of("a/b"), "/a~1b");
+    }
+}
