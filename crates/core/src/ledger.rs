@@ -63,6 +63,52 @@ impl FxHasher {
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+fn fx_hash(id: &Id) -> u64 {
+    let mut h = FxHasher::default();
+    std::hash::Hash::hash(id, &mut h);
+    // Unit tests keep 4 bits so that the collision path runs all the time.
+    if cfg!(test) {
+        h.finish() & 0xF
+    } else {
+        h.finish()
+    }
+}
+
+/// Contract id → index, keyed by the id's 64-bit hash. The id itself is
+/// compared against the contract it points to, which a lookup reads anyway:
+/// one cache miss per lookup instead of two (a key string lives on the heap).
+/// Ids whose hash is taken by another id go to a plain map.
+#[derive(Clone, Debug, Default)]
+struct ContractIndex {
+    by_hash: FxMap<u64, u32>,
+    collided: FxMap<Id, u32>,
+}
+
+impl ContractIndex {
+    fn reserve(&mut self, n: usize) {
+        self.by_hash.reserve(n);
+    }
+
+    fn get(&self, id: &Id, contracts: &[ContractState]) -> Option<u32> {
+        match self.by_hash.get(&fx_hash(id)) {
+            Some(&ix) if &contracts[ix as usize].c.id == id => Some(ix),
+            _ => self.collided.get(id).copied(),
+        }
+    }
+
+    fn insert(&mut self, id: &Id, ix: u32, contracts: &[ContractState]) {
+        match self.by_hash.entry(fx_hash(id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ix);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                debug_assert!(&contracts[*o.get() as usize].c.id != id);
+                self.collided.insert(id.clone(), ix);
+            }
+        }
+    }
+}
+
 /// One change to the ledger.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
@@ -204,7 +250,7 @@ pub struct Ledger {
     site_ix: FxMap<Id, u32>,
     sites_by_owner: FxMap<u32, Vec<u32>>,
     contracts: Vec<ContractState>,
-    contract_ix: FxMap<Id, u32>,
+    contract_ix: ContractIndex,
     by_buyer: FxMap<u32, Vec<u32>>,
     by_seller: FxMap<u32, Vec<u32>>,
     by_pair: FxMap<(u32, u32), Vec<u32>>,
@@ -528,7 +574,7 @@ impl Ledger {
                 Some((None, si))
             }
             Source::BackedBy(b_id) => {
-                let Some(&bi) = self.contract_ix.get(b_id) else {
+                let Some(bi) = self.contract_ix.get(b_id, &self.contracts) else {
                     v.push(unknown(item, "backed_by", "contract", b_id));
                     return None;
                 };
@@ -631,7 +677,7 @@ impl Ledger {
     fn add_contract(&mut self, c: Contract) -> Checked<Entry> {
         let item = ItemRef::Contract(c.id.clone());
         let mut v = Vec::new();
-        if self.contract_ix.contains_key(&c.id) {
+        if self.contract_ix.get(&c.id, &self.contracts).is_some() {
             v.push(Violation::DuplicateId { item: item.clone() });
         }
         let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
@@ -710,7 +756,7 @@ impl Ledger {
             self.contracts[b as usize].resales.push(ix);
         }
         let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
-        self.contract_ix.insert(c.id.clone(), ix);
+        self.contract_ix.insert(&c.id, ix, &self.contracts);
         self.by_buyer.entry(buyer).or_default().push(ix);
         self.by_seller.entry(seller).or_default().push(ix);
         self.by_pair.entry((buyer, seller)).or_default().push(ix);
@@ -734,7 +780,7 @@ impl Ledger {
         match &a.target {
             AmendmentTarget::Contract { id, gpus } => {
                 let item = ItemRef::Amendment(n, id.clone());
-                let Some(&ci) = self.contract_ix.get(id) else {
+                let Some(ci) = self.contract_ix.get(id, &self.contracts) else {
                     return Err(vec![unknown(&item, "contract", "contract", id)]);
                 };
                 let cs = &self.contracts[ci as usize];
@@ -943,7 +989,7 @@ impl Ledger {
                 let c = &s.contracts[ci];
                 if let Source::BackedBy(b) = &c.source
                     && rejected.contains(b)
-                    && !l.contract_ix.contains_key(b)
+                    && l.contract_ix.get(b, &l.contracts).is_none()
                 {
                     v.push(Violation::BackingRejected {
                         item: ItemRef::Contract(c.id.clone()),
@@ -1041,13 +1087,13 @@ impl Ledger {
     /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
     pub fn amount(&self, contract: &Id, t: Instant) -> Option<i64> {
         self.contract_ix
-            .get(contract)
-            .map(|&ci| self.amount_of(ci, t))
+            .get(contract, &self.contracts)
+            .map(|ci| self.amount_of(ci, t))
     }
 
     /// Σ amount of the resales carved from a contract, at `t`.
     pub fn resold(&self, contract: &Id, t: Instant) -> Option<i64> {
-        let &ci = self.contract_ix.get(contract)?;
+        let ci = self.contract_ix.get(contract, &self.contracts)?;
         Some(self.resold_of(ci, t))
     }
 
@@ -1077,7 +1123,7 @@ impl Ledger {
 
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
     pub fn contract_free_at(&self, contract: &Id, t: Instant) -> Option<i64> {
-        let cs = &self.contracts[*self.contract_ix.get(contract)? as usize];
+        let cs = &self.contracts[self.contract_ix.get(contract, &self.contracts)? as usize];
         Some(
             cs.unsold
                 .map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())),
@@ -1164,7 +1210,7 @@ impl Ledger {
     }
 
     pub fn contract(&self, id: &Id) -> Option<ContractInfo<'_>> {
-        let cs = &self.contracts[*self.contract_ix.get(id)? as usize];
+        let cs = &self.contracts[self.contract_ix.get(id, &self.contracts)? as usize];
         let site = &self.sites[cs.root_site as usize].site;
         Some(ContractInfo {
             contract: &cs.c,
@@ -1177,7 +1223,7 @@ impl Ledger {
 
     /// The chain of a contract up to its root site.
     pub fn chain(&self, id: &Id) -> Option<Chain<'_>> {
-        let mut ci = *self.contract_ix.get(id)?;
+        let mut ci = self.contract_ix.get(id, &self.contracts)?;
         let mut links = Vec::new();
         loop {
             let cs = &self.contracts[ci as usize];
@@ -1197,7 +1243,7 @@ impl Ledger {
 
     /// The resales carved from a contract, as a tree.
     pub fn resold_tree(&self, id: &Id) -> Option<Resold<'_>> {
-        let ci = *self.contract_ix.get(id)?;
+        let ci = self.contract_ix.get(id, &self.contracts)?;
         // Iterative build: resale trees can be deep and user-made.
         fn build<'a>(l: &'a Ledger, ci: u32) -> Resold<'a> {
             let mut stack: Vec<(u32, Vec<Resold<'a>>, usize)> = vec![(ci, Vec::new(), 0)];
@@ -1236,7 +1282,7 @@ impl Ledger {
         match source {
             Source::Site(s) => Some(&self.sites[*self.site_ix.get(s)? as usize].site),
             Source::BackedBy(c) => {
-                let cs = &self.contracts[*self.contract_ix.get(c)? as usize];
+                let cs = &self.contracts[self.contract_ix.get(c, &self.contracts)? as usize];
                 Some(&self.sites[cs.root_site as usize].site)
             }
         }
@@ -1244,7 +1290,7 @@ impl Ledger {
 
     /// Sellers along a contract's chain, its own seller first.
     pub fn sellers_of(&self, contract: &Id) -> Option<Vec<&Id>> {
-        let ci = *self.contract_ix.get(contract)?;
+        let ci = self.contract_ix.get(contract, &self.contracts)?;
         Some(
             self.chain_sellers(ci)
                 .into_iter()
@@ -1344,5 +1390,73 @@ impl Ledger {
 
     pub fn clauses(&self) -> &[Clause] {
         &self.clauses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Gpus, Positive, UsdPerGpuHour};
+
+    #[test]
+    fn contract_index_survives_hash_collisions() {
+        // fx_hash keeps 4 bits under cfg(test): 200 ids share 16 hashes.
+        let mut l = Ledger::new();
+        let id = |s: &str| Id::new(s).unwrap();
+        l.apply(Event::Gpu(GpuClass {
+            id: id("h100"),
+            h100e: Positive::new("h", 1.0).unwrap(),
+            watts: Positive::new("w", 700.0).unwrap(),
+        }))
+        .unwrap();
+        for p in ["cw", "lab"] {
+            l.apply(Event::Party(Party {
+                id: id(p),
+                name: None,
+            }))
+            .unwrap();
+        }
+        l.apply(Event::Site(Site {
+            id: id("s"),
+            owner: id("cw"),
+            region: "r".into(),
+            power_mw: None,
+            gpus: vec![(id("h100"), Gpus::new("g", 1000).unwrap())],
+        }))
+        .unwrap();
+        let w = Window::new(
+            Instant::from_unix_seconds(0),
+            Instant::from_unix_seconds(3600),
+        )
+        .unwrap();
+        for n in 0..200 {
+            let c = Contract {
+                id: id(&format!("c{n}")),
+                seller: id("cw"),
+                buyer: id("lab"),
+                gpu: id("h100"),
+                gpus: Gpus::new("g", 1).unwrap(),
+                window: w,
+                price_per_gpu_hour: UsdPerGpuHour::new("p", Decimal::ONE).unwrap(),
+                source: Source::Site(id("s")),
+                resale: false,
+            };
+            l.apply(Event::Contract(c.clone())).unwrap();
+            assert_eq!(
+                l.apply(Event::Contract(c)).unwrap_err().violations[0].code(),
+                "duplicate_id"
+            );
+        }
+        for n in 0..200 {
+            assert_eq!(
+                l.contract(&id(&format!("c{n}"))).unwrap().contract.id,
+                id(&format!("c{n}"))
+            );
+        }
+        assert!(l.contract(&id("c200")).is_none());
+        assert_eq!(
+            l.site_free_at(&id("s"), &id("h100"), Instant::from_unix_seconds(0)),
+            Some(800)
+        );
     }
 }
