@@ -489,18 +489,22 @@ fn backer_top_up_lets_a_resale_fit_whatever_the_file_order() {
 
 // ---- property tests -------------------------------------------------------
 
+/// One accepted contract in the naive model: (id, backer index or None for
+/// the site, window in days, base GPUs, amendments (effective day, GPUs),
+/// resellable).
+type NaiveContract = (
+    String,
+    Option<usize>,
+    (i64, i64),
+    i64,
+    Vec<(i64, i64)>,
+    bool,
+);
+
 /// A naive model: the accepted contracts, with amounts recomputed from scratch.
 #[derive(Clone, Default, Debug)]
 struct Naive {
-    /// (id, backer index or None for the site, window days, base gpus, amendments (eff day, gpus))
-    contracts: Vec<(
-        String,
-        Option<usize>,
-        (i64, i64),
-        i64,
-        Vec<(i64, i64)>,
-        bool,
-    )>,
+    contracts: Vec<NaiveContract>,
 }
 
 const INSTALLED: i64 = 1000;
