@@ -1,22 +1,669 @@
-//! `cascade plan` and `cascade offers`: owned by the planner work (issue 3).
+//! `cascade plan` and `cascade offers`: the procurement optimizer and the
+//! SkyPilot catalog importer (issue 3). All logic is in `cascade-plan`; this
+//! file reads files, calls it and prints.
 
-use clap::{Args, Subcommand};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use cascade_core::{Exposure, Id, Instant, Ledger, Scenario, Window, format_usd};
+use cascade_plan::{
+    ImportOptions, PlanOptions, PlanResult, PlanStatus, Strategy, human_h100e, human_usd,
+};
+use clap::{Args, Subcommand, ValueEnum};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use rust_decimal::Decimal;
+
+/// Exit code of a plan that could be computed but is infeasible.
+const EXIT_INFEASIBLE: u8 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    /// The MILP on HiGHS, solved to a relative gap ≤ 1e-4.
+    Optimal,
+    /// Cheapest H100e-hour first, as a spreadsheet planner would.
+    Greedy,
+}
 
 /// Arguments of `cascade plan`.
+///
+/// Exit status: 0 when the plan meets every constraint (optimal, or a
+/// greedy plan that happens to), 3 when the status is "infeasible" — no plan
+/// exists, or the greedy plan breaks a constraint; the reason is printed
+/// (with --json it is the document's "reason") — and 1 on bad input.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 plan found (optimal or feasible), 3 infeasible (the reason is printed), 1 bad input.\nThe model and the diagnosis of infeasible plans: docs/planning.md."
+)]
 pub struct PlanArgs {
     /// Scenario file (TOML, or JSON by extension).
-    pub file: std::path::PathBuf,
+    pub file: PathBuf,
+    /// The buyer to plan for (party id).
+    #[arg(long)]
+    pub buyer: String,
+    /// Print the spec's JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// optimal: the cheapest plan (MILP on HiGHS); greedy: cheapest
+    /// H100e-hour first, reporting the policies it breaks.
+    #[arg(long, value_enum, default_value = "optimal")]
+    pub strategy: StrategyArg,
+    /// Write the scenario with the purchases turned into contracts
+    /// (`plan-<offer>`) to this file; it passes `cascade validate`.
+    #[arg(long, value_name = "OUT")]
+    pub apply: Option<PathBuf>,
+    /// Consider only this offer (repeat the flag for several); each must be
+    /// usable by the buyer.
+    #[arg(long = "offer", value_name = "ID")]
+    pub offers: Vec<String>,
+    /// Instant of the before/after exposure table (a date or RFC 3339);
+    /// default: the start of the buyer's first demand.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Stop the solver after this many seconds; a plan found by then but
+    /// not proven within the 1e-4 gap has status "feasible".
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// Do not run the greedy baseline for comparison (human output only).
+    #[arg(long)]
+    pub no_compare: bool,
+    /// Write the preprocessed planning data (JSON) to this file, for
+    /// rebuilding the same MILP elsewhere (bench/plan/highs_py.py).
+    #[arg(long, value_name = "FILE")]
+    pub export_model: Option<PathBuf>,
 }
 
 /// `cascade offers ...`
 #[derive(Debug, Subcommand)]
-pub enum OffersCommand {}
-
-pub fn plan(_args: PlanArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("cascade plan is not built yet")
+pub enum OffersCommand {
+    /// Turn a public SkyPilot catalog CSV (vms.csv format) into a scenario
+    /// of offers: one per cloud/region/GPU class at the best per-GPU price;
+    /// the cloud is seller and physical provider, the region is the site.
+    /// Writes TOML to stdout (or --out); a summary goes to stderr.
+    ImportSkypilot(ImportArgs),
 }
 
-pub fn offers(cmd: OffersCommand) -> anyhow::Result<std::process::ExitCode> {
-    match cmd {}
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The catalog CSV (columns Cloud, AcceleratorName, AcceleratorCount,
+    /// Price, Region; others are ignored).
+    pub csv: PathBuf,
+    /// GPUs installed per site and class, and offered by each offer
+    /// (catalogs carry no capacity).
+    #[arg(long)]
+    pub capacity_gpus: u32,
+    /// Block size of every offer.
+    #[arg(long, default_value_t = 8)]
+    pub block_gpus: u32,
+    /// Start of every offer (date or RFC 3339); default: the first day of
+    /// next month (UTC).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// End of every offer; default: one year after the start.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// The scenario's name.
+    #[arg(long, default_value = "skypilot-offers")]
+    pub name: String,
+    /// Write the TOML here instead of stdout.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+// ---- plan ---------------------------------------------------------------------
+
+pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let at = args
+        .at
+        .as_deref()
+        .map(|s| crate::parse_at(Some(s)))
+        .transpose()?;
+    let (scenario, ledger) = crate::load_valid(&args.file)?;
+    let buyer = Id::new(&args.buyer).map_err(|e| anyhow::anyhow!("--buyer: {e}"))?;
+    let only = if args.offers.is_empty() {
+        None
+    } else {
+        Some(
+            args.offers
+                .iter()
+                .map(|o| Id::new(o).map_err(|e| anyhow::anyhow!("--offer: {e}")))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        )
+    };
+    let strategy = match args.strategy {
+        StrategyArg::Optimal => Strategy::Optimal,
+        StrategyArg::Greedy => Strategy::Greedy,
+    };
+    if let Some(path) = &args.export_model {
+        let text = cascade_plan::export_model(&scenario, &ledger, &buyer)
+            .map_err(|e| anyhow::anyhow!("--buyer {buyer}: {e}"))?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(t) = args.time_limit
+        && !(t.is_finite() && t > 0.0)
+    {
+        anyhow::bail!("--time-limit must be a positive number of seconds, got {t}");
+    }
+    let options = PlanOptions {
+        strategy,
+        only_offers: only.clone(),
+        time_limit: args.time_limit,
+    };
+    let result =
+        cascade_plan::plan_with(&scenario, &ledger, &buyer, &options).map_err(|e| match e {
+            cascade_plan::PlanError::UnknownBuyer { .. } => anyhow::anyhow!("--buyer: {e}"),
+            e => anyhow::anyhow!("{e}"),
+        })?;
+    let infeasible = matches!(result.status, PlanStatus::Infeasible { .. });
+    // An optimal-strategy infeasible result has no purchases; a greedy one
+    // does (it breaks policies but never free capacity or clauses).
+    let no_plan = infeasible && strategy == Strategy::Optimal;
+
+    let applied = if no_plan {
+        None
+    } else {
+        Some(cascade_plan::apply(&scenario, &result).map_err(|e| anyhow::anyhow!("{e}"))?)
+    };
+    if let (Some(path), Some(applied)) = (&args.apply, &applied) {
+        // The result must pass validate: check before writing.
+        Ledger::from_scenario(applied).map_err(|r| {
+            anyhow::anyhow!(
+                "the applied scenario does not validate ({} violations); not written",
+                r.violations.len()
+            )
+        })?;
+        std::fs::write(path, cascade_scenario::to_toml(applied))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "wrote {}: {} purchase(s) turned into contracts",
+            path.display(),
+            result.purchases.len()
+        );
+    } else if args.apply.is_some() {
+        eprintln!("--apply: nothing written, there is no plan");
+    }
+
+    if args.json {
+        crate::emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&plan_json(&result))?
+        ))?;
+    } else {
+        let greedy = if strategy == Strategy::Optimal && !args.no_compare {
+            let opts = PlanOptions {
+                strategy: Strategy::Greedy,
+                only_offers: only,
+                time_limit: None,
+            };
+            cascade_plan::plan_with(&scenario, &ledger, &buyer, &opts).ok()
+        } else {
+            None
+        };
+        let at = at.or(result.first_demand);
+        crate::emit(&plan_text(
+            &result,
+            greedy.as_ref(),
+            &ledger,
+            applied.as_ref(),
+            at,
+        ))?;
+    }
+    Ok(if infeasible {
+        ExitCode::from(EXIT_INFEASIBLE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The spec's `--json` document, and nothing else.
+pub fn plan_json(r: &PlanResult) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("buyer".into(), r.buyer.as_str().into());
+    doc.insert("status".into(), r.status.as_str().into());
+    if let PlanStatus::Infeasible { reason } = &r.status {
+        doc.insert("reason".into(), reason.as_str().into());
+    }
+    doc.insert("objective_usd".into(), format_usd(r.objective_usd).into());
+    doc.insert("purchases_usd".into(), format_usd(r.purchases_usd).into());
+    doc.insert("shortfall_usd".into(), format_usd(r.shortfall_usd).into());
+    doc.insert(
+        "purchases".into(),
+        r.purchases
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "offer": p.offer.as_str(),
+                    "gpus": p.gpus,
+                    "cost_usd": format_usd(p.cost_usd),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    let secs = (r.solve_seconds * 1e6).round() / 1e6;
+    doc.insert("solve_seconds".into(), serde_json::json!(secs));
+    serde_json::Value::Object(doc)
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.iter().copied());
+    t
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn ms(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn plan_text(
+    r: &PlanResult,
+    greedy: Option<&PlanResult>,
+    ledger: &Ledger,
+    applied: Option<&Scenario>,
+    at: Option<Instant>,
+) -> String {
+    let mut out = String::new();
+    let how = match r.strategy {
+        Strategy::Optimal => "optimal strategy: MILP on HiGHS, relative gap ≤ 1e-4",
+        Strategy::Greedy => "greedy strategy: cheapest H100e-hour first",
+    };
+    let _ = writeln!(out, "Plan for {} ({how}): {}", r.buyer, r.status.as_str());
+    if r.strategy == Strategy::Optimal && r.status == PlanStatus::Feasible {
+        let _ = writeln!(
+            out,
+            "!! the time limit stopped HiGHS at a gap of {}: this plan meets every constraint but is not proven optimal",
+            r.mip_gap.map_or("?".to_string(), |g| format!("{:.2e}", g))
+        );
+    }
+    if let PlanStatus::Infeasible { reason } = &r.status {
+        let _ = writeln!(out, "\n!! {reason}");
+    }
+    if !r.excluded.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} offer(s) the buyer may not use:",
+            r.excluded.len()
+        );
+        for x in r.excluded.iter().take(8) {
+            let _ = writeln!(out, "  - {x}");
+        }
+        if r.excluded.len() > 8 {
+            let _ = writeln!(out, "  ... and {} more", r.excluded.len() - 8);
+        }
+    }
+    let no_plan = matches!(
+        (&r.status, r.strategy),
+        (PlanStatus::Infeasible { .. }, Strategy::Optimal)
+    );
+    if no_plan {
+        let _ = writeln!(
+            out,
+            "\nModel: {} columns ({} integer), {} rows; built in {}, solved and diagnosed in {}.",
+            r.stats.columns,
+            r.stats.integer_columns,
+            r.stats.rows,
+            ms(r.model_build_seconds),
+            ms(r.solve_seconds)
+        );
+        return out;
+    }
+
+    if r.purchases.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBuy nothing: holdings already meet demand and policy."
+        );
+    } else {
+        let mut t = table(&[
+            "offer",
+            "seller",
+            "physical provider",
+            "site",
+            "GPUs",
+            "H100e",
+            "window",
+            "USD/GPU-h",
+            "cost (USD)",
+        ]);
+        for p in &r.purchases {
+            t.add_row(vec![
+                p.offer.to_string(),
+                p.seller.to_string(),
+                p.provider.to_string(),
+                format!("{} ({})", p.site, p.region),
+                format!(
+                    "{} {}",
+                    cascade_plan::group_thousands(&p.gpus.to_string()),
+                    p.gpu
+                ),
+                human_h100e(p.h100e),
+                format!(
+                    "{} .. {}",
+                    p.window.start().date_string(),
+                    p.window.end().date_string()
+                ),
+                p.price_per_gpu_hour.to_string(),
+                human_usd(p.cost_usd),
+            ]);
+        }
+        let _ = writeln!(out, "\nBuy:\n{t}");
+    }
+    let _ = writeln!(
+        out,
+        "\nPurchases:            {}",
+        human_usd(r.purchases_usd)
+    );
+    let _ = writeln!(out, "Commitment shortfall: {}", human_usd(r.shortfall_usd));
+    let _ = writeln!(out, "Total (objective):    {}", human_usd(r.objective_usd));
+
+    if !r.commitments.is_empty() {
+        let mut t = table(&[
+            "commitment",
+            "seller",
+            "committed",
+            "spent",
+            "plan adds",
+            "shortfall",
+        ]);
+        for c in &r.commitments {
+            t.add_row(vec![
+                c.id.to_string(),
+                c.seller.to_string(),
+                human_usd(c.usd),
+                human_usd(c.spent_usd),
+                human_usd(c.new_spend_usd),
+                human_usd(c.shortfall_usd),
+            ]);
+        }
+        let _ = writeln!(out, "\nCommitments (take-or-pay):\n{t}");
+    }
+
+    if !r.breaches.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nThis plan breaks {} constraint(s):",
+            r.breaches.len()
+        );
+        for b in r.breaches.iter().take(10) {
+            let _ = writeln!(out, "  - {b}");
+        }
+        if r.breaches.len() > 10 {
+            let _ = writeln!(out, "  ... and {} more", r.breaches.len() - 10);
+        }
+    }
+
+    if let (Some(at), Some(applied)) = (at, applied) {
+        match Ledger::from_scenario(applied) {
+            Ok(after) => {
+                let before = ledger.exposure(&r.buyer, at);
+                let after = after.exposure(&r.buyer, at);
+                out.push_str(&exposure_text(&before, &after, at));
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "\n(exposure after the plan unavailable: {} violations)",
+                    e.violations.len()
+                );
+            }
+        }
+    }
+
+    if let Some(g) = greedy {
+        let _ = writeln!(
+            out,
+            "\nGreedy baseline (cheapest H100e-hour first): {} = purchases {} + shortfall {}.",
+            human_usd(g.objective_usd),
+            human_usd(g.purchases_usd),
+            human_usd(g.shortfall_usd)
+        );
+        if !g.breaches.is_empty() {
+            let _ = writeln!(out, "It breaks {} constraint(s), e.g.:", g.breaches.len());
+            for b in g.breaches.iter().take(3) {
+                let _ = writeln!(out, "  - {b}");
+            }
+        }
+        let saving = g.objective_usd - r.objective_usd;
+        let rel = if g.objective_usd > Decimal::ZERO {
+            use rust_decimal::prelude::ToPrimitive;
+            (saving / g.objective_usd).to_f64().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        if saving >= Decimal::ZERO {
+            let _ = writeln!(
+                out,
+                "Optimizer saves {} ({}) against greedy{}.",
+                human_usd(saving),
+                pct(rel),
+                if g.breaches.is_empty() {
+                    ""
+                } else {
+                    ", and meets every constraint greedy breaks"
+                }
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "Optimizer costs {} more than greedy, whose plan breaks the constraints above.",
+                human_usd(-saving)
+            );
+        }
+    }
+
+    let s = &r.stats;
+    if r.strategy == Strategy::Optimal {
+        let _ = writeln!(
+            out,
+            "\nModel: {} columns ({} integer), {} rows, {} nonzeros; {} demand segment(s), {} usable offer(s), {} source(s), {} provider(s).\nBuilt in {}, solved in {} (MIP gap {}).",
+            s.columns,
+            s.integer_columns,
+            s.rows,
+            s.nonzeros,
+            s.demand_segments,
+            s.usable_offers,
+            s.sources,
+            s.providers,
+            ms(r.model_build_seconds),
+            ms(r.solve_seconds),
+            r.mip_gap.map_or("0".to_string(), |g| format!("{g:.1e}"))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "\nPrepared in {}, greedy pass and check in {}.",
+            ms(r.model_build_seconds),
+            ms(r.solve_seconds)
+        );
+    }
+    out
+}
+
+fn exposure_text(before: &Exposure, after: &Exposure, at: Instant) -> String {
+    let mut out = String::new();
+    let mut rows: BTreeMap<&Id, (f64, f64, f64, f64)> = BTreeMap::new();
+    for p in &before.by_provider {
+        let e = rows.entry(&p.id).or_default();
+        e.0 = p.h100e;
+        e.1 = p.share;
+    }
+    for p in &after.by_provider {
+        let e = rows.entry(&p.id).or_default();
+        e.2 = p.h100e;
+        e.3 = p.share;
+    }
+    let mut rows: Vec<_> = rows.into_iter().collect();
+    rows.sort_by(|a, b| b.1.2.total_cmp(&a.1.2).then_with(|| a.0.cmp(b.0)));
+    let mut t = table(&[
+        "physical provider",
+        "H100e before",
+        "share before",
+        "H100e after",
+        "share after",
+        "after, if lost: remaining",
+    ]);
+    for (id, (hb, sb, ha, sa)) in &rows {
+        let left = after.total_h100e - ha;
+        let left_share = if after.total_h100e > 0.0 {
+            left / after.total_h100e
+        } else {
+            0.0
+        };
+        t.add_row(vec![
+            id.to_string(),
+            human_h100e(*hb),
+            pct(*sb),
+            human_h100e(*ha),
+            pct(*sa),
+            format!("{} ({})", human_h100e(left), pct(left_share)),
+        ]);
+    }
+    let worst = |e: &Exposure| {
+        e.n_minus_1
+            .iter()
+            .map(|x| x.remaining_share)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let _ = writeln!(
+        out,
+        "\nExposure of {} at {}, before -> after the plan:\n{t}",
+        after.buyer, at
+    );
+    let _ = writeln!(
+        out,
+        "Total: {} -> {} H100e; HHI {:.4} -> {:.4}; worst N-1 remaining share {} -> {}.",
+        human_h100e(before.total_h100e),
+        human_h100e(after.total_h100e),
+        before.hhi,
+        after.hhi,
+        if before.n_minus_1.is_empty() {
+            "-".into()
+        } else {
+            pct(worst(before))
+        },
+        if after.n_minus_1.is_empty() {
+            "-".into()
+        } else {
+            pct(worst(after))
+        },
+    );
+    for f in &after.flags {
+        let _ = writeln!(out, "!! {f}");
+    }
+    out
+}
+
+// ---- offers ---------------------------------------------------------------------
+
+pub fn offers(cmd: OffersCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        OffersCommand::ImportSkypilot(a) => import_skypilot(a),
+    }
+}
+
+/// Midnight UTC of the first day of the month after `t`.
+fn next_month_start(t: Instant) -> Instant {
+    let (y, m, ..) = t.to_civil();
+    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    Instant::from_date(y as i32, m, 1).expect("valid date")
+}
+
+fn plus_one_year(t: Instant) -> Instant {
+    let (y, m, d, h, mi, s) = t.to_civil();
+    let d = if m == 2 && d == 29 { 28 } else { d };
+    Instant::from_datetime(y as i32 + 1, m, d, h, mi, s, 0).expect("valid date")
+}
+
+fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let parse = |flag: &str, s: &str| {
+        cascade_scenario::parse_instant(s).map_err(|e| {
+            anyhow::anyhow!("{flag} {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")
+        })
+    };
+    let start = match &a.start {
+        Some(s) => parse("--start", s)?,
+        None => next_month_start(crate::parse_at(None)?),
+    };
+    let end = match &a.end {
+        Some(s) => parse("--end", s)?,
+        None => plus_one_year(start),
+    };
+    let window = Window::new(start, end)
+        .map_err(|_| anyhow::anyhow!("--end {end} must be after --start {start}"))?;
+    let file =
+        std::fs::File::open(&a.csv).with_context(|| format!("cannot read {}", a.csv.display()))?;
+    let imported = cascade_plan::import_skypilot(
+        std::io::BufReader::new(file),
+        &ImportOptions {
+            capacity_gpus: a.capacity_gpus,
+            block_gpus: a.block_gpus,
+            window,
+            name: a.name.clone(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", a.csv.display()))?;
+    let s = &imported.scenario;
+    if let Err(r) = Ledger::from_scenario(s) {
+        anyhow::bail!(
+            "the imported scenario does not validate ({} violations, first: {})",
+            r.violations.len(),
+            r.violations[0]
+        );
+    }
+    let text = cascade_scenario::to_toml(s);
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?
+        }
+        None => crate::emit(&text)?,
+    }
+    let mut summary = format!(
+        "{}: {} rows read, {} used: {} offers from {} clouds, {} sites, {} GPU classes; window {} .. {}",
+        a.csv.display(),
+        imported.rows,
+        imported.rows_used,
+        s.offers.len(),
+        s.parties.len(),
+        s.sites.len(),
+        s.gpus.len(),
+        start,
+        end
+    );
+    if imported.rows_without_price > 0 {
+        let _ = write!(
+            summary,
+            "; {} rows without a price skipped",
+            imported.rows_without_price
+        );
+    }
+    if !imported.unmapped.is_empty() {
+        let rows: usize = imported.unmapped.values().sum();
+        let mut names: Vec<String> = imported
+            .unmapped
+            .iter()
+            .take(12)
+            .map(|(k, v)| format!("{k} ({v})"))
+            .collect();
+        if imported.unmapped.len() > 12 {
+            names.push(format!("... {} more names", imported.unmapped.len() - 12));
+        }
+        let _ = write!(
+            summary,
+            "; {rows} rows of accelerators without an h100e mapping skipped (see docs/h100e.md): {}",
+            names.join(", ")
+        );
+    }
+    eprintln!("{summary}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -157,7 +157,7 @@ fn greedy_strategy() {
     let doc = json(&o);
     assert_eq!(doc["status"], "feasible");
     assert_eq!(doc["objective_usd"], "46570000.00");
-    // Greedy breaking N-1: status infeasible with the breaches as reason, exit 2.
+    // Greedy breaking N-1: status infeasible with the breaches as reason, exit 3.
     let o = cascade(&[
         "plan",
         "examples/planning-n1-infeasible.toml",
@@ -167,7 +167,7 @@ fn greedy_strategy() {
         "greedy",
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     let doc = json(&o);
     assert_eq!(doc["status"], "infeasible");
     assert!(doc["reason"].as_str().unwrap().starts_with(
@@ -214,14 +214,14 @@ fn apply_writes_a_scenario_that_validates() {
 }
 
 #[test]
-fn infeasible_plan_says_why_and_exits_2() {
+fn infeasible_plan_says_why_and_exits_3() {
     let o = cascade(&[
         "plan",
         "examples/planning-n1-infeasible.toml",
         "--buyer",
         "lab",
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     assert!(stdout(&o).contains(
         "N-1 for provider coreweave in 2026-03: need 12,000 H100e outside coreweave, at most 8,000 on offer"
     ), "{}", stdout(&o));
@@ -232,7 +232,7 @@ fn infeasible_plan_says_why_and_exits_2() {
         "lab",
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     let doc = json(&o);
     assert_eq!(doc["status"], "infeasible");
     assert_eq!(
@@ -250,7 +250,7 @@ fn infeasible_plan_says_why_and_exits_2() {
         "--apply",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     assert!(!out.exists());
 }
 

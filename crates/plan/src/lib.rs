@@ -1,1 +1,364 @@
+//! Cascade's procurement optimizer: the cheapest portfolio of open offers that
+//! meets a buyer's demand under clauses, diversification (provider share,
+//! N-1), co-location, commitments and budget.
+//!
+//! The model is the spec's "Planning model" (see `docs/planning.md`): one
+//! integer variable per usable offer (whole blocks), constraints per segment
+//! of time, solved as a MILP with HiGHS to a relative gap of at most 1e-4.
+//! HiGHS works in binary floating point; every amount of money in a
+//! [`PlanResult`] is recomputed exactly in decimal from the integer block
+//! counts after solving.
+//!
+//! This crate does no IO: the caller reads files and prints. The importer
+//! ([`import_skypilot`]) reads CSV from any `std::io::Read` it is given.
+//!
+//! Public entry points:
+//! - [`plan`] / [`plan_with`]: optimal (MILP) or greedy plan for a buyer;
+//! - [`check_plan`]: verifies a list of purchases against every constraint,
+//!   independently of the solver;
+//! - [`apply`]: turns a plan's purchases into contracts;
+//! - [`import_skypilot`]: offers from a SkyPilot catalog CSV;
+//! - [`export_model`]: the preprocessed planning data as JSON (for the
+//!   HiGHS-from-Python comparison in `bench/plan/`);
+//! - [`synth`]: synthetic large planning scenarios for benchmarks.
 
+mod apply;
+mod check;
+mod diagnose;
+mod export;
+mod fmt;
+mod greedy;
+pub mod h100e;
+mod milp;
+mod prep;
+mod skypilot;
+pub mod synth;
+
+use std::fmt as stdfmt;
+
+use cascade_core::{Id, Instant, Ledger, Scenario, Window};
+use rust_decimal::Decimal;
+
+pub use apply::apply;
+pub use check::check_plan;
+pub use export::export_model;
+pub use fmt::{describe_window, group_thousands, human_h100e, human_usd};
+pub use skypilot::{ImportError, ImportOptions, Imported, import_skypilot};
+
+/// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
+pub const MIP_REL_GAP: f64 = 1e-4;
+
+/// How to choose purchases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Strategy {
+    /// The MILP, solved by HiGHS to a relative gap of at most 1e-4.
+    #[default]
+    Optimal,
+    /// What a spreadsheet planner does: cheapest H100e-hour first.
+    Greedy,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Optimal => "optimal",
+            Strategy::Greedy => "greedy",
+        }
+    }
+}
+
+/// Options of [`plan_with`].
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    pub strategy: Strategy,
+    /// Consider only these offers (every one must exist and be usable).
+    pub only_offers: Option<Vec<Id>>,
+    /// Stop HiGHS after this many seconds. A plan found by then that is not
+    /// proven within the gap comes back as [`PlanStatus::Feasible`], with
+    /// the gap reached in [`PlanResult::mip_gap`].
+    pub time_limit: Option<f64>,
+}
+
+/// A family of constraints, as named in messages and breaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    /// Usability of an offer: own offer, exclusive, no_resale_to, avoid_provider.
+    Clause,
+    /// Whole blocks, at most ⌊max_gpus / block_gpus⌋ of them.
+    Blocks,
+    /// Never buy more than a source has free.
+    FreeCapacity,
+    Coverage,
+    ProviderShare,
+    NMinus1,
+    Colocation,
+    Rofr,
+    Budget,
+}
+
+impl Family {
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Clause => "clause",
+            Family::Blocks => "blocks",
+            Family::FreeCapacity => "free capacity",
+            Family::Coverage => "coverage",
+            Family::ProviderShare => "provider share",
+            Family::NMinus1 => "N-1",
+            Family::Colocation => "co-location",
+            Family::Rofr => "right of first refusal",
+            Family::Budget => "budget",
+        }
+    }
+}
+
+impl stdfmt::Display for Family {
+    fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A constraint a list of purchases does not satisfy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breach {
+    pub family: Family,
+    /// Start of the segment where it happens, when it is tied to time.
+    pub at: Option<Instant>,
+    /// A sentence a planner understands.
+    pub message: String,
+}
+
+impl stdfmt::Display for Breach {
+    fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Why the buyer may not buy from an offer at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exclusion {
+    /// The buyer is the offer's seller.
+    OwnOffer,
+    /// `exclusive` clause: before `until` the buyer buys only from `seller`.
+    Exclusive { seller: Id, until: Instant },
+    /// `no_resale_to` clause: `seller` is in the offer's chain of sellers.
+    NoResaleTo { seller: Id },
+    /// `avoid_provider` clause on the offer's physical provider.
+    AvoidProvider { provider: Id },
+}
+
+/// An offer the buyer cannot use, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExcludedOffer {
+    pub offer: Id,
+    pub seller: Id,
+    pub start: Instant,
+    pub why: Exclusion,
+}
+
+impl stdfmt::Display for ExcludedOffer {
+    fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+        match &self.why {
+            Exclusion::OwnOffer => write!(f, "offer {} is the buyer's own offer", self.offer),
+            Exclusion::Exclusive { seller, until } => write!(
+                f,
+                "offer {} is excluded by an exclusive clause: before {} the buyer buys only from {}, and this offer is sold by {} and starts {}",
+                self.offer,
+                until.date_string(),
+                seller,
+                self.seller,
+                self.start.date_string()
+            ),
+            Exclusion::NoResaleTo { seller } => write!(
+                f,
+                "offer {} is excluded by a no_resale_to clause: {} is among the sellers of its chain and may not sell to the buyer",
+                self.offer, seller
+            ),
+            Exclusion::AvoidProvider { provider } => write!(
+                f,
+                "offer {} is excluded by an avoid_provider clause: its physical provider is {}",
+                self.offer, provider
+            ),
+        }
+    }
+}
+
+/// One purchase of a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Purchase {
+    pub offer: Id,
+    pub seller: Id,
+    /// Physical provider (owner of the root site).
+    pub provider: Id,
+    /// Root site.
+    pub site: Id,
+    pub region: String,
+    pub gpu: Id,
+    pub gpus: u32,
+    pub blocks: u32,
+    pub window: Window,
+    pub price_per_gpu_hour: Decimal,
+    /// Exactly gpus × price × hours.
+    pub cost_usd: Decimal,
+    /// H100-equivalents bought (gpus × class h100e).
+    pub h100e: f64,
+}
+
+/// What happens to one of the buyer's commitments under the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitmentOutcome {
+    pub id: Id,
+    pub seller: Id,
+    /// usd plus amendments.
+    pub usd: Decimal,
+    /// Spend of existing contracts.
+    pub spent_usd: Decimal,
+    /// Spend of the plan's purchases that count toward it.
+    pub new_spend_usd: Decimal,
+    /// max(0, usd − spent − new spend).
+    pub shortfall_usd: Decimal,
+}
+
+/// Outcome of planning.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanStatus {
+    /// Solved to a relative MIP gap of at most 1e-4.
+    Optimal,
+    /// A plan that meets every constraint but is not proven optimal: the
+    /// greedy strategy's, or the optimizer's when a time limit stopped it
+    /// before the gap was closed.
+    Feasible,
+    /// No plan exists (optimal strategy), or the greedy plan breaks a
+    /// constraint; `reason` says which, in a sentence.
+    Infeasible { reason: String },
+}
+
+impl PlanStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlanStatus::Optimal => "optimal",
+            PlanStatus::Feasible => "feasible",
+            PlanStatus::Infeasible { .. } => "infeasible",
+        }
+    }
+}
+
+/// Size of the MILP that was solved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelStats {
+    pub columns: usize,
+    pub integer_columns: usize,
+    pub rows: usize,
+    pub nonzeros: usize,
+    /// Time segments with demand that got rows (after merging equal neighbours).
+    pub demand_segments: usize,
+    pub usable_offers: usize,
+    pub excluded_offers: usize,
+    pub sources: usize,
+    pub providers: usize,
+}
+
+/// A plan and what it costs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanResult {
+    pub buyer: Id,
+    pub strategy: Strategy,
+    pub status: PlanStatus,
+    /// Sorted by offer start, then offer id.
+    pub purchases: Vec<Purchase>,
+    pub purchases_usd: Decimal,
+    pub shortfall_usd: Decimal,
+    /// purchases_usd + shortfall_usd.
+    pub objective_usd: Decimal,
+    pub commitments: Vec<CommitmentOutcome>,
+    /// Constraints the plan breaks (greedy only; empty for an optimal plan).
+    pub breaches: Vec<Breach>,
+    /// Offers the buyer may not use, and why.
+    pub excluded: Vec<ExcludedOffer>,
+    /// Start of the buyer's first demand segment.
+    pub first_demand: Option<Instant>,
+    pub model_build_seconds: f64,
+    pub solve_seconds: f64,
+    pub stats: ModelStats,
+    /// MIP gap HiGHS reported (optimal strategy).
+    pub mip_gap: Option<f64>,
+}
+
+/// Why planning could not even start.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("no party {buyer:?} in the scenario (parties: {known})")]
+    UnknownBuyer { buyer: String, known: String },
+    #[error(
+        "buyer {0} has no demand in the scenario: add a [[demand]] with buyer = \"{0}\", a window and the H100e it needs"
+    )]
+    NoDemand(Id),
+    #[error(
+        "the scenario has no offers: there is nothing to buy (add [[offer]] items or import a catalog)"
+    )]
+    NoOffers,
+    #[error("{buyer} cannot use any offer:\n  {}", .excluded.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    NoUsableOffer {
+        buyer: Id,
+        excluded: Vec<ExcludedOffer>,
+    },
+    #[error("no offer {0:?} in the scenario")]
+    UnknownOffer(String),
+    #[error("{buyer} cannot use the requested offer: {excluded}")]
+    OfferNotUsable { buyer: Id, excluded: ExcludedOffer },
+    #[error("policy of {buyer}: {message}")]
+    BadPolicy { buyer: Id, message: String },
+    #[error("purchase of offer {0} does not name an offer of the scenario")]
+    ApplyUnknownOffer(Id),
+    #[error("HiGHS failed: {0}")]
+    Solver(String),
+}
+
+/// Benchmark hook: prepares the planning data, builds the full MILP and
+/// hands it to HiGHS, without solving. Returns the model's size.
+#[doc(hidden)]
+pub fn build_only(
+    scenario: &Scenario,
+    ledger: &Ledger,
+    buyer: &Id,
+) -> Result<ModelStats, PlanError> {
+    let prep = prep::Prep::new(scenario, ledger, buyer, None)?;
+    let mut built = milp::build(&prep, milp::Families::all(&prep), milp::Mode::Cost);
+    let problem = std::mem::take(&mut built.problem);
+    let model = milp::to_model(problem)?;
+    drop(model);
+    Ok(built.stats)
+}
+
+/// Plans purchases for `buyer` with the given strategy.
+pub fn plan(
+    scenario: &Scenario,
+    ledger: &Ledger,
+    buyer: &Id,
+    strategy: Strategy,
+) -> Result<PlanResult, PlanError> {
+    plan_with(
+        scenario,
+        ledger,
+        buyer,
+        &PlanOptions {
+            strategy,
+            ..PlanOptions::default()
+        },
+    )
+}
+
+/// Plans purchases for `buyer` with options.
+pub fn plan_with(
+    scenario: &Scenario,
+    ledger: &Ledger,
+    buyer: &Id,
+    options: &PlanOptions,
+) -> Result<PlanResult, PlanError> {
+    let t0 = std::time::Instant::now();
+    let prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
+    match options.strategy {
+        Strategy::Optimal => milp::solve_plan(&prep, ledger, t0, options.time_limit),
+        Strategy::Greedy => greedy::greedy_plan(&prep, scenario, ledger, t0),
+    }
+}

@@ -1,0 +1,616 @@
+//! The planning MILP on HiGHS.
+//!
+//! Columns: `n_o` (integer blocks per usable offer); `s_c` (commitment
+//! shortfall, continuous); when provider share or N-1 is on, per demand
+//! segment `N` (new H100e) and `NP_P` (new H100e at provider P); when
+//! co-location is on, `y_{s,σ}` (binary: site σ is the co-located one in s);
+//! for ROFR, `z_h` (binary: holder offer h is bought in full). Rows are
+//! documented in `docs/planning.md`.
+
+use std::time::Instant as Clock;
+
+use highs::{Col, HighsModelStatus, Model, RowProblem};
+use rust_decimal::Decimal;
+
+use cascade_core::Ledger;
+
+use crate::prep::Prep;
+use crate::{
+    CommitmentOutcome, Family, MIP_REL_GAP, ModelStats, PlanError, PlanResult, PlanStatus,
+    Purchase, Strategy,
+};
+
+/// Which optional constraint families are in the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Families {
+    pub share: bool,
+    pub n1: bool,
+    pub coloc: bool,
+    pub rofr: bool,
+    pub budget: bool,
+}
+
+impl Families {
+    /// Every family the buyer's policy and clauses switch on.
+    pub fn all(prep: &Prep) -> Families {
+        Families {
+            share: prep.policy.max_provider_share.is_some(),
+            n1: prep.policy.min_share_after_provider_loss.is_some(),
+            coloc: prep.policy.colocated_h100e.is_some(),
+            rofr: !prep.rofr.is_empty(),
+            budget: prep.policy.budget_usd.is_some(),
+        }
+    }
+}
+
+/// What the objective minimises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Σ cost + Σ shortfall: the plan.
+    Cost,
+    /// Nothing: any feasible point will do.
+    Feasibility,
+    /// Σ slack of the rows of one family (elastic), nothing else.
+    Elastic(Family),
+}
+
+/// What an elastic slack column relaxes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slack {
+    Coverage { dseg: u32 },
+    Share { dseg: u32, provider: u32 },
+    NMinus1 { dseg: u32, provider: u32 },
+    Coloc { dseg: u32 },
+    Rofr { h: u32 },
+}
+
+pub(crate) struct Built {
+    pub problem: RowProblem,
+    /// Per usable offer.
+    pub n: Vec<Col>,
+    pub slacks: Vec<(Col, Slack)>,
+    pub stats: ModelStats,
+}
+
+struct Rows {
+    pb: RowProblem,
+    rows: usize,
+    nonzeros: usize,
+    integer: usize,
+    columns: usize,
+    mode: Mode,
+    slacks: Vec<(Col, Slack)>,
+    buf: Vec<(Col, f64)>,
+}
+
+impl Rows {
+    fn col(&mut self, cost: f64, lo: f64, hi: f64, integer: bool) -> Col {
+        self.columns += 1;
+        if integer {
+            self.integer += 1;
+        }
+        self.pb.add_column_with_integrality(cost, lo..=hi, integer)
+    }
+
+    /// Adds the row in `buf` with bounds `lo..=hi`, plus a slack column
+    /// when `slack` is given and the mode relaxes that family (`sign` +1 for
+    /// a ≥ row, −1 for a ≤ row).
+    fn row(&mut self, lo: f64, hi: f64, slack: Option<(Family, Slack, f64)>) {
+        if let Some((fam, what, sign)) = slack
+            && self.mode == Mode::Elastic(fam)
+        {
+            let c = self.col(1.0, 0.0, f64::INFINITY, false);
+            self.buf.push((c, sign));
+            self.slacks.push((c, what));
+        }
+        self.rows += 1;
+        self.nonzeros += self.buf.len();
+        self.pb.add_row(lo..=hi, self.buf.drain(..));
+    }
+}
+
+const INF: f64 = f64::INFINITY;
+
+/// Builds the MILP for the given families and objective.
+pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
+    let cost_on = mode == Mode::Cost;
+    let unit = prep.money_unit;
+    let mut r = Rows {
+        pb: RowProblem::default(),
+        rows: 0,
+        nonzeros: 0,
+        integer: 0,
+        columns: 0,
+        mode,
+        slacks: Vec::new(),
+        buf: Vec::with_capacity(256),
+    };
+
+    // n_o
+    let n: Vec<Col> = prep
+        .offers
+        .iter()
+        .map(|o| {
+            let cost = if cost_on { o.cost_block_f / unit } else { 0.0 };
+            r.col(cost, 0.0, f64::from(o.max_blocks), true)
+        })
+        .collect();
+
+    // s_c
+    let shortfall: Vec<Option<Col>> = prep
+        .commitments
+        .iter()
+        .map(|c| {
+            (c.remaining() > Decimal::ZERO)
+                .then(|| r.col(if cost_on { 1.0 } else { 0.0 }, 0.0, INF, false))
+        })
+        .collect();
+
+    // Free capacity.
+    for cr in &prep.cap_rows {
+        for &oi in &cr.offers {
+            r.buf
+                .push((n[oi as usize], f64::from(prep.offers[oi as usize].block)));
+        }
+        r.row(-INF, cr.free as f64, None);
+    }
+
+    // Per demand segment.
+    let alpha = prep
+        .policy
+        .max_provider_share
+        .map(|s| s.get())
+        .filter(|_| fams.share);
+    let beta = prep
+        .policy
+        .min_share_after_provider_loss
+        .map(|s| s.get())
+        .filter(|_| fams.n1);
+    let k = prep
+        .policy
+        .colocated_h100e
+        .map(|k| k.get())
+        .filter(|_| fams.coloc);
+    let mut by_provider: Vec<Vec<u32>> = vec![Vec::new(); prep.providers.len()];
+    let mut by_site: Vec<Vec<u32>> = vec![Vec::new(); prep.sites.len()];
+    let mut np: Vec<Option<Col>> = vec![None; prep.providers.len()];
+    for (di, d) in prep.dsegs.iter().enumerate() {
+        let di = di as u32;
+        let need = d.demand - d.held;
+        if alpha.is_some() || beta.is_some() {
+            let provs = prep.providers_in(d);
+            for &oi in &d.active {
+                by_provider[prep.offers[oi as usize].provider as usize].push(oi);
+            }
+            // NP_P = Σ H q over P's active offers.
+            let mut nps: Vec<Col> = Vec::with_capacity(provs.len());
+            for &p in &provs {
+                let list = &by_provider[p as usize];
+                if list.is_empty() {
+                    continue;
+                }
+                let c = r.col(0.0, 0.0, INF, false);
+                np[p as usize] = Some(c);
+                nps.push(c);
+                r.buf.push((c, 1.0));
+                for &oi in list {
+                    r.buf
+                        .push((n[oi as usize], -prep.offers[oi as usize].h_block()));
+                }
+                r.row(0.0, 0.0, None);
+            }
+            // N = Σ NP_P.
+            let total = r.col(0.0, 0.0, INF, false);
+            r.buf.push((total, 1.0));
+            r.buf.extend(nps.iter().map(|&c| (c, -1.0)));
+            r.row(0.0, 0.0, None);
+            if need > 0.0 {
+                r.buf.push((total, 1.0));
+                r.row(
+                    need,
+                    INF,
+                    Some((Family::Coverage, Slack::Coverage { dseg: di }, 1.0)),
+                );
+            }
+            for &p in &provs {
+                let held_p = d.held_of_provider(p);
+                let npc = np[p as usize];
+                if let Some(a) = alpha {
+                    // held_P + NP_P ≤ α (held + N)
+                    let rhs = a * d.held - held_p;
+                    if npc.is_some() || rhs < 0.0 {
+                        if let Some(c) = npc {
+                            r.buf.push((c, 1.0));
+                        }
+                        r.buf.push((total, -a));
+                        r.row(
+                            -INF,
+                            rhs,
+                            Some((
+                                Family::ProviderShare,
+                                Slack::Share {
+                                    dseg: di,
+                                    provider: p,
+                                },
+                                -1.0,
+                            )),
+                        );
+                    }
+                }
+                if let Some(b) = beta {
+                    // (held + N) − (held_P + NP_P) ≥ β d
+                    let rhs = b * d.demand - d.held + held_p;
+                    if rhs > 0.0 {
+                        r.buf.push((total, 1.0));
+                        if let Some(c) = npc {
+                            r.buf.push((c, -1.0));
+                        }
+                        r.row(
+                            rhs,
+                            INF,
+                            Some((
+                                Family::NMinus1,
+                                Slack::NMinus1 {
+                                    dseg: di,
+                                    provider: p,
+                                },
+                                1.0,
+                            )),
+                        );
+                    }
+                }
+            }
+            for &p in &provs {
+                by_provider[p as usize].clear();
+                np[p as usize] = None;
+            }
+        } else if need > 0.0 {
+            for &oi in &d.active {
+                r.buf
+                    .push((n[oi as usize], prep.offers[oi as usize].h_block()));
+            }
+            r.row(
+                need,
+                INF,
+                Some((Family::Coverage, Slack::Coverage { dseg: di }, 1.0)),
+            );
+        }
+
+        if let Some(k) = k {
+            let best_held = d.held_site.iter().map(|x| x.1).fold(0.0, f64::max);
+            if best_held >= k {
+                continue;
+            }
+            let elastic = mode == Mode::Elastic(Family::Colocation);
+            let sites = prep.sites_in(d);
+            for &oi in &d.active {
+                by_site[prep.offers[oi as usize].site as usize].push(oi);
+            }
+            let v = elastic.then(|| {
+                let c = r.col(1.0, 0.0, INF, false);
+                r.slacks.push((c, Slack::Coloc { dseg: di }));
+                c
+            });
+            let mut ys: Vec<Col> = Vec::new();
+            for &s in &sites {
+                let held_s = d.held_of_site(s);
+                let list = &by_site[s as usize];
+                let most: f64 = list
+                    .iter()
+                    .map(|&oi| {
+                        let o = &prep.offers[oi as usize];
+                        o.h_block() * f64::from(o.max_blocks)
+                    })
+                    .sum();
+                if !elastic && held_s + most < k {
+                    continue;
+                }
+                let y = r.col(0.0, 0.0, 1.0, true);
+                ys.push(y);
+                for &oi in list {
+                    r.buf
+                        .push((n[oi as usize], prep.offers[oi as usize].h_block()));
+                }
+                r.buf.push((y, -(k - held_s)));
+                if let Some(v) = v {
+                    r.buf.push((v, 1.0));
+                }
+                r.row(0.0, INF, None);
+            }
+            for &s in &sites {
+                by_site[s as usize].clear();
+            }
+            if elastic && ys.is_empty() {
+                continue;
+            }
+            r.buf.extend(ys.iter().map(|&y| (y, 1.0)));
+            r.row(1.0, INF, None);
+        }
+    }
+
+    // Right of first refusal.
+    if fams.rofr && !prep.rofr.is_empty() {
+        let mut z: Vec<Option<Col>> = vec![None; prep.offers.len()];
+        for pair in &prep.rofr {
+            let h = pair.h as usize;
+            if z[h].is_none() {
+                let c = r.col(0.0, 0.0, 1.0, true);
+                z[h] = Some(c);
+                let full = f64::from(prep.offers[h].max_blocks);
+                r.buf.push((n[h], 1.0));
+                r.buf.push((c, -full));
+                r.row(
+                    0.0,
+                    INF,
+                    Some((Family::Rofr, Slack::Rofr { h: pair.h }, 1.0)),
+                );
+            }
+            let zc = z[h].expect("set above");
+            let m = f64::from(prep.offers[pair.o as usize].max_blocks);
+            r.buf.push((n[pair.o as usize], 1.0));
+            r.buf.push((zc, -m));
+            r.row(-INF, 0.0, None);
+        }
+    }
+
+    // Commitment shortfall: s_c + Σ cost n ≥ remaining.
+    for (c, s) in prep.commitments.iter().zip(&shortfall) {
+        let Some(s) = *s else { continue };
+        r.buf.push((s, 1.0));
+        for &oi in &c.offers {
+            r.buf
+                .push((n[oi as usize], prep.offers[oi as usize].cost_block_f / unit));
+        }
+        let rem = decimal_f64(c.remaining()) / unit;
+        r.row(rem, INF, None);
+    }
+
+    // Budget: Σ cost n + Σ s ≤ budget.
+    if fams.budget
+        && let Some(b) = prep.policy.budget_usd
+    {
+        for (o, &c) in prep.offers.iter().zip(&n) {
+            r.buf.push((c, o.cost_block_f / unit));
+        }
+        r.buf.extend(shortfall.iter().flatten().map(|&s| (s, 1.0)));
+        r.row(-INF, decimal_f64(b.get()) / unit, None);
+    }
+
+    let stats = ModelStats {
+        columns: r.columns,
+        integer_columns: r.integer,
+        rows: r.rows,
+        nonzeros: r.nonzeros,
+        demand_segments: prep.dsegs.len(),
+        usable_offers: prep.offers.len(),
+        excluded_offers: prep.excluded.len(),
+        sources: prep.sources.len(),
+        providers: prep.providers.len(),
+    };
+    Built {
+        problem: r.pb,
+        n,
+        slacks: r.slacks,
+        stats,
+    }
+}
+
+pub(crate) fn decimal_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    d.to_f64().unwrap_or(f64::MAX)
+}
+
+/// A model handed to HiGHS with the plan's options.
+pub(crate) fn to_model(problem: RowProblem) -> Result<Model, PlanError> {
+    let mut model =
+        Model::try_new(problem).map_err(|e| PlanError::Solver(format!("model rejected: {e:?}")))?;
+    model.make_quiet();
+    model
+        .try_set_option("mip_rel_gap", MIP_REL_GAP)
+        .map_err(|e| PlanError::Solver(e.to_string()))?;
+    Ok(model)
+}
+
+/// Outcome of one HiGHS run.
+pub(crate) struct Run {
+    pub status: HighsModelStatus,
+    pub x: Vec<f64>,
+    pub gap: Option<f64>,
+}
+
+impl Run {
+    pub fn feasible(&self) -> bool {
+        matches!(
+            self.status,
+            HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty
+        )
+    }
+
+    pub fn infeasible(&self) -> bool {
+        matches!(
+            self.status,
+            HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible
+        )
+    }
+}
+
+pub(crate) fn run(model: Model) -> Result<Run, PlanError> {
+    let solved = model
+        .try_solve()
+        .map_err(|e| PlanError::Solver(format!("{e:?}")))?;
+    let status = solved.status();
+    let has_solution = status == HighsModelStatus::Optimal
+        || (status == HighsModelStatus::ReachedTimeLimit
+            && solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible);
+    let x = if has_solution {
+        solved.get_solution().columns().to_vec()
+    } else {
+        Vec::new()
+    };
+    let gap = has_solution
+        .then(|| solved.mip_gap())
+        .filter(|g| g.is_finite());
+    Ok(Run { status, x, gap })
+}
+
+/// Builds and solves; `Run::x` is empty unless optimal.
+pub(crate) fn solve(prep: &Prep, fams: Families, mode: Mode) -> Result<(Built, Run), PlanError> {
+    let mut built = build(prep, fams, mode);
+    let problem = std::mem::take(&mut built.problem);
+    let run = run(to_model(problem)?)?;
+    Ok((built, run))
+}
+
+/// Block counts per usable offer from a solution.
+pub(crate) fn counts(prep: &Prep, built: &Built, run: &Run) -> Vec<u32> {
+    prep.offers
+        .iter()
+        .zip(&built.n)
+        .map(|(o, c)| {
+            let v = run.x.get(c.index()).copied().unwrap_or(0.0).round();
+            (v.max(0.0) as u32).min(o.max_blocks)
+        })
+        .collect()
+}
+
+/// Purchases, money and commitment outcomes of given block counts, exactly.
+pub(crate) struct Outcome {
+    pub purchases: Vec<Purchase>,
+    pub purchases_usd: Decimal,
+    pub shortfall_usd: Decimal,
+    pub commitments: Vec<CommitmentOutcome>,
+}
+
+pub(crate) fn outcome(prep: &Prep, ledger: &Ledger, counts: &[u32]) -> Outcome {
+    let mut purchases = Vec::new();
+    let mut purchases_usd = Decimal::ZERO;
+    for (o, &blocks) in prep.offers.iter().zip(counts) {
+        if blocks == 0 {
+            continue;
+        }
+        let gpus = blocks * o.block;
+        let cost = o.cost_block * Decimal::from(blocks);
+        purchases_usd += cost;
+        let site = &prep.sites[o.site as usize].id;
+        purchases.push(Purchase {
+            offer: o.offer.id.clone(),
+            seller: o.offer.seller.clone(),
+            provider: prep.providers[o.provider as usize].clone(),
+            site: site.clone(),
+            region: ledger
+                .site(site)
+                .map(|s| s.region.clone())
+                .unwrap_or_default(),
+            gpu: o.offer.gpu.clone(),
+            gpus,
+            blocks,
+            window: o.offer.window,
+            price_per_gpu_hour: o.offer.price_per_gpu_hour.get(),
+            cost_usd: cost,
+            h100e: f64::from(gpus) * o.h,
+        });
+    }
+    purchases.sort_by(|a, b| {
+        a.window
+            .start()
+            .cmp(&b.window.start())
+            .then_with(|| a.offer.cmp(&b.offer))
+    });
+    let mut shortfall_usd = Decimal::ZERO;
+    let commitments = prep
+        .commitments
+        .iter()
+        .map(|c| {
+            let new: Decimal = c
+                .offers
+                .iter()
+                .map(|&oi| prep.offers[oi as usize].cost_block * Decimal::from(counts[oi as usize]))
+                .sum();
+            let short = (c.remaining() - new).max(Decimal::ZERO);
+            shortfall_usd += short;
+            CommitmentOutcome {
+                id: c.id.clone(),
+                seller: c.seller.clone(),
+                usd: c.usd,
+                spent_usd: c.spent,
+                new_spend_usd: new,
+                shortfall_usd: short,
+            }
+        })
+        .collect();
+    Outcome {
+        purchases,
+        purchases_usd,
+        shortfall_usd,
+        commitments,
+    }
+}
+
+/// The optimal strategy: solve the full model; diagnose when infeasible.
+pub(crate) fn solve_plan(
+    prep: &Prep,
+    ledger: &Ledger,
+    t0: Clock,
+    time_limit: Option<f64>,
+) -> Result<PlanResult, PlanError> {
+    let fams = Families::all(prep);
+    let mut built = build(prep, fams, Mode::Cost);
+    let problem = std::mem::take(&mut built.problem);
+    let mut model = to_model(problem)?;
+    if let Some(t) = time_limit {
+        model
+            .try_set_option("time_limit", t)
+            .map_err(|e| PlanError::Solver(e.to_string()))?;
+    }
+    let model_build_seconds = t0.elapsed().as_secs_f64();
+    let ts = Clock::now();
+    let run = run(model)?;
+    let mut result = PlanResult {
+        buyer: prep.buyer.clone(),
+        strategy: Strategy::Optimal,
+        status: PlanStatus::Optimal,
+        purchases: Vec::new(),
+        purchases_usd: Decimal::ZERO,
+        shortfall_usd: Decimal::ZERO,
+        objective_usd: Decimal::ZERO,
+        commitments: Vec::new(),
+        breaches: Vec::new(),
+        excluded: prep.excluded.clone(),
+        first_demand: prep.first_demand,
+        model_build_seconds,
+        solve_seconds: 0.0,
+        stats: built.stats.clone(),
+        mip_gap: run.gap,
+    };
+    let timed_out = run.status == HighsModelStatus::ReachedTimeLimit;
+    if timed_out && run.x.is_empty() {
+        return Err(PlanError::Solver(format!(
+            "the time limit ({:.1} s) ran out before HiGHS found any plan",
+            time_limit.unwrap_or(0.0)
+        )));
+    }
+    if run.feasible() || timed_out {
+        if timed_out {
+            result.status = PlanStatus::Feasible;
+        }
+        let counts = counts(prep, &built, &run);
+        let out = outcome(prep, ledger, &counts);
+        result.purchases = out.purchases;
+        result.purchases_usd = out.purchases_usd;
+        result.shortfall_usd = out.shortfall_usd;
+        result.objective_usd = out.purchases_usd + out.shortfall_usd;
+        result.commitments = out.commitments;
+        result.solve_seconds = ts.elapsed().as_secs_f64();
+        return Ok(result);
+    }
+    if !run.infeasible() {
+        return Err(PlanError::Solver(format!(
+            "HiGHS stopped with status {:?}",
+            run.status
+        )));
+    }
+    let reason = crate::diagnose::diagnose(prep, ledger, fams)?;
+    result.status = PlanStatus::Infeasible { reason };
+    result.solve_seconds = ts.elapsed().as_secs_f64();
+    Ok(result)
+}

@@ -1,0 +1,940 @@
+//! Planning tests: one small scenario per constraint family with the optimum
+//! worked out by hand, infeasible cases with their sentences, the greedy
+//! baseline, apply, the importer, and a property test that holds every
+//! plan to an independent checker (and, on tiny instances, to brute force).
+
+use cascade_core::{Id, Ledger, Scenario};
+use cascade_plan::{Family, PlanError, PlanResult, PlanStatus, Strategy, apply, check_plan, plan};
+use rust_decimal::Decimal;
+
+/// Two providers, one site each, one offer each over 10 days (240 h):
+/// o1 at p1/s1 costs $1.00/GPU-h (a block of 10 GPUs: $2,400),
+/// o2 at p2/s2 costs $2.00/GPU-h (a block: $4,800). 10 blocks each.
+const BASE: &str = r#"
+name = "t"
+
+[[gpu]]
+id = "h100"
+h100e = 1.0
+watts = 700
+
+[[party]]
+id = "buyer"
+[[party]]
+id = "p1"
+[[party]]
+id = "p2"
+[[party]]
+id = "broker"
+[[party]]
+id = "other"
+
+[[site]]
+id = "s1"
+owner = "p1"
+region = "r1"
+gpus = { h100 = 1000 }
+
+[[site]]
+id = "s2"
+owner = "p2"
+region = "r2"
+gpus = { h100 = 1000 }
+
+[[offer]]
+id = "o1"
+seller = "p1"
+gpu = "h100"
+max_gpus = 100
+block_gpus = 10
+start = 2026-01-01
+end = 2026-01-11
+price_per_gpu_hour = "1.00"
+site = "s1"
+
+[[offer]]
+id = "o2"
+seller = "p2"
+gpu = "h100"
+max_gpus = 100
+block_gpus = 10
+start = 2026-01-01
+end = 2026-01-11
+price_per_gpu_hour = "2.00"
+site = "s2"
+"#;
+
+fn demand(h: u32) -> String {
+    format!("\n[[demand]]\nbuyer = \"buyer\"\nstart = 2026-01-01\nend = 2026-01-11\nh100e = {h}\n")
+}
+
+fn load(extra: &str) -> (Scenario, Ledger) {
+    let src = format!("{BASE}{extra}");
+    let s = cascade_scenario::parse_toml(&src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
+    (s, l)
+}
+
+fn buyer() -> Id {
+    Id::new("buyer").unwrap()
+}
+
+fn run(extra: &str, strategy: Strategy) -> (Scenario, Ledger, PlanResult) {
+    let (s, l) = load(extra);
+    let r = plan(&s, &l, &buyer(), strategy).unwrap_or_else(|e| panic!("{e}"));
+    (s, l, r)
+}
+
+fn usd(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn bought(r: &PlanResult) -> Vec<(String, u32)> {
+    r.purchases
+        .iter()
+        .map(|p| (p.offer.to_string(), p.gpus))
+        .collect()
+}
+
+fn pairs(r: &PlanResult) -> Vec<(Id, u32)> {
+    r.purchases
+        .iter()
+        .map(|p| (p.offer.clone(), p.gpus))
+        .collect()
+}
+
+/// Optimal, feasible for the independent checker, with this objective and purchases.
+fn assert_optimum(extra: &str, objective: &str, expect: &[(&str, u32)]) -> PlanResult {
+    let (s, l, r) = run(extra, Strategy::Optimal);
+    assert_eq!(r.status, PlanStatus::Optimal, "{:?}", r.status);
+    assert_eq!(r.objective_usd, usd(objective), "{:?}", bought(&r));
+    let want: Vec<(String, u32)> = expect.iter().map(|(o, g)| (o.to_string(), *g)).collect();
+    assert_eq!(bought(&r), want);
+    assert_eq!(r.objective_usd, r.purchases_usd + r.shortfall_usd);
+    assert_eq!(check_plan(&s, &l, &buyer(), &pairs(&r)), vec![]);
+    r
+}
+
+fn reason(extra: &str) -> String {
+    let (_, _, r) = run(extra, Strategy::Optimal);
+    match &r.status {
+        PlanStatus::Infeasible { reason } => reason.clone(),
+        ref other => panic!("expected infeasible, got {other:?} buying {:?}", bought(&r)),
+    }
+}
+
+// ---- one family at a time -------------------------------------------------
+
+#[test]
+fn coverage_buys_the_cheapest_blocks() {
+    // 50 H100e = 5 blocks of o1 at $2,400.
+    let r = assert_optimum(&demand(50), "12000", &[("o1", 50)]);
+    assert_eq!(r.purchases[0].cost_usd, usd("12000"));
+    assert_eq!(r.purchases[0].provider.as_str(), "p1");
+    assert_eq!(r.purchases[0].site.as_str(), "s1");
+    assert_eq!(r.shortfall_usd, Decimal::ZERO);
+}
+
+#[test]
+fn blocks_round_up() {
+    // 55 H100e need 6 whole blocks.
+    assert_optimum(&demand(55), "14400", &[("o1", 60)]);
+}
+
+#[test]
+fn free_capacity_of_a_site() {
+    // p1 sold 960 of s1's 1,000 GPUs: only 4 blocks of o1 fit; the fifth is o2.
+    let extra = format!(
+        "{}\n[[contract]]\nid = \"c-other\"\nseller = \"p1\"\nbuyer = \"other\"\ngpu = \"h100\"\ngpus = 960\nstart = 2025-12-01\nend = 2026-02-01\nprice_per_gpu_hour = \"1\"\nsite = \"s1\"\n",
+        demand(50)
+    );
+    assert_optimum(&extra, "14400", &[("o1", 40), ("o2", 10)]);
+}
+
+/// broker holds 30 resellable GPUs from p1 and has resold 10 of them;
+/// offer o3 resells the contract at $0.50.
+const RESALE: &str = r#"
+[[contract]]
+id = "c-broker"
+seller = "p1"
+buyer = "broker"
+gpu = "h100"
+gpus = 30
+start = 2026-01-01
+end = 2026-01-11
+price_per_gpu_hour = "0.40"
+site = "s1"
+resale = true
+
+[[contract]]
+id = "c-broker-other"
+seller = "broker"
+buyer = "other"
+gpu = "h100"
+gpus = 10
+start = 2026-01-01
+end = 2026-01-11
+price_per_gpu_hour = "0.45"
+backed_by = "c-broker"
+
+[[offer]]
+id = "o3"
+seller = "broker"
+gpu = "h100"
+max_gpus = 30
+block_gpus = 10
+start = 2026-01-01
+end = 2026-01-11
+price_per_gpu_hour = "0.50"
+backed_by = "c-broker"
+"#;
+
+#[test]
+fn free_capacity_of_a_resale_across_tiers() {
+    // o3 may sell only the 20 GPUs not yet resold: 2 blocks at $1,200, then 3 of o1.
+    let extra = format!("{}{RESALE}", demand(50));
+    let r = assert_optimum(&extra, "9600", &[("o1", 30), ("o3", 20)]);
+    let o3 = r
+        .purchases
+        .iter()
+        .find(|p| p.offer.as_str() == "o3")
+        .unwrap();
+    assert_eq!(o3.seller.as_str(), "broker");
+    assert_eq!(o3.provider.as_str(), "p1");
+}
+
+#[test]
+fn provider_share() {
+    // p1 ≤ 60%: 3 blocks of o1 + 2 of o2 = 7,200 + 9,600.
+    let extra = format!("{}\n[policy.buyer]\nmax_provider_share = 0.6\n", demand(50));
+    assert_optimum(&extra, "16800", &[("o1", 30), ("o2", 20)]);
+}
+
+#[test]
+fn n_minus_1() {
+    // Losing either provider must leave 40: 4 blocks of each.
+    let extra = format!(
+        "{}\n[policy.buyer]\nmin_share_after_provider_loss = 0.8\n",
+        demand(50)
+    );
+    assert_optimum(&extra, "28800", &[("o1", 40), ("o2", 40)]);
+}
+
+#[test]
+fn co_location() {
+    // The buyer holds 30 at s2. At 50 H100e in one site, 2 blocks of o2 at s2
+    // ($9,600) beat 5 blocks of o1 at s1 ($12,000); without the policy 2
+    // blocks of o1 ($4,800) would do.
+    let held = "\n[[contract]]\nid = \"c-held\"\nseller = \"p2\"\nbuyer = \"buyer\"\ngpu = \"h100\"\ngpus = 30\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"1\"\nsite = \"s2\"\n";
+    assert_optimum(&format!("{}{held}", demand(50)), "4800", &[("o1", 20)]);
+    let extra = format!(
+        "{}{held}\n[policy.buyer]\ncolocated_h100e = 50\n",
+        demand(50)
+    );
+    assert_optimum(&extra, "9600", &[("o2", 20)]);
+}
+
+#[test]
+fn right_of_first_refusal() {
+    // p2 holds a ROFR; its offers are o2 (10 blocks) and o4 (3 blocks at
+    // $2.10). Buying o1 requires both in full: 130 GPUs, at least $62,640.
+    let extra = format!(
+        "{}\n[[offer]]\nid = \"o4\"\nseller = \"p2\"\ngpu = \"h100\"\nmax_gpus = 30\nblock_gpus = 10\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"2.10\"\nsite = \"s2\"\n\n[[clause]]\nkind = \"rofr\"\nbuyer = \"buyer\"\nholder = \"p2\"\nuntil = 2026-06-01\n",
+        demand(50)
+    );
+    // Buying 50 from p2 alone is cheaper: 5 blocks of o2, $24,000.
+    assert_optimum(&extra, "24000", &[("o2", 50)]);
+}
+
+#[test]
+fn right_of_first_refusal_forces_the_holder_offer_in_full() {
+    // Only o1 (p1) and o4 (p2, 3 blocks at $2.10: $15,120 in full) are
+    // considered: o4 alone cannot cover 50, so o4 in full + 2 blocks of o1.
+    let (s, l) = load(&format!(
+        "{}\n[[offer]]\nid = \"o4\"\nseller = \"p2\"\ngpu = \"h100\"\nmax_gpus = 30\nblock_gpus = 10\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"2.10\"\nsite = \"s2\"\n\n[[clause]]\nkind = \"rofr\"\nbuyer = \"buyer\"\nholder = \"p2\"\nuntil = 2026-06-01\n",
+        demand(50)
+    ));
+    let opts = cascade_plan::PlanOptions {
+        strategy: Strategy::Optimal,
+        only_offers: Some(vec![Id::new("o1").unwrap(), Id::new("o4").unwrap()]),
+        ..Default::default()
+    };
+    let r = cascade_plan::plan_with(&s, &l, &buyer(), &opts).unwrap();
+    assert_eq!(r.status, PlanStatus::Optimal);
+    assert_eq!(bought(&r), vec![("o1".into(), 20), ("o4".into(), 30)]);
+    assert_eq!(r.objective_usd, usd("19920"));
+    // The checker (which knows nothing of the restriction to o1 and o4)
+    // sees a partial o4 as a breach.
+    let partial = vec![(Id::new("o1").unwrap(), 30), (Id::new("o4").unwrap(), 20)];
+    let b = check_plan(&s, &l, &buyer(), &partial);
+    assert!(b.iter().any(|b| b.family == Family::Rofr), "{b:?}");
+}
+
+#[test]
+fn exclusive_clause() {
+    let extra = format!(
+        "{}\n[[clause]]\nkind = \"exclusive\"\nbuyer = \"buyer\"\nseller = \"p2\"\nuntil = 2026-06-01\n",
+        demand(50)
+    );
+    let r = assert_optimum(&extra, "24000", &[("o2", 50)]);
+    assert_eq!(r.excluded.len(), 1);
+    assert_eq!(
+        r.excluded[0].to_string(),
+        "offer o1 is excluded by an exclusive clause: before 2026-06-01 the buyer buys only from p2, and this offer is sold by p1 and starts 2026-01-01"
+    );
+}
+
+#[test]
+fn no_resale_to_reaches_through_the_chain() {
+    // p1 may not sell to the buyer at any depth: o1 (direct) and o3 (a
+    // resale of p1's capacity by broker) are both out.
+    let extra = format!(
+        "{}{RESALE}\n[[clause]]\nkind = \"no_resale_to\"\nseller = \"p1\"\nparty = \"buyer\"\n",
+        demand(50)
+    );
+    let r = assert_optimum(&extra, "24000", &[("o2", 50)]);
+    let ex: Vec<&str> = r.excluded.iter().map(|x| x.offer.as_str()).collect();
+    assert_eq!(ex, vec!["o1", "o3"]);
+}
+
+#[test]
+fn avoid_provider_is_physical() {
+    // Avoiding p1 also excludes broker's resale of p1 capacity.
+    let extra = format!(
+        "{}{RESALE}\n[[clause]]\nkind = \"avoid_provider\"\nbuyer = \"buyer\"\nprovider = \"p1\"\n",
+        demand(50)
+    );
+    let r = assert_optimum(&extra, "24000", &[("o2", 50)]);
+    assert_eq!(r.excluded.len(), 2);
+}
+
+#[test]
+fn commitment_shortfall_is_in_the_objective() {
+    // $20,000 committed with p2: 4 blocks of o2 ($19,200, shortfall $800)
+    // + 1 block of o1 ($2,400) = $22,400 beats o1 only ($12,000 + $20,000)
+    // and o2 only ($24,000).
+    let extra = format!(
+        "{}\n[[commitment]]\nid = \"commit-p2\"\nbuyer = \"buyer\"\nseller = \"p2\"\nstart = 2025-01-01\nend = 2027-01-01\nusd = \"20000\"\n",
+        demand(50)
+    );
+    let r = assert_optimum(&extra, "22400", &[("o1", 10), ("o2", 40)]);
+    assert_eq!(r.purchases_usd, usd("21600"));
+    assert_eq!(r.shortfall_usd, usd("800"));
+    assert_eq!(r.commitments[0].new_spend_usd, usd("19200"));
+}
+
+#[test]
+fn budget_that_fits() {
+    let extra = format!("{}\n[policy.buyer]\nbudget_usd = \"12000\"\n", demand(50));
+    assert_optimum(&extra, "12000", &[("o1", 50)]);
+}
+
+#[test]
+fn held_capacity_counts() {
+    // The buyer already holds 30 at s2 for the first 5 days: 50 − 30 = 20
+    // more then, 50 after. o1 spans all 10 days: 5 blocks.
+    let extra = format!(
+        "{}\n[[contract]]\nid = \"c-held\"\nseller = \"p2\"\nbuyer = \"buyer\"\ngpu = \"h100\"\ngpus = 30\nstart = 2026-01-01\nend = 2026-01-06\nprice_per_gpu_hour = \"1\"\nsite = \"s2\"\n",
+        demand(50)
+    );
+    assert_optimum(&extra, "12000", &[("o1", 50)]);
+    // Demand only in the first 5 days: 2 blocks.
+    let extra = "\n[[demand]]\nbuyer = \"buyer\"\nstart = 2026-01-01\nend = 2026-01-06\nh100e = 50\n[[contract]]\nid = \"c-held\"\nseller = \"p2\"\nbuyer = \"buyer\"\ngpu = \"h100\"\ngpus = 30\nstart = 2026-01-01\nend = 2026-01-06\nprice_per_gpu_hour = \"1\"\nsite = \"s2\"\n";
+    assert_optimum(extra, "4800", &[("o1", 20)]);
+}
+
+// ---- infeasible: which family, and by how much ----------------------------
+
+#[test]
+fn infeasible_coverage_says_by_how_much() {
+    assert_eq!(
+        reason(&demand(2000)),
+        "Coverage from 2026-01-01 to 2026-01-11: need 2,000 H100e; you hold 0 and at most 200 more are on offer to you (short by 1,800)."
+    );
+}
+
+#[test]
+fn infeasible_coverage_from_whole_blocks() {
+    // s1 has 45 free: o1 can add 40 in whole blocks, o2 100: 140 < 145.
+    let extra = format!(
+        "{}\n[[contract]]\nid = \"c-other\"\nseller = \"p1\"\nbuyer = \"other\"\ngpu = \"h100\"\ngpus = 955\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"1\"\nsite = \"s1\"\n",
+        demand(145)
+    );
+    assert_eq!(
+        reason(&extra),
+        "Coverage from 2026-01-01 to 2026-01-11: need 145 H100e beyond the 0 you hold; whole blocks within free capacity add at most 140 (short by 5)."
+    );
+}
+
+#[test]
+fn infeasible_n_minus_1_names_provider_and_amounts() {
+    let extra = format!(
+        "{}\n[policy.buyer]\nmin_share_after_provider_loss = 0.8\n",
+        demand(150)
+    );
+    assert_eq!(
+        reason(&extra),
+        "N-1 for provider p1 from 2026-01-01 to 2026-01-11: need 120 H100e outside p1, at most 100 on offer (you hold 0 outside p1 and offers add at most 100)."
+    );
+}
+
+#[test]
+fn infeasible_co_location() {
+    let extra = format!("{}\n[policy.buyer]\ncolocated_h100e = 150\n", demand(50));
+    let r = reason(&extra);
+    assert!(
+        r.starts_with("Co-location from 2026-01-01 to 2026-01-11: need 150 H100e at one site, the best site (s"),
+        "{r}"
+    );
+    assert!(r.contains("reaches at most 100"), "{r}");
+}
+
+#[test]
+fn infeasible_provider_share_found_by_relaxing() {
+    // Two providers at most 40% each cannot make 100%.
+    let extra = format!("{}\n[policy.buyer]\nmax_provider_share = 0.4\n", demand(50));
+    let r = reason(&extra);
+    assert!(r.starts_with("Provider share for provider p"), "{r}");
+    assert!(
+        r.contains("no plan that covers demand keeps") && r.contains("at or below 40.0%"),
+        "{r}"
+    );
+}
+
+#[test]
+fn infeasible_budget_says_the_cheapest_cost() {
+    let extra = format!("{}\n[policy.buyer]\nbudget_usd = \"10000\"\n", demand(50));
+    assert_eq!(
+        reason(&extra),
+        "Budget: the cheapest plan that meets coverage costs $12,000.00 (purchases $12,000.00 + commitment shortfall $0.00), above the budget of $10,000.00 by $2,000.00."
+    );
+}
+
+#[test]
+fn infeasible_rofr() {
+    // Only o1 and the holder's o4 (3 blocks, but s2 has only 20 free): o4
+    // can never be bought in full, so o1 is out; o4 alone gives 20 < 50.
+    let (s, l) = load(&format!(
+        "{}\n[[offer]]\nid = \"o4\"\nseller = \"p2\"\ngpu = \"h100\"\nmax_gpus = 30\nblock_gpus = 10\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"2.00\"\nsite = \"s2\"\n\n[[contract]]\nid = \"c-other\"\nseller = \"p2\"\nbuyer = \"other\"\ngpu = \"h100\"\ngpus = 980\nstart = 2026-01-01\nend = 2026-01-11\nprice_per_gpu_hour = \"1\"\nsite = \"s2\"\n\n[[clause]]\nkind = \"rofr\"\nbuyer = \"buyer\"\nholder = \"p2\"\nuntil = 2026-06-01\n",
+        demand(50)
+    ));
+    let opts = cascade_plan::PlanOptions {
+        strategy: Strategy::Optimal,
+        only_offers: Some(vec![Id::new("o1").unwrap(), Id::new("o4").unwrap()]),
+        ..Default::default()
+    };
+    let r = cascade_plan::plan_with(&s, &l, &buyer(), &opts).unwrap();
+    let PlanStatus::Infeasible { reason } = r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert_eq!(
+        reason,
+        "Right of first refusal of p2 (until 2026-06-01): buying from other sellers first requires p2's offer o4 in full (30 GPUs), but at most 20 GPUs of it can be bought, and demand cannot be met from p2 alone."
+    );
+}
+
+// ---- greedy -----------------------------------------------------------------
+
+#[test]
+fn greedy_respects_share_cap_and_free_capacity() {
+    let extra = format!("{}\n[policy.buyer]\nmax_provider_share = 0.6\n", demand(50));
+    let (_, _, g) = run(&extra, Strategy::Greedy);
+    assert_eq!(g.status, PlanStatus::Feasible);
+    assert_eq!(bought(&g), vec![("o1".into(), 30), ("o2".into(), 20)]);
+    assert_eq!(g.objective_usd, usd("16800"));
+}
+
+#[test]
+fn greedy_reports_the_policies_it_breaks() {
+    let extra = format!(
+        "{}\n[policy.buyer]\nmin_share_after_provider_loss = 0.8\n",
+        demand(50)
+    );
+    let (_, _, g) = run(&extra, Strategy::Greedy);
+    assert_eq!(bought(&g), vec![("o1".into(), 50)]);
+    assert!(g.breaches.iter().all(|b| b.family == Family::NMinus1));
+    let PlanStatus::Infeasible { reason } = &g.status else {
+        panic!()
+    };
+    assert_eq!(
+        reason,
+        "the greedy plan breaks 1 constraint: N-1 for provider p1 from 2026-01-01 to 2026-01-11: losing p1 leaves 0 H100e, need 40 (80.0% of demand)"
+    );
+    let (_, _, o) = run(&extra, Strategy::Optimal);
+    assert!(
+        o.objective_usd >= g.objective_usd,
+        "greedy is cheaper only because it breaks N-1"
+    );
+}
+
+#[test]
+fn greedy_is_never_cheaper_than_optimal_when_both_feasible() {
+    // Commitment: greedy ignores it and pays the shortfall.
+    let extra = format!(
+        "{}\n[[commitment]]\nid = \"commit-p2\"\nbuyer = \"buyer\"\nseller = \"p2\"\nstart = 2025-01-01\nend = 2027-01-01\nusd = \"20000\"\n",
+        demand(50)
+    );
+    let (_, _, g) = run(&extra, Strategy::Greedy);
+    assert_eq!(g.status, PlanStatus::Feasible);
+    assert_eq!(g.objective_usd, usd("32000"));
+    let (_, _, o) = run(&extra, Strategy::Optimal);
+    assert_eq!(o.objective_usd, usd("22400"));
+}
+
+// ---- bad input ----------------------------------------------------------------
+
+#[test]
+fn unknown_buyer_and_no_demand() {
+    let (s, l) = load(&demand(50));
+    let e = plan(&s, &l, &Id::new("nobody").unwrap(), Strategy::Optimal).unwrap_err();
+    assert!(matches!(e, PlanError::UnknownBuyer { .. }));
+    assert!(
+        e.to_string()
+            .contains("parties: buyer, p1, p2, broker, other"),
+        "{e}"
+    );
+    let e = plan(&s, &l, &Id::new("p1").unwrap(), Strategy::Optimal).unwrap_err();
+    assert_eq!(e, PlanError::NoDemand(Id::new("p1").unwrap()));
+}
+
+#[test]
+fn no_usable_offer_says_why_each_is_excluded() {
+    let extra = format!(
+        "{}\n[[clause]]\nkind = \"avoid_provider\"\nbuyer = \"buyer\"\nprovider = \"p1\"\n\n[[clause]]\nkind = \"exclusive\"\nbuyer = \"buyer\"\nseller = \"p1\"\nuntil = 2026-06-01\n",
+        demand(50)
+    );
+    let (s, l) = load(&extra);
+    let e = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "buyer cannot use any offer:\n  offer o1 is excluded by an avoid_provider clause: its physical provider is p1\n  offer o2 is excluded by an exclusive clause: before 2026-06-01 the buyer buys only from p1, and this offer is sold by p2 and starts 2026-01-01"
+    );
+}
+
+#[test]
+fn a_named_offer_the_buyer_cannot_use() {
+    let extra = format!(
+        "{}\n[[clause]]\nkind = \"avoid_provider\"\nbuyer = \"buyer\"\nprovider = \"p1\"\n",
+        demand(50)
+    );
+    let (s, l) = load(&extra);
+    let opts = cascade_plan::PlanOptions {
+        strategy: Strategy::Optimal,
+        only_offers: Some(vec![Id::new("o1").unwrap()]),
+        ..Default::default()
+    };
+    let e = cascade_plan::plan_with(&s, &l, &buyer(), &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "buyer cannot use the requested offer: offer o1 is excluded by an avoid_provider clause: its physical provider is p1"
+    );
+}
+
+// ---- apply ----------------------------------------------------------------------
+
+#[test]
+fn apply_turns_purchases_into_valid_contracts() {
+    let extra = format!("{}{RESALE}", demand(50));
+    let (s, l, r) = run(&extra, Strategy::Optimal);
+    let applied = apply(&s, &r).unwrap();
+    let l2 = Ledger::from_scenario(&applied).unwrap_or_else(|e| panic!("{e:?}"));
+    let c = applied
+        .contracts
+        .iter()
+        .find(|c| c.id.as_str() == "plan-o3")
+        .unwrap();
+    assert_eq!(
+        c.source,
+        cascade_core::Source::BackedBy(Id::new("c-broker").unwrap())
+    );
+    assert_eq!(c.seller.as_str(), "broker");
+    assert_eq!(c.buyer.as_str(), "buyer");
+    assert!(!c.resale);
+    // o3 is sold out (20 of 30 bought leaves one block): it shrinks to 10.
+    let o3 = applied
+        .offers
+        .iter()
+        .find(|o| o.id.as_str() == "o3")
+        .unwrap();
+    assert_eq!(o3.max_gpus.get(), 10);
+    // The buyer now holds 50 H100e; planning again buys nothing.
+    let t = cascade_core::Instant::from_date(2026, 1, 1).unwrap();
+    assert_eq!(l2.exposure(&buyer(), t).total_h100e, 50.0);
+    let again = plan(&applied, &l2, &buyer(), Strategy::Optimal).unwrap();
+    assert_eq!(again.status, PlanStatus::Optimal);
+    assert!(again.purchases.is_empty());
+    // Round trip through TOML.
+    let text = cascade_scenario::to_toml(&applied);
+    let back = cascade_scenario::parse_toml(&text, "applied.toml").unwrap();
+    Ledger::from_scenario(&back).unwrap();
+    let _ = l;
+}
+
+// ---- property: every plan passes the independent checker ---------------------------
+
+mod props {
+    use super::*;
+    use cascade_core::{
+        Clause, Contract, Demand, GpuClass, Gpus, Instant, Offer, Party, Policy, Positive, Share,
+        Site, Source, Usd, UsdPerGpuHour, Window,
+    };
+    use cascade_plan::Strategy;
+    use proptest::prelude::{ProptestConfig, any, prop_assert, prop_assert_eq, proptest};
+    use proptest::strategy::Strategy as _;
+
+    fn day(d: u32) -> Instant {
+        Instant::from_unix_seconds(
+            Instant::from_date(2026, 1, 1).unwrap().unix_seconds() + i64::from(d) * 86_400,
+        )
+    }
+
+    fn w(a: u32, b: u32) -> Window {
+        Window::new(day(a), day(b)).unwrap()
+    }
+
+    fn id(s: &str) -> Id {
+        Id::new(s).unwrap()
+    }
+
+    /// provider, a100?, block, blocks, start day, length, price cents, via broker
+    type GenOffer = (usize, bool, u32, u32, u32, u32, u32, bool);
+
+    #[derive(Debug, Clone)]
+    struct Gen {
+        site_caps: Vec<(u32, u32)>,        // per provider: h100, a100 installed
+        sold: Vec<u32>, // per provider: GPUs of h100 sold to "other" over days 0..6
+        held: Vec<(usize, u32, u32, u32)>, // buyer holds: provider, gpus, start, len
+        offers: Vec<GenOffer>,
+        demands: Vec<(u32, u32, u32)>, // start, len, h100e
+        alpha: Option<u8>,
+        beta: Option<u8>,
+        k: Option<u32>,
+        budget: Option<u32>,
+        commit: Option<(usize, u32)>,
+        clause: u8,
+        clause_p: usize,
+    }
+
+    fn arb() -> impl proptest::strategy::Strategy<Value = Gen> {
+        (
+            proptest::collection::vec((20u32..120, 0u32..80), 3),
+            proptest::collection::vec(0u32..60, 3),
+            proptest::collection::vec((0usize..3, 5u32..40, 0u32..4, 2u32..6), 0..2),
+            proptest::collection::vec(
+                (
+                    0usize..3,
+                    any::<bool>(),
+                    5u32..20,
+                    1u32..5,
+                    0u32..3,
+                    6u32..10,
+                    50u32..400,
+                    any::<bool>(),
+                ),
+                2..6,
+            ),
+            proptest::collection::vec((1u32..4, 1u32..4, 5u32..35), 1..3),
+            (
+                proptest::option::of(5u8..11),
+                proptest::option::of(2u8..7),
+                proptest::option::of(10u32..40),
+                proptest::option::of(2_000u32..60_000),
+                proptest::option::of((0usize..3, 100u32..5_000)),
+                0u8..5,
+                0usize..3,
+            ),
+        )
+            .prop_map(
+                |(
+                    site_caps,
+                    sold,
+                    held,
+                    offers,
+                    demands,
+                    (alpha, beta, k, budget, commit, clause, clause_p),
+                )| Gen {
+                    site_caps,
+                    sold,
+                    held,
+                    offers,
+                    demands,
+                    alpha,
+                    beta,
+                    k,
+                    budget,
+                    commit,
+                    clause,
+                    clause_p,
+                },
+            )
+    }
+
+    fn scenario(g: &Gen) -> Scenario {
+        let mut s = Scenario {
+            name: "prop".into(),
+            ..Scenario::default()
+        };
+        s.gpus = vec![
+            GpuClass {
+                id: id("h100"),
+                h100e: Positive::new("h", 1.0).unwrap(),
+                watts: Positive::new("w", 700.0).unwrap(),
+            },
+            GpuClass {
+                id: id("a100"),
+                h100e: Positive::new("h", 0.5).unwrap(),
+                watts: Positive::new("w", 400.0).unwrap(),
+            },
+        ];
+        for p in ["buyer", "broker", "other", "p0", "p1", "p2"] {
+            s.parties.push(Party {
+                id: id(p),
+                name: None,
+            });
+        }
+        for (i, &(h, a)) in g.site_caps.iter().enumerate() {
+            let mut gpus = vec![(id("h100"), Gpus::new("g", i64::from(h) + 100).unwrap())];
+            if a > 0 {
+                gpus.push((id("a100"), Gpus::new("g", i64::from(a)).unwrap()));
+            }
+            gpus.sort_by(|x, y| x.0.cmp(&y.0));
+            s.sites.push(Site {
+                id: id(&format!("s{i}")),
+                owner: id(&format!("p{i}")),
+                region: "r".into(),
+                power_mw: None,
+                gpus,
+            });
+        }
+        let price = |c: u32| UsdPerGpuHour::new("p", Decimal::new(i64::from(c), 2)).unwrap();
+        for (i, &q) in g.sold.iter().enumerate() {
+            if q > 0 {
+                s.contracts.push(Contract {
+                    id: id(&format!("sold{i}")),
+                    seller: id(&format!("p{i}")),
+                    buyer: id("other"),
+                    gpu: id("h100"),
+                    gpus: Gpus::new("g", i64::from(q)).unwrap(),
+                    window: w(0, 6),
+                    price_per_gpu_hour: price(100),
+                    source: Source::Site(id(&format!("s{i}"))),
+                    resale: false,
+                });
+            }
+            // broker holds 40 resellable H100 at each site over days 0..10.
+            s.contracts.push(Contract {
+                id: id(&format!("bk{i}")),
+                seller: id(&format!("p{i}")),
+                buyer: id("broker"),
+                gpu: id("h100"),
+                gpus: Gpus::new("g", 40).unwrap(),
+                window: w(0, 10),
+                price_per_gpu_hour: price(100),
+                source: Source::Site(id(&format!("s{i}"))),
+                resale: true,
+            });
+        }
+        for (j, &(p, q, st, len)) in g.held.iter().enumerate() {
+            s.contracts.push(Contract {
+                id: id(&format!("held{j}")),
+                seller: id(&format!("p{p}")),
+                buyer: id("buyer"),
+                gpu: id("h100"),
+                gpus: Gpus::new("g", i64::from(q)).unwrap(),
+                window: w(st, st + len),
+                price_per_gpu_hour: price(100),
+                source: Source::Site(id(&format!("s{p}"))),
+                resale: false,
+            });
+        }
+        for (j, &(p, a100, block, blocks, st, len, cents, via)) in g.offers.iter().enumerate() {
+            let via = via && !a100;
+            let has_a100 = g.site_caps[p].1 > 0;
+            let gpu = if a100 && has_a100 { "a100" } else { "h100" };
+            let max = block * blocks;
+            let (seller, source) = if via {
+                (id("broker"), Source::BackedBy(id(&format!("bk{p}"))))
+            } else {
+                (id(&format!("p{p}")), Source::Site(id(&format!("s{p}"))))
+            };
+            s.offers.push(Offer {
+                id: id(&format!("o{j}")),
+                seller,
+                gpu: id(gpu),
+                max_gpus: Gpus::new("g", i64::from(max.min(if via { 40 } else { u32::MAX })))
+                    .unwrap()
+                    .max(Gpus::new("g", i64::from(block)).unwrap()),
+                block_gpus: Gpus::new("g", i64::from(block)).unwrap(),
+                window: if via {
+                    w(st.min(4), (st + len).min(10))
+                } else {
+                    w(st, st + len)
+                },
+                price_per_gpu_hour: price(cents),
+                source,
+            });
+        }
+        for &(st, len, h) in &g.demands {
+            s.demands.push(Demand {
+                buyer: id("buyer"),
+                window: w(st, st + len),
+                h100e: Positive::new("d", f64::from(h)).unwrap(),
+            });
+        }
+        let p = id(&format!("p{}", g.clause_p));
+        match g.clause {
+            1 => s.clauses.push(Clause::Rofr {
+                buyer: id("buyer"),
+                holder: p,
+                until: day(3),
+            }),
+            2 => s.clauses.push(Clause::AvoidProvider {
+                buyer: id("buyer"),
+                provider: p,
+            }),
+            3 => s.clauses.push(Clause::NoResaleTo {
+                seller: id("broker"),
+                party: id("buyer"),
+            }),
+            4 => s.clauses.push(Clause::Exclusive {
+                buyer: id("buyer"),
+                seller: p,
+                until: day(2),
+            }),
+            _ => {}
+        }
+        if let Some((p, usd)) = g.commit {
+            s.commitments.push(cascade_core::Commitment {
+                id: id("commit"),
+                buyer: id("buyer"),
+                seller: id(&format!("p{p}")),
+                window: w(0, 30),
+                usd: Usd::new("u", Decimal::from(usd)).unwrap(),
+            });
+        }
+        s.policies.push((
+            id("buyer"),
+            Policy {
+                max_provider_share: g
+                    .alpha
+                    .map(|a| Share::new("a", f64::from(a) / 10.0).unwrap()),
+                min_share_after_provider_loss: g
+                    .beta
+                    .map(|b| Share::new("b", f64::from(b) / 10.0).unwrap()),
+                colocated_h100e: g.k.map(|k| Positive::new("k", f64::from(k)).unwrap()),
+                budget_usd: g.budget.map(|b| Usd::new("b", Decimal::from(b)).unwrap()),
+            },
+        ));
+        s
+    }
+
+    /// Exact objective of a list of purchases: cost + commitment shortfall.
+    fn objective(l: &Ledger, buy: &[(Id, u32)]) -> Decimal {
+        let cost =
+            |o: &Offer, q: u32| Decimal::from(q) * o.price_per_gpu_hour.get() * o.window.hours();
+        let mut total = Decimal::ZERO;
+        for (oid, q) in buy {
+            total += cost(l.offer(oid).unwrap(), *q);
+        }
+        for (c, usd, spent) in l.commitments_of(&id("buyer")) {
+            let new: Decimal = buy
+                .iter()
+                .map(|(oid, q)| (l.offer(oid).unwrap(), *q))
+                .filter(|(o, _)| o.seller == c.seller && c.window.contains(o.window.start()))
+                .map(|(o, q)| cost(o, q))
+                .sum();
+            total += (usd - spent - new).max(Decimal::ZERO);
+        }
+        total
+    }
+
+    /// The cheapest feasible plan by enumeration, if the instance is tiny.
+    fn brute_force(s: &Scenario, l: &Ledger) -> Option<Option<Decimal>> {
+        let offers: Vec<&Offer> = l.offers().collect();
+        let sizes: Vec<u32> = offers.iter().map(|o| o.max_blocks() + 1).collect();
+        let combos: u64 = sizes.iter().map(|&x| u64::from(x)).product();
+        if combos > 1500 {
+            return None;
+        }
+        let mut best: Option<Decimal> = None;
+        let mut n = vec![0u32; offers.len()];
+        loop {
+            let buy: Vec<(Id, u32)> = offers
+                .iter()
+                .zip(&n)
+                .filter(|(_, k)| **k > 0)
+                .map(|(o, k)| (o.id.clone(), k * o.block_gpus.get()))
+                .collect();
+            if check_plan(s, l, &id("buyer"), &buy).is_empty() {
+                let obj = objective(l, &buy);
+                if best.is_none_or(|b| obj < b) {
+                    best = Some(obj);
+                }
+            }
+            let mut i = 0;
+            loop {
+                if i == n.len() {
+                    return Some(best);
+                }
+                n[i] += 1;
+                if n[i] < sizes[i] {
+                    break;
+                }
+                n[i] = 0;
+                i += 1;
+            }
+        }
+    }
+
+    proptest! {
+        // PROPTEST_CASES=5000 for a longer run.
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn plans_satisfy_every_constraint(g in arb()) {
+            let s = scenario(&g);
+            let l = match Ledger::from_scenario(&s) {
+                Ok(l) => l,
+                Err(_) => return Ok(()),
+            };
+            let opt = match plan(&s, &l, &id("buyer"), Strategy::Optimal) {
+                Ok(r) => r,
+                Err(PlanError::NoUsableOffer { .. }) => return Ok(()),
+                Err(e) => panic!("{e}"),
+            };
+            let greedy = plan(&s, &l, &id("buyer"), Strategy::Greedy).unwrap();
+            // Greedy's breaches are exactly what the checker says.
+            prop_assert_eq!(&greedy.breaches, &check_plan(&s, &l, &id("buyer"), &pairs(&greedy)));
+            let brute = brute_force(&s, &l);
+            match &opt.status {
+                PlanStatus::Optimal => {
+                    let b = check_plan(&s, &l, &id("buyer"), &pairs(&opt));
+                    prop_assert!(b.is_empty(), "optimal plan breaks {:?}", b);
+                    prop_assert_eq!(opt.objective_usd, objective(&l, &pairs(&opt)));
+                    if greedy.status == PlanStatus::Feasible {
+                        let slack = greedy.objective_usd * Decimal::new(1, 4) + Decimal::new(1, 2);
+                        prop_assert!(opt.objective_usd <= greedy.objective_usd + slack,
+                            "optimal {} > greedy {}", opt.objective_usd, greedy.objective_usd);
+                    }
+                    if let Some(best) = brute {
+                        let best = best.expect("brute force finds the optimizer's plan feasible too");
+                        let slack = best * Decimal::new(1, 4) + Decimal::new(1, 2);
+                        prop_assert!(opt.objective_usd <= best + slack,
+                            "optimal {} > brute force {}", opt.objective_usd, best);
+                    }
+                }
+                PlanStatus::Infeasible { reason } => {
+                    prop_assert!(!reason.is_empty());
+                    prop_assert!(greedy.status != PlanStatus::Feasible, "greedy found a plan: {}", reason);
+                    if let Some(best) = brute {
+                        prop_assert!(best.is_none(), "brute force finds {:?} but: {}", best, reason);
+                    }
+                }
+                PlanStatus::Feasible => prop_assert!(false, "optimal strategy never says feasible"),
+            }
+        }
+    }
+}
