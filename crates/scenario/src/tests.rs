@@ -73,7 +73,7 @@ fn money_forms_are_exact() {
         ("1.85", "1.85"),
         ("0.1", "0.1"),
         ("2", "2"),
-        ("\"11900000000\"", "11900000000"),
+        ("\"999999.999999\"", "999999.999999"),
         ("1e3", "1000"),
     ] {
         let s = parse_toml(
@@ -87,6 +87,12 @@ fn money_forms_are_exact() {
             "{written}"
         );
     }
+    // A GPU-hour price is bounded (so contract values stay exact).
+    let e = err(&contract("site = \"s\"").replace("\"1.85\"", "\"11900000000\""));
+    assert!(
+        e.contains("is out of range: 11900000000 (at most 1000000 USD per GPU-hour)"),
+        "{e}"
+    );
     let e = err(&contract("site = \"s\"").replace("\"1.85\"", "\"-1\""));
     assert!(
         e.contains(
