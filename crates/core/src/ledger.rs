@@ -1099,7 +1099,7 @@ impl Ledger {
 
     fn resold_of(&self, ci: u32, t: Instant) -> i64 {
         let cs = &self.contracts[ci as usize];
-        match cs.unsold {
+        match &cs.unsold {
             Some(tree) => self.amount_of(ci, t) - self.forest.value_at(tree, t.unix_seconds()),
             None => 0,
         }
@@ -1107,7 +1107,7 @@ impl Ledger {
 
     fn net_of(&self, ci: u32, t: Instant) -> i64 {
         let cs = &self.contracts[ci as usize];
-        match cs.unsold {
+        match &cs.unsold {
             Some(tree) => self.forest.value_at(tree, t.unix_seconds()),
             None => self.amount_of(ci, t),
         }
@@ -1118,7 +1118,7 @@ impl Ledger {
         let st = &self.sites[*self.site_ix.get(site)? as usize];
         let g = *self.gpu_ix.get(gpu)?;
         let slot = st.classes.iter().find(|(c, ..)| *c == g)?;
-        Some(self.forest.value_at(slot.2, t.unix_seconds()))
+        Some(self.forest.value_at(&slot.2, t.unix_seconds()))
     }
 
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
@@ -1126,6 +1126,7 @@ impl Ledger {
         let cs = &self.contracts[self.contract_ix.get(contract, &self.contracts)? as usize];
         Some(
             cs.unsold
+                .as_ref()
                 .map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())),
         )
     }

@@ -6,7 +6,8 @@
 //! contracts of a holder would make a large reseller quadratic, so each step
 //! function is a treap keyed by breakpoint: every node is one piece, starting
 //! at `key` and running to the next key, with subtree minimum and a lazy add.
-//! All trees live in one arena (`Forest`) to keep allocation flat.
+//! Small functions are sorted vectors kept inline by their owner; large
+//! ones are treaps whose nodes all live in one arena (`Forest`).
 
 const NIL: u32 = u32::MAX;
 
@@ -21,9 +22,11 @@ struct Node {
     right: u32,
 }
 
-/// Handle of one step function inside a [`Forest`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tree(u32);
+/// One step function. Small ones live inline in their owner (the contract
+/// or site state the ledger reads anyway: no extra cache miss); large ones
+/// are a root into the [`Forest`]'s treap arena.
+#[derive(Clone, Debug)]
+pub struct Tree(Repr);
 
 /// A step function with few breakpoints is a sorted vector: contiguous,
 /// so a check touches one or two cache lines. Past `SMALL_MAX` pieces it
@@ -43,7 +46,6 @@ const SMALL_MAX: usize = 128;
 #[derive(Clone, Debug, Default)]
 pub struct Forest {
     nodes: Vec<Node>,
-    reprs: Vec<Repr>,
     rng: u64,
 }
 
@@ -73,20 +75,17 @@ impl Forest {
     pub fn new() -> Forest {
         Forest {
             nodes: Vec::new(),
-            reprs: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15,
         }
     }
 
     fn new_tree(&mut self, pieces: Vec<(i64, i64)>) -> Tree {
-        let ix = u32::try_from(self.reprs.len()).expect("more than u32::MAX step functions");
-        self.reprs.push(Repr::Small(pieces));
-        Tree(ix)
+        Tree(Repr::Small(pieces))
     }
 
     /// Turns a small function that grew past `SMALL_MAX` into a treap.
-    fn promote(&mut self, tree: Tree) {
-        let Repr::Small(v) = &mut self.reprs[tree.0 as usize] else {
+    fn promote(&mut self, tree: &mut Tree) {
+        let Repr::Small(v) = &mut tree.0 else {
             return;
         };
         if v.len() <= SMALL_MAX {
@@ -98,7 +97,7 @@ impl Forest {
             let n = self.alloc(k, val);
             root = self.merge(root, n);
         }
-        self.reprs[tree.0 as usize] = Repr::Big(root);
+        tree.0 = Repr::Big(root);
     }
 
     fn next_prio(&mut self) -> u32 {
@@ -141,7 +140,7 @@ impl Forest {
     /// otherwise changes nothing and says where the minimum is.
     pub fn try_take(&mut self, tree: &mut Tree, s: i64, e: i64, q: i64) -> Result<(), RangeMin> {
         debug_assert!(s < e);
-        let root = match &mut self.reprs[tree.0 as usize] {
+        let root = match &mut tree.0 {
             Repr::Big(root) => *root,
             Repr::Small(v) => {
                 let (i, j) = (small_piece(v, s), v.partition_point(|p| p.0 < e));
@@ -159,7 +158,7 @@ impl Forest {
                 for p in &mut v[i..j] {
                     p.1 -= q;
                 }
-                self.promote(*tree);
+                self.promote(tree);
                 return Ok(());
             }
         };
@@ -255,8 +254,8 @@ impl Forest {
     }
 
     /// Value at `t` without restructuring.
-    pub fn value_at(&self, tree: Tree, t: i64) -> i64 {
-        match &self.reprs[tree.0 as usize] {
+    pub fn value_at(&self, tree: &Tree, t: i64) -> i64 {
+        match &tree.0 {
             Repr::Small(v) => v[small_piece(v, t)].1,
             Repr::Big(root) => self.treap_value_at(*root, t),
         }
@@ -317,7 +316,7 @@ impl Forest {
     fn join(&mut self, tree: &mut Tree, before: u32, middle: u32, after: u32) {
         let m = self.merge(before, middle);
         let root = self.merge(m, after);
-        self.reprs[tree.0 as usize] = Repr::Big(root);
+        tree.0 = Repr::Big(root);
     }
 
     /// Minimum over `[s, e)` and the first instant where it is reached.
@@ -348,7 +347,7 @@ impl Forest {
     /// Adds `d` on `[s, e)`.
     pub fn range_add(&mut self, tree: &mut Tree, s: i64, e: i64, d: i64) {
         debug_assert!(s < e);
-        let root = match &mut self.reprs[tree.0 as usize] {
+        let root = match &mut tree.0 {
             Repr::Big(root) => *root,
             Repr::Small(v) => {
                 let i = small_ensure(v, s);
@@ -356,7 +355,7 @@ impl Forest {
                 for p in &mut v[i..j] {
                     p.1 += d;
                 }
-                self.promote(*tree);
+                self.promote(tree);
                 return;
             }
         };
@@ -377,11 +376,11 @@ mod tests {
         let mut t = f.constant(10);
         f.range_add(&mut t, 5, 10, -4);
         f.range_add(&mut t, 8, 20, -3);
-        assert_eq!(f.value_at(t, 4), 10);
-        assert_eq!(f.value_at(t, 5), 6);
-        assert_eq!(f.value_at(t, 8), 3);
-        assert_eq!(f.value_at(t, 10), 7);
-        assert_eq!(f.value_at(t, 20), 10);
+        assert_eq!(f.value_at(&t, 4), 10);
+        assert_eq!(f.value_at(&t, 5), 6);
+        assert_eq!(f.value_at(&t, 8), 3);
+        assert_eq!(f.value_at(&t, 10), 7);
+        assert_eq!(f.value_at(&t, 20), 10);
         assert_eq!(f.range_min(&mut t, 0, 100), RangeMin { min: 3, at: 8 });
         assert_eq!(f.range_min(&mut t, 10, 100), RangeMin { min: 7, at: 10 });
         assert_eq!(f.range_min(&mut t, 0, 5), RangeMin { min: 10, at: 0 });
@@ -406,7 +405,7 @@ mod tests {
                     for v in &mut arr[s as usize..e as usize] { *v += d; }
                 }
                 for (i, v) in arr.iter().enumerate() {
-                    prop_assert_eq!(f.value_at(t, i as i64), *v);
+                    prop_assert_eq!(f.value_at(&t, i as i64), *v);
                 }
             }
         }
