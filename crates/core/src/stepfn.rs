@@ -3,7 +3,7 @@
 //! The ledger keeps, per capacity source, the *slack* (free GPUs) as a step
 //! function of time. Selling `q` GPUs over `[s, e)` is allowed iff
 //! `min(slack on [s, e)) >= q`, and then adds `-q` on `[s, e)`. Scanning all
-//! contracts of a holder would make a large reseller quadratic, so each step
+//! contracts of a holder would make a large reseller quadratic, so a large step
 //! function is a treap keyed by breakpoint: every node is one piece, starting
 //! at `key` and running to the next key, with subtree minimum and a lazy add.
 //! Small functions are sorted vectors kept inline by their owner; large
