@@ -133,7 +133,10 @@ impl Forest {
     /// A new step function: `value` on `[s, e)`, 0 elsewhere.
     pub fn pulse(&mut self, s: i64, e: i64, value: i64) -> Tree {
         debug_assert!(i64::MIN < s && s < e);
-        self.new_tree(vec![(i64::MIN, 0), (s, value), (e, 0)])
+        // Room for a few resales' breakpoints without reallocating.
+        let mut pieces = Vec::with_capacity(8);
+        pieces.extend([(i64::MIN, 0), (s, value), (e, 0)]);
+        self.new_tree(pieces)
     }
 
     /// Subtracts `q` on `[s, e)` if the minimum there is at least `q`;
