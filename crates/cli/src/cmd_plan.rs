@@ -586,11 +586,7 @@ fn plus_one_year(t: Instant) -> Instant {
 }
 
 fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
-    let parse = |flag: &str, s: &str| {
-        cascade_scenario::parse_instant(s).map_err(|e| {
-            anyhow::anyhow!("{flag} {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")
-        })
-    };
+    let parse = crate::parse_instant_flag;
     let start = match &a.start {
         Some(s) => parse("--start", s)?,
         None => next_month_start(crate::parse_at(None)?),

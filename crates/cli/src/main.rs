@@ -231,10 +231,15 @@ pub fn parse_at(at: Option<&str>) -> anyhow::Result<Instant> {
                 .as_secs();
             Ok(Instant::from_unix_seconds(secs as i64))
         }
-        Some(s) => cascade_scenario::parse_instant(s).map_err(|e| {
-            anyhow::anyhow!("--at {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)")
-        }),
+        Some(s) => parse_instant_flag("--at", s),
     }
+}
+
+/// An instant given to a flag: a date or an RFC 3339 date-time, with the
+/// flag named in the error.
+pub fn parse_instant_flag(flag: &str, s: &str) -> anyhow::Result<Instant> {
+    cascade_scenario::parse_instant(s)
+        .map_err(|e| anyhow::anyhow!("{flag} {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"))
 }
 
 fn party_arg(ledger: &Ledger, flag: &str, id: &str) -> anyhow::Result<Id> {

@@ -648,41 +648,8 @@ fn assert_no_oversell(contracts: &[Value], sites: &[Value]) -> i64 {
     peak
 }
 
-const RACE_SCENARIO: &str = r#"
-name = "race"
-[[gpu]]
-id = "h100"
-h100e = 1.0
-watts = 700
-[[party]]
-id = "prov"
-[[party]]
-id = "r1"
-[[party]]
-id = "r2a"
-[[party]]
-id = "r2b"
-[[party]]
-id = "c1"
-[[party]]
-id = "c2"
-[[site]]
-id = "s1"
-owner = "prov"
-region = "us-east"
-gpus = { h100 = 1200 }
-[[contract]]
-id = "t1"
-seller = "prov"
-buyer = "r1"
-gpu = "h100"
-gpus = 1000
-start = 2026-01-01
-end = 2027-01-01
-price_per_gpu_hour = "2.00"
-site = "s1"
-resale = true
-"#;
+/// The same capacity as the store's race tests.
+const RACE_SCENARIO: &str = include_str!("../../store/tests/fixtures/race-3-tiers.toml");
 
 struct Rng(u64);
 

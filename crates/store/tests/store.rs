@@ -64,41 +64,8 @@ fn scenario(src: &str) -> Vec<Record> {
     scenario_records(&s)
 }
 
-const BASE: &str = r#"
-name = "base"
-[[gpu]]
-id = "h100"
-h100e = 1.0
-watts = 700
-[[party]]
-id = "prov"
-[[party]]
-id = "r1"
-[[party]]
-id = "r2a"
-[[party]]
-id = "r2b"
-[[party]]
-id = "c1"
-[[party]]
-id = "c2"
-[[site]]
-id = "s1"
-owner = "prov"
-region = "us-east"
-gpus = { h100 = 1200 }
-[[contract]]
-id = "t1"
-seller = "prov"
-buyer = "r1"
-gpu = "h100"
-gpus = 1000
-start = 2026-01-01
-end = 2027-01-01
-price_per_gpu_hour = "2.00"
-site = "s1"
-resale = true
-"#;
+/// The capacity the race tests resell (shared with the service tests).
+const BASE: &str = include_str!("fixtures/race-3-tiers.toml");
 
 fn id(s: &str) -> Id {
     Id::new(s).unwrap()
