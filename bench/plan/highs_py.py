@@ -9,11 +9,17 @@ the very same problem. The script prints the build and solve times, the
 objective in USD, and the number of blocks bought.
 
     pip install highspy
-    python3 bench/plan/highs_py.py model.json [--api expr|arrays] [--log]
+    python3 bench/plan/highs_py.py model.json [--api expr|arrays] [--money model|usd] [--log]
 
 --api expr (default): highspy's modelling layer (addVariable / addConstr
 with linear expressions), the way the HiGHS docs build models in Python.
 --api arrays: the low-level addCol/addRow calls with index/value arrays.
+
+--money model (default): money in the export's unit (`money_unit` USD), the
+very coefficients cascade hands to HiGHS. --money usd: every cost, the
+commitments and the budget multiplied back to plain USD, the model as the
+spec writes it; only the scaling differs, and HiGHS's search with it
+(bench/README.md, "Scaling").
 """
 
 import argparse
@@ -207,6 +213,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--api", choices=["expr", "arrays"], default="expr")
+    ap.add_argument("--money", choices=["model", "usd"], default="model")
     ap.add_argument("--log", action="store_true", help="show HiGHS's log")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds (default: none)")
     args = ap.parse_args()
@@ -216,6 +223,15 @@ def main():
         m = json.load(f)
     if m.get("format") != "cascade-plan-model/1":
         sys.exit(f"{args.model}: not a cascade-plan-model/1 document")
+    if args.money == "usd":
+        u = m["money_unit"]
+        for o in m["offers"]:
+            o["cost"] *= u
+        for c in m["commitments"]:
+            c["remaining"] *= u
+        if m["policy"]["budget"] is not None:
+            m["policy"]["budget"] *= u
+        m["money_unit"] = 1.0
     t1 = time.perf_counter()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(args.log))
@@ -236,6 +252,7 @@ def main():
         json.dumps(
             {
                 "api": args.api,
+                "money": args.money,
                 "status": status,
                 "objective_usd": round(obj, 2),
                 "blocks": blocks,
