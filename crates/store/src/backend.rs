@@ -186,8 +186,19 @@ where
     }
 }
 
-fn status_u16(s: i64) -> u16 {
-    u16::try_from(s).unwrap_or(500)
+/// An idempotency record from a row with `request_hash`, `status` (as
+/// BIGINT) and `body`.
+fn row_to_idem<R: Row>(r: &R) -> IdemRow
+where
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+{
+    IdemRow {
+        request_hash: r.get("request_hash"),
+        status: u16::try_from(r.get::<i64, _>("status")).unwrap_or(500),
+        body: r.get("body"),
+    }
 }
 
 // ---- SQLite -------------------------------------------------------------
@@ -305,11 +316,7 @@ impl WriteTx for SqliteTx {
         .bind(key)
         .fetch_optional(&mut *self.0)
         .await?;
-        Ok(r.map(|r| IdemRow {
-            request_hash: r.get("request_hash"),
-            status: status_u16(r.get("status")),
-            body: r.get("body"),
-        }))
+        Ok(r.map(|r| row_to_idem(&r)))
     }
 
     async fn idempotency_many(
@@ -330,14 +337,7 @@ impl WriteTx for SqliteTx {
             for r in q.build().fetch_all(&mut *self.0).await? {
                 let k = (r.get::<String, _>("principal"), r.get::<String, _>("key"));
                 if wanted.contains(&k) {
-                    out.insert(
-                        k,
-                        IdemRow {
-                            request_hash: r.get("request_hash"),
-                            status: status_u16(r.get("status")),
-                            body: r.get("body"),
-                        },
-                    );
+                    out.insert(k, row_to_idem(&r));
                 }
             }
         }
@@ -522,11 +522,7 @@ impl WriteTx for PgTx {
         .bind(key)
         .fetch_optional(&mut *self.0)
         .await?;
-        Ok(r.map(|r| IdemRow {
-            request_hash: r.get("request_hash"),
-            status: status_u16(r.get("status")),
-            body: r.get("body"),
-        }))
+        Ok(r.map(|r| row_to_idem(&r)))
     }
 
     async fn idempotency_many(
@@ -548,14 +544,7 @@ impl WriteTx for PgTx {
         for r in rows {
             let k = (r.get::<String, _>("principal"), r.get::<String, _>("key"));
             if wanted.contains(&k) {
-                out.insert(
-                    k,
-                    IdemRow {
-                        request_hash: r.get("request_hash"),
-                        status: status_u16(r.get("status")),
-                        body: r.get("body"),
-                    },
-                );
+                out.insert(k, row_to_idem(&r));
             }
         }
         Ok(out)
