@@ -466,7 +466,7 @@ fn plan_text(
     if r.strategy == Strategy::Optimal {
         let _ = writeln!(
             out,
-            "\nModel: {} columns ({} integer), {} rows, {} nonzeros; {} demand segment(s), {} usable offer(s), {} source(s), {} provider(s).\nBuilt in {}, solved in {} (MIP gap {}).",
+            "\nModel: {} columns ({} integer), {} rows, {} nonzeros; {} demand segment(s), {} usable offer(s), {} source(s), {} provider(s).\nBuilt in {}, solved in {} (MIP gap {}{}).",
             s.columns,
             s.integer_columns,
             s.rows,
@@ -477,7 +477,13 @@ fn plan_text(
             s.providers,
             ms(r.model_build_seconds),
             ms(r.solve_seconds),
-            r.mip_gap.map_or("0".to_string(), |g| format!("{g:.1e}"))
+            r.mip_gap.map_or("0".to_string(), |g| format!("{g:.1e}")),
+            match r.bound {
+                Some(cascade_plan::BoundSource::LpRelaxation) =>
+                    " to the LP bound; plan from an LP-guided restricted MIP",
+                Some(cascade_plan::BoundSource::BranchAndBound) => ", HiGHS branch-and-bound",
+                None => "",
+            }
         );
     } else {
         let _ = writeln!(

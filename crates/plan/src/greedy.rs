@@ -179,5 +179,6 @@ pub(crate) fn greedy_plan(
             ..Default::default()
         },
         mip_gap: None,
+        bound: None,
     })
 }

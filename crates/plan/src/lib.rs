@@ -28,6 +28,7 @@ mod diagnose;
 mod export;
 mod fmt;
 mod greedy;
+mod guided;
 pub mod h100e;
 mod milp;
 mod prep;
@@ -280,8 +281,21 @@ pub struct PlanResult {
     pub model_build_seconds: f64,
     pub solve_seconds: f64,
     pub stats: ModelStats,
-    /// MIP gap HiGHS reported (optimal strategy).
+    /// Relative gap between the plan's cost and a proven lower bound
+    /// (optimal strategy).
     pub mip_gap: Option<f64>,
+    /// Where that lower bound comes from (optimal strategy).
+    pub bound: Option<BoundSource>,
+}
+
+/// Where the lower bound behind an optimal plan's gap comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundSource {
+    /// The model's LP relaxation with the ROFR choices settled (probing and
+    /// enumeration); the plan came from a restricted MIP around it.
+    LpRelaxation,
+    /// HiGHS's branch-and-bound on the whole model.
+    BranchAndBound,
 }
 
 /// Why planning could not even start.

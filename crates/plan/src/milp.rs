@@ -68,6 +68,8 @@ pub(crate) struct Built {
     pub problem: RowProblem,
     /// Per usable offer.
     pub n: Vec<Col>,
+    /// The ROFR binaries `z_h`, one per holder offer, with h's index.
+    pub z: Vec<(Col, u32)>,
     pub slacks: Vec<(Col, Slack)>,
     pub stats: ModelStats,
 }
@@ -79,12 +81,15 @@ struct Rows {
     integer: usize,
     columns: usize,
     mode: Mode,
+    /// Every column continuous: the LP relaxation.
+    relax: bool,
     slacks: Vec<(Col, Slack)>,
     buf: Vec<(Col, f64)>,
 }
 
 impl Rows {
     fn col(&mut self, cost: f64, lo: f64, hi: f64, integer: bool) -> Col {
+        let integer = integer && !self.relax;
         self.columns += 1;
         if integer {
             self.integer += 1;
@@ -113,6 +118,12 @@ const INF: f64 = f64::INFINITY;
 
 /// Builds the MILP for the given families and objective.
 pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
+    build_with(prep, fams, mode, false)
+}
+
+/// The same model; with `relax`, every column is continuous (same columns,
+/// same rows, same order).
+pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -> Built {
     let cost_on = mode == Mode::Cost;
     let unit = prep.money_unit;
     let mut r = Rows {
@@ -122,6 +133,7 @@ pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
         integer: 0,
         columns: 0,
         mode,
+        relax,
         slacks: Vec::new(),
         buf: Vec::with_capacity(256),
     };
@@ -329,6 +341,7 @@ pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
     }
 
     // Right of first refusal.
+    let mut z_cols = Vec::new();
     if fams.rofr && !prep.rofr.is_empty() {
         let mut z: Vec<Option<Col>> = vec![None; prep.offers.len()];
         for pair in &prep.rofr {
@@ -336,6 +349,7 @@ pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
             if z[h].is_none() {
                 let c = r.col(0.0, 0.0, 1.0, true);
                 z[h] = Some(c);
+                z_cols.push((c, pair.h));
                 let full = f64::from(prep.offers[h].max_blocks);
                 r.buf.push((n[h], 1.0));
                 r.buf.push((c, -full));
@@ -390,9 +404,15 @@ pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
     Built {
         problem: r.pb,
         n,
+        z: z_cols,
         slacks: r.slacks,
         stats,
     }
+}
+
+/// Seconds left of a `(started, limit)` time limit (at least a millisecond).
+pub(crate) fn remaining(deadline: Option<(Clock, f64)>) -> Option<f64> {
+    deadline.map(|(t, limit)| (limit - t.elapsed().as_secs_f64()).max(1e-3))
 }
 
 pub(crate) fn decimal_f64(d: Decimal) -> f64 {
@@ -556,15 +576,29 @@ pub(crate) fn solve_plan(
     let fams = Families::all(prep);
     let mut built = build(prep, fams, Mode::Cost);
     let problem = std::mem::take(&mut built.problem);
-    let mut model = to_model(problem)?;
-    if let Some(t) = time_limit {
-        model
-            .try_set_option("time_limit", t)
-            .map_err(|e| PlanError::Solver(e.to_string()))?;
-    }
     let model_build_seconds = t0.elapsed().as_secs_f64();
     let ts = Clock::now();
-    let run = run(model)?;
+    let deadline = time_limit.map(|t| (ts, t));
+    let mut bound = crate::BoundSource::BranchAndBound;
+    let run = match crate::guided::solve(prep, fams, &built, deadline)? {
+        crate::guided::Guided::Proven { x, gap } => {
+            bound = crate::BoundSource::LpRelaxation;
+            Run {
+                status: HighsModelStatus::Optimal,
+                x,
+                gap: Some(gap),
+            }
+        }
+        crate::guided::Guided::Nothing => {
+            let mut model = to_model(problem)?;
+            if let Some(t) = remaining(deadline) {
+                model
+                    .try_set_option("time_limit", t)
+                    .map_err(|e| PlanError::Solver(e.to_string()))?;
+            }
+            run(model)?
+        }
+    };
     let mut result = PlanResult {
         buyer: prep.buyer.clone(),
         strategy: Strategy::Optimal,
@@ -581,6 +615,7 @@ pub(crate) fn solve_plan(
         solve_seconds: 0.0,
         stats: built.stats.clone(),
         mip_gap: run.gap,
+        bound: Some(bound),
     };
     let timed_out = run.status == HighsModelStatus::ReachedTimeLimit;
     if timed_out && run.x.is_empty() {

@@ -4,7 +4,9 @@
 //! plan to an independent checker (and, on tiny instances, to brute force).
 
 use cascade_core::{Id, Ledger, Scenario};
-use cascade_plan::{Family, PlanError, PlanResult, PlanStatus, Strategy, apply, check_plan, plan};
+use cascade_plan::{
+    BoundSource, Family, PlanError, PlanResult, PlanStatus, Strategy, apply, check_plan, plan,
+};
 use rust_decimal::Decimal;
 
 /// Two providers, one site each, one offer each over 10 days (240 h):
@@ -937,4 +939,30 @@ mod props {
             }
         }
     }
+}
+
+// ---- how the optimum is proven --------------------------------------------
+
+#[test]
+fn when_the_lp_guided_attempt_falls_short_the_whole_model_is_solved() {
+    let src = include_str!("fixtures/lp-guided-falls-back.toml");
+    let s = cascade_scenario::parse_toml(src, "lp-guided-falls-back.toml").unwrap();
+    let l = Ledger::from_scenario(&s).unwrap();
+    let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap();
+    assert_eq!(r.status, PlanStatus::Optimal);
+    assert_eq!(r.objective_usd, usd("8268.00"));
+    assert_eq!(
+        bought(&r),
+        vec![("o1".to_string(), 10), ("o2".to_string(), 32)]
+    );
+    assert_eq!(r.bound, Some(BoundSource::BranchAndBound));
+}
+
+#[test]
+fn a_plan_within_the_gap_of_the_lp_bound_needs_no_branch_and_bound() {
+    // 50 H100e = 5 blocks of o1: the LP relaxation is integral already.
+    let (_, _, r) = run(&demand(50), Strategy::Optimal);
+    assert_eq!(r.objective_usd, usd("12000"));
+    assert_eq!(r.bound, Some(BoundSource::LpRelaxation));
+    assert_eq!(r.mip_gap, Some(0.0));
 }
