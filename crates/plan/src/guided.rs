@@ -155,6 +155,13 @@ pub(crate) fn solve(
             model.change_column_bounds(c, v..=v);
         }
         let solved = solve_lp(model)?;
+        match solved.status() {
+            HighsModelStatus::Optimal => {}
+            // No plan in this case: it bounds nothing.
+            HighsModelStatus::Infeasible => {}
+            // Unsolved: the bound would not be proven.
+            _ => return Ok(Guided::Nothing),
+        }
         if solved.status() == HighsModelStatus::Optimal {
             let sol = solved.get_solution();
             cases.push(Case {
