@@ -98,6 +98,15 @@ fn solve_lp(model: Model) -> Result<SolvedModel, PlanError> {
     model.try_solve().map_err(err)
 }
 
+/// Every column is ≥ 0 with a cost ≥ 0, so the LP is never unbounded and
+/// "unbounded or infeasible" means infeasible.
+fn lp_infeasible(s: &SolvedModel) -> bool {
+    matches!(
+        s.status(),
+        HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible
+    )
+}
+
 pub(crate) fn solve(
     prep: &Prep,
     fams: Families,
@@ -129,7 +138,7 @@ pub(crate) fn solve(
                 }
                 model.change_column_bounds(z, v as f64..=v as f64);
                 let solved = solve_lp(model)?;
-                infeasible[v] = solved.status() == HighsModelStatus::Infeasible;
+                infeasible[v] = lp_infeasible(&solved);
                 model = Model::from(solved);
                 model.change_column_bounds(z, 0.0..=1.0);
             }
@@ -155,12 +164,10 @@ pub(crate) fn solve(
             model.change_column_bounds(c, v..=v);
         }
         let solved = solve_lp(model)?;
-        match solved.status() {
-            HighsModelStatus::Optimal => {}
-            // No plan in this case: it bounds nothing.
-            HighsModelStatus::Infeasible => {}
-            // Unsolved: the bound would not be proven.
-            _ => return Ok(Guided::Nothing),
+        if solved.status() != HighsModelStatus::Optimal && !lp_infeasible(&solved) {
+            // Unsolved: the bound would not be proven. (An infeasible case
+            // holds no plan and bounds nothing.)
+            return Ok(Guided::Nothing);
         }
         if solved.status() == HighsModelStatus::Optimal {
             let sol = solved.get_solution();
