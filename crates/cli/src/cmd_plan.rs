@@ -66,6 +66,10 @@ pub struct PlanArgs {
     /// not proven within the 1e-4 gap has status "feasible".
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<f64>,
+    /// Skip the proof against the LP bound and run HiGHS's branch-and-bound
+    /// on the whole model (slower on large plans; for comparison).
+    #[arg(long)]
+    pub whole_model: bool,
     /// Do not run the greedy baseline for comparison (human output only).
     #[arg(long)]
     pub no_compare: bool,
@@ -150,6 +154,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         strategy,
         only_offers: only.clone(),
         time_limit: args.time_limit,
+        whole_model: args.whole_model,
     };
     let result =
         cascade_plan::plan_with(&scenario, &ledger, &buyer, &options).map_err(|e| match e {
@@ -196,6 +201,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 strategy: Strategy::Greedy,
                 only_offers: only,
                 time_limit: None,
+                whole_model: false,
             };
             cascade_plan::plan_with(&scenario, &ledger, &buyer, &opts).ok()
         } else {

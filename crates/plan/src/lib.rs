@@ -78,6 +78,10 @@ pub struct PlanOptions {
     /// proven within the gap comes back as [`PlanStatus::Feasible`], with
     /// the gap reached in [`PlanResult::mip_gap`].
     pub time_limit: Option<f64>,
+    /// Skip the attempt to prove a plan against the LP bound and run
+    /// HiGHS's branch-and-bound on the whole model (optimal strategy; for
+    /// comparison, it is slower on large plans).
+    pub whole_model: bool,
 }
 
 /// A family of constraints, as named in messages and breaches.
@@ -372,7 +376,9 @@ pub fn plan_with(
     let t0 = std::time::Instant::now();
     let prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
     match options.strategy {
-        Strategy::Optimal => milp::solve_plan(&prep, ledger, t0, options.time_limit),
+        Strategy::Optimal => {
+            milp::solve_plan(&prep, ledger, t0, options.time_limit, options.whole_model)
+        }
         Strategy::Greedy => greedy::greedy_plan(&prep, scenario, ledger, t0),
     }
 }

@@ -572,6 +572,7 @@ pub(crate) fn solve_plan(
     ledger: &Ledger,
     t0: Clock,
     time_limit: Option<f64>,
+    whole_model: bool,
 ) -> Result<PlanResult, PlanError> {
     let fams = Families::all(prep);
     let mut built = build(prep, fams, Mode::Cost);
@@ -580,7 +581,12 @@ pub(crate) fn solve_plan(
     let ts = Clock::now();
     let deadline = time_limit.map(|t| (ts, t));
     let mut bound = crate::BoundSource::BranchAndBound;
-    let run = match crate::guided::solve(prep, fams, &built, deadline)? {
+    let guided = if whole_model {
+        crate::guided::Guided::Nothing
+    } else {
+        crate::guided::solve(prep, fams, &built, deadline)?
+    };
+    let run = match guided {
         crate::guided::Guided::Proven { x, gap } => {
             bound = crate::BoundSource::LpRelaxation;
             Run {

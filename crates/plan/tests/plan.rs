@@ -916,6 +916,17 @@ mod props {
                     let b = check_plan(&s, &l, &id("buyer"), &pairs(&opt));
                     prop_assert!(b.is_empty(), "optimal plan breaks {:?}", b);
                     prop_assert_eq!(opt.objective_usd, objective(&l, &pairs(&opt)));
+                    // HiGHS on the whole model agrees within the gap, however
+                    // the optimum was proven.
+                    let whole = cascade_plan::plan_with(&s, &l, &id("buyer"), &cascade_plan::PlanOptions {
+                        strategy: Strategy::Optimal,
+                        whole_model: true,
+                        ..Default::default()
+                    }).unwrap();
+                    prop_assert_eq!(&whole.status, &PlanStatus::Optimal);
+                    let tol = opt.objective_usd.max(whole.objective_usd) * Decimal::new(1, 4) + Decimal::new(1, 2);
+                    prop_assert!((opt.objective_usd - whole.objective_usd).abs() <= tol,
+                        "optimal {} vs whole model {}", opt.objective_usd, whole.objective_usd);
                     if greedy.status == PlanStatus::Feasible {
                         let slack = greedy.objective_usd * Decimal::new(1, 4) + Decimal::new(1, 2);
                         prop_assert!(opt.objective_usd <= greedy.objective_usd + slack,
@@ -965,4 +976,120 @@ fn a_plan_within_the_gap_of_the_lp_bound_needs_no_branch_and_bound() {
     assert_eq!(r.objective_usd, usd("12000"));
     assert_eq!(r.bound, Some(BoundSource::LpRelaxation));
     assert_eq!(r.mip_gap, Some(0.0));
+}
+
+/// A mid-size market written out by a seeded generator: 6 providers with 2
+/// sites each, H100 and A100 at every site, each sold in 3 staggered
+/// 6-month terms over 12 months; demand ramps monthly; every family is on
+/// (share, N-1, co-location, a ROFR of p0 for 3 months, a commitment with p1,
+/// a budget). p0's offers are small, so its ROFR can be met.
+fn mid_size_market(block_gpus: u32, scale: u32) -> String {
+    let mut rng: u64 = 0x5EED_CA5C_ADE0_0001;
+    let mut next = |n: u64| {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let mut t = String::from(
+        "name = \"mid-size\"\n\n[[gpu]]\nid = \"h100\"\nh100e = 1.0\nwatts = 700\n\n\
+         [[gpu]]\nid = \"a100\"\nh100e = 0.3\nwatts = 400\n\n[[party]]\nid = \"buyer\"\n",
+    );
+    let month = |m: u32| format!("{}-{:02}-01", 2026 + m / 12, m % 12 + 1);
+    for p in 0..6 {
+        t += &format!("\n[[party]]\nid = \"p{p}\"\n");
+        for s in 0..2 {
+            t += &format!(
+                "\n[[site]]\nid = \"p{p}s{s}\"\nowner = \"p{p}\"\nregion = \"r{s}\"\ngpus = {{ h100 = {c}, a100 = {c} }}\n",
+                c = 400 * scale
+            );
+            for (gpu, base) in [("h100", 200u64), ("a100", 60)] {
+                for k in 0..3u32 {
+                    let cents = base + next(40);
+                    t += &format!(
+                        "\n[[offer]]\nid = \"p{p}s{s}-{gpu}-t{k}\"\nseller = \"p{p}\"\ngpu = \"{gpu}\"\n\
+                         max_gpus = {}\nblock_gpus = {block_gpus}\nstart = {}\nend = {}\n\
+                         price_per_gpu_hour = \"{}.{:02}\"\nsite = \"p{p}s{s}\"\n",
+                        // p0 holds the ROFR: its offers are small enough to buy in full.
+                        if p == 0 { 24 } else { 240 * scale },
+                        month(3 * k),
+                        month(3 * k + 6),
+                        cents / 100,
+                        cents % 100
+                    );
+                }
+            }
+        }
+    }
+    for m in 0..12u32 {
+        t += &format!(
+            "\n[[demand]]\nbuyer = \"buyer\"\nstart = {}\nend = {}\nh100e = {}\n",
+            month(m),
+            month(m + 1),
+            (900 + 97 * m) * scale
+        );
+    }
+    t += &format!(
+        "\n[[commitment]]\nid = \"c1\"\nbuyer = \"buyer\"\nseller = \"p1\"\nusd = \"{}\"\n\
+         start = 2026-01-01\nend = 2027-01-01\n",
+        2_500_000 * scale
+    );
+    t += "\n[[clause]]\nkind = \"rofr\"\nbuyer = \"buyer\"\nholder = \"p0\"\nuntil = 2026-04-01\n";
+    t += &format!(
+        "\n[policy.buyer]\nmax_provider_share = 0.3\nmin_share_after_provider_loss = 0.75\n\
+         colocated_h100e = 300.0\nbudget_usd = \"{}\"\n",
+        100_000_000 * scale
+    );
+    t
+}
+
+/// Solves the mid-size market both ways, checks both, returns
+/// (LP bound first, whole model).
+fn both_ways(block_gpus: u32, scale: u32) -> (PlanResult, PlanResult) {
+    let src = mid_size_market(block_gpus, scale);
+    let s = cascade_scenario::parse_toml(&src, "mid-size.toml").unwrap_or_else(|e| panic!("{e}"));
+    let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
+    let run = |whole_model| {
+        let opts = cascade_plan::PlanOptions {
+            strategy: Strategy::Optimal,
+            whole_model,
+            ..Default::default()
+        };
+        cascade_plan::plan_with(&s, &l, &buyer(), &opts).unwrap()
+    };
+    let (guided, whole) = (run(false), run(true));
+    for r in [&guided, &whole] {
+        assert_eq!(r.status, PlanStatus::Optimal);
+        assert_eq!(check_plan(&s, &l, &buyer(), &pairs(r)), vec![]);
+        assert!(r.mip_gap.unwrap() <= 1e-4, "{:?}", r.mip_gap);
+    }
+    assert_eq!(whole.bound, Some(BoundSource::BranchAndBound));
+    // Both are within 1e-4 of the same optimum.
+    let diff = (guided.objective_usd - whole.objective_usd).abs();
+    let tol = guided.objective_usd.max(whole.objective_usd) * Decimal::new(1, 4);
+    assert!(
+        diff <= tol,
+        "{} vs {}",
+        guided.objective_usd,
+        whole.objective_usd
+    );
+    (guided, whole)
+}
+
+#[test]
+fn with_single_gpu_blocks_the_lp_bound_proves_the_plan() {
+    // 9,000-20,000 H100e in blocks of one GPU, and co-location (300 H100e)
+    // that any plan meets: the LP bound proves the plan. (With co-location
+    // binding, its binaries weaken the LP bound and HiGHS has to branch.)
+    let (guided, _) = both_ways(1, 10);
+    assert_eq!(guided.bound, Some(BoundSource::LpRelaxation));
+}
+
+#[test]
+fn with_8_gpu_blocks_the_whole_model_is_solved() {
+    // One 8-GPU block for 6 months (~$70k) is 2e-3 of the $31M plan, so
+    // the LP bound cannot prove 1e-4 and HiGHS branches on the whole model.
+    let (guided, _) = both_ways(8, 1);
+    assert_eq!(guided.bound, Some(BoundSource::BranchAndBound));
+    assert_eq!(guided.objective_usd, usd("31376720.64"));
 }
