@@ -390,9 +390,7 @@ def main():
             )
         )
         return
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(args.log))
-    h.setOptionValue("mip_rel_gap", m["mip_rel_gap"])
+    h = new_highs(m, args)
     for key, value in m.get("highs_options", {}).items():
         h.setOptionValue(key, value)
     if args.time_limit is not None:

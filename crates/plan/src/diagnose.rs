@@ -330,7 +330,7 @@ fn budget(prep: &Prep, ledger: &Ledger, before: Families) -> Result<String, Plan
             with(prep, before)
         ));
     }
-    let counts = milp::counts(prep, &built, &run);
+    let counts = milp::counts(prep, &built.n, &run.x);
     let out = milp::outcome(prep, ledger, &counts);
     let cost = out.purchases_usd + out.shortfall_usd;
     Ok(format!(

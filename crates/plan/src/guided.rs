@@ -22,7 +22,7 @@
 //!    so the same input always gives the same plan.
 //! 3. A plan `U` with `U − L ≤ gap × U` is optimal in the spec's sense (its
 //!    relative gap to a proven bound is within 1e-4). `U` is recomputed
-//!    from the block counts, not taken from HiGHS. Otherwise HiGHS solves
+//!    exactly from the block counts ([`objective_usd`]), not taken from HiGHS. Otherwise HiGHS solves
 //!    the whole model from scratch.
 //!
 //! No plan is handed to HiGHS as a start (`setSolution`): HiGHS 1.16 can
@@ -43,7 +43,11 @@ use std::time::Instant as Clock;
 
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, SolvedModel};
 
-use crate::milp::{Built, Families, Mode, build, build_with, decimal_f64, remaining, to_model};
+use highs::RowProblem;
+
+use crate::milp::{
+    Built, Families, Mode, build_with, counts, decimal_f64, objective_usd, remaining, to_model,
+};
 use crate::prep::Prep;
 use crate::{MIP_REL_GAP, PlanError};
 
@@ -113,10 +117,13 @@ fn lp_infeasible(s: &SolvedModel) -> bool {
     )
 }
 
+/// `built` is the whole model's column map; `problem` its rows (the caller
+/// keeps them for the whole-model solve).
 pub(crate) fn solve(
     prep: &Prep,
     fams: Families,
     built: &Built,
+    problem: &RowProblem,
     deadline: Option<(Clock, f64)>,
 ) -> Result<Guided, PlanError> {
     // 1. LP relaxation, probing, enumeration.
@@ -199,7 +206,7 @@ pub(crate) fn solve(
     let free_below = MIP_REL_GAP * bound.abs() / FREE_DIVISOR;
     let mut best: Option<(f64, Vec<f64>)> = None;
     for free_down in [false, true] {
-        let mut model = to_model(build(prep, fams, Mode::Cost).problem)?;
+        let mut model = to_model(problem.clone())?;
         for &(c, v) in &best_case.fixed {
             model.change_column_bounds(c, v..=v);
         }
@@ -226,7 +233,7 @@ pub(crate) fn solve(
         let solved = model.try_solve().map_err(err)?;
         if solved.primal_solution_status() == HighsSolutionStatus::Feasible {
             let x = solved.get_solution().columns().to_vec();
-            let u = cost_units(prep, built, &x);
+            let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;
             if best.as_ref().is_none_or(|(b, _)| u < *b) {
                 best = Some((u, x));
             }
@@ -246,34 +253,4 @@ pub(crate) fn solve(
         }
     }
     Ok(Guided::Nothing)
-}
-
-/// The model's objective for a solution's block counts: purchases plus
-/// each commitment's least shortfall, in money units.
-fn cost_units(prep: &Prep, built: &Built, x: &[f64]) -> f64 {
-    let blocks: Vec<f64> = built
-        .n
-        .iter()
-        .map(|c| x.get(c.index()).copied().unwrap_or(0.0).round().max(0.0))
-        .collect();
-    let unit = prep.money_unit;
-    let purchases: f64 = prep
-        .offers
-        .iter()
-        .zip(&blocks)
-        .map(|(o, b)| o.cost_block_f / unit * b)
-        .sum();
-    let shortfall: f64 = prep
-        .commitments
-        .iter()
-        .map(|c| {
-            let spent: f64 = c
-                .offers
-                .iter()
-                .map(|&oi| prep.offers[oi as usize].cost_block_f / unit * blocks[oi as usize])
-                .sum();
-            (decimal_f64(c.remaining()) / unit - spent).max(0.0)
-        })
-        .sum();
-    purchases + shortfall
 }

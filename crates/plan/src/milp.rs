@@ -481,13 +481,14 @@ pub(crate) fn solve(prep: &Prep, fams: Families, mode: Mode) -> Result<(Built, R
     Ok((built, run))
 }
 
-/// Block counts per usable offer from a solution.
-pub(crate) fn counts(prep: &Prep, built: &Built, run: &Run) -> Vec<u32> {
+/// Block counts per usable offer from a solution's columns (`n` from
+/// [`Built::n`]).
+pub(crate) fn counts(prep: &Prep, n: &[Col], x: &[f64]) -> Vec<u32> {
     prep.offers
         .iter()
-        .zip(&built.n)
+        .zip(n)
         .map(|(o, c)| {
-            let v = run.x.get(c.index()).copied().unwrap_or(0.0).round();
+            let v = x.get(c.index()).copied().unwrap_or(0.0).round();
             (v.max(0.0) as u32).min(o.max_blocks)
         })
         .collect()
@@ -536,9 +537,18 @@ pub(crate) fn outcome(prep: &Prep, ledger: &Ledger, counts: &[u32]) -> Outcome {
             .cmp(&b.window.start())
             .then_with(|| a.offer.cmp(&b.offer))
     });
-    let mut shortfall_usd = Decimal::ZERO;
-    let commitments = prep
-        .commitments
+    let commitments = commitment_outcomes(prep, counts);
+    Outcome {
+        purchases,
+        purchases_usd,
+        shortfall_usd: commitments.iter().map(|c| c.shortfall_usd).sum(),
+        commitments,
+    }
+}
+
+/// New spend with each commitment's seller, and the shortfall left, exactly.
+fn commitment_outcomes(prep: &Prep, counts: &[u32]) -> Vec<CommitmentOutcome> {
+    prep.commitments
         .iter()
         .map(|c| {
             let new: Decimal = c
@@ -546,24 +556,31 @@ pub(crate) fn outcome(prep: &Prep, ledger: &Ledger, counts: &[u32]) -> Outcome {
                 .iter()
                 .map(|&oi| prep.offers[oi as usize].cost_block * Decimal::from(counts[oi as usize]))
                 .sum();
-            let short = (c.remaining() - new).max(Decimal::ZERO);
-            shortfall_usd += short;
             CommitmentOutcome {
                 id: c.id.clone(),
                 seller: c.seller.clone(),
                 usd: c.usd,
                 spent_usd: c.spent,
                 new_spend_usd: new,
-                shortfall_usd: short,
+                shortfall_usd: (c.remaining() - new).max(Decimal::ZERO),
             }
         })
-        .collect();
-    Outcome {
-        purchases,
-        purchases_usd,
-        shortfall_usd,
-        commitments,
-    }
+        .collect()
+}
+
+/// The objective of given block counts, exactly: purchases plus shortfall.
+pub(crate) fn objective_usd(prep: &Prep, counts: &[u32]) -> Decimal {
+    let purchases: Decimal = prep
+        .offers
+        .iter()
+        .zip(counts)
+        .map(|(o, &b)| o.cost_block * Decimal::from(b))
+        .sum();
+    purchases
+        + commitment_outcomes(prep, counts)
+            .iter()
+            .map(|c| c.shortfall_usd)
+            .sum::<Decimal>()
 }
 
 /// The optimal strategy: solve the full model; diagnose when infeasible.
@@ -580,20 +597,19 @@ pub(crate) fn solve_plan(
     let model_build_seconds = t0.elapsed().as_secs_f64();
     let ts = Clock::now();
     let deadline = time_limit.map(|t| (ts, t));
-    let mut bound = crate::BoundSource::BranchAndBound;
     let guided = if whole_model {
         crate::guided::Guided::Nothing
     } else {
-        crate::guided::solve(prep, fams, &built, deadline)?
+        crate::guided::solve(prep, fams, &built, &problem, deadline)?
     };
-    let run = match guided {
+    let (run, bound) = match guided {
         crate::guided::Guided::Proven { x, gap } => {
-            bound = crate::BoundSource::LpRelaxation;
-            Run {
+            let run = Run {
                 status: HighsModelStatus::Optimal,
                 x,
                 gap: Some(gap),
-            }
+            };
+            (run, crate::BoundSource::LpRelaxation)
         }
         crate::guided::Guided::Nothing => {
             let mut model = to_model(problem)?;
@@ -602,7 +618,7 @@ pub(crate) fn solve_plan(
                     .try_set_option("time_limit", t)
                     .map_err(|e| PlanError::Solver(e.to_string()))?;
             }
-            run(model)?
+            (run(model)?, crate::BoundSource::BranchAndBound)
         }
     };
     let mut result = PlanResult {
@@ -634,7 +650,7 @@ pub(crate) fn solve_plan(
         if timed_out {
             result.status = PlanStatus::Feasible;
         }
-        let counts = counts(prep, &built, &run);
+        let counts = counts(prep, &built.n, &run.x);
         let out = outcome(prep, ledger, &counts);
         result.purchases = out.purchases;
         result.purchases_usd = out.purchases_usd;
