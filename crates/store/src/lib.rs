@@ -30,6 +30,11 @@
 //! Reads first check the journal's highest sequence number (one cheap query,
 //! shared by the reads that arrive while it runs) and catch up if another
 //! process wrote, then answer from memory.
+//!
+//! Every row records who wrote it ([`Author`]: principal, token id, request
+//! id), read back by [`Store::audit_since`]. Tokens are stored as hashes with
+//! a non-secret id, an expiry, a revocation time and a read-only flag
+//! ([`Store::authenticate`] honours the last three at every call).
 
 pub mod backend;
 pub mod codec;
@@ -44,36 +49,111 @@ use cascade_core::{
 };
 use tokio::sync::{Notify, RwLock, mpsc, oneshot, watch};
 
-pub use backend::{AnyBackend, Backend, EventRow, IdemRow, NewIdem, WriteTx};
+pub use backend::{
+    AnyBackend, AuditRow, AuditSince, Author, Backend, EventRow, IdemRow, NewEvent, NewIdem,
+    NewToken, TokenInfo, TokenStatus, WriteTx, token_id_of,
+};
 pub use codec::{CodecError, Record};
 
 /// Why the store could not do what was asked. Never caused by a request's
 /// content: those outcomes are [`Reply`]s.
+///
+/// For a service: [`StoreError::is_transient`] errors are worth a retry
+/// (503); the others need an operator (500), a [`StoreError::Corrupt`]
+/// journal above all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("configuration: {0}")]
     Config(String),
+    /// The database could not be reached, was busy or out of room: nothing
+    /// was stored, and the same call may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database refused a statement for a reason a retry will not change.
     #[error("database: {0}")]
     Db(String),
     #[error("migration: {0}")]
     Migrate(String),
-    #[error("journal is unreadable: {0}")]
-    Corrupt(String),
+    #[error("{0}")]
+    Corrupt(Corruption),
+    /// An argument the store refuses, with the field it came from.
+    #[error("{field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("no {what} {id:?}")]
+    NotFound { what: &'static str, id: String },
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
     #[error("the store is shut down")]
     Closed,
     #[error("a request handler panicked; the batch was rolled back")]
     Panicked,
 }
 
+impl StoreError {
+    /// A passing condition (connection lost, pool exhausted, lock busy,
+    /// shutdown): nothing was stored and a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Closed)
+    }
+}
+
+/// A stored row that cannot be read back, or that the ledger refuses on
+/// replay: the journal needs an operator; the store answers nothing from it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("stored data is unreadable: {table} {row}: {problem}")]
+pub struct Corruption {
+    pub table: &'static str,
+    /// Which row, e.g. `seq 17 (contract)`.
+    pub row: String,
+    pub problem: String,
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Db(e.to_string())
+        if is_transient(&e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Db(e.to_string())
+        }
+    }
+}
+
+fn is_transient(e: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Database(d) => {
+            if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                // SQLSTATE classes 08 (connection), 53 (insufficient
+                // resources), 57P01-03 (shutting down, cannot connect now);
+                // serialization failure, deadlock, lock not available.
+                let c = pg.code();
+                c.starts_with("08")
+                    || c.starts_with("53")
+                    || matches!(c, "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55P03")
+            } else {
+                // SQLite reports extended result codes; the primary code is the
+                // low byte: BUSY (5), LOCKED (6), FULL (13).
+                d.code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 13))
+            }
+        }
+        _ => false,
     }
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Migrate(e.to_string())
+        match e {
+            sqlx::migrate::MigrateError::Execute(e) if is_transient(&e) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            e => StoreError::Migrate(e.to_string()),
+        }
     }
 }
 
@@ -177,14 +257,16 @@ impl State {
     }
 
     fn apply_row(&mut self, row: &EventRow) -> Result<(), StoreError> {
-        let rec = codec::decode(&row.kind, &row.body)
-            .map_err(|e| StoreError::Corrupt(format!("seq {}: {e}", row.seq)))?;
-        self.apply(rec).map_err(|r| {
-            StoreError::Corrupt(format!(
-                "seq {} ({}) is refused by the ledger on replay: {r}",
-                row.seq, row.kind
-            ))
-        })?;
+        let corrupt = |problem: String| {
+            StoreError::Corrupt(Corruption {
+                table: "events",
+                row: format!("seq {} ({})", row.seq, row.kind),
+                problem,
+            })
+        };
+        let rec = codec::decode(&row.kind, &row.body).map_err(|e| corrupt(e.to_string()))?;
+        self.apply(rec)
+            .map_err(|r| corrupt(format!("refused by the ledger on replay: {r}")))?;
         self.seq = row.seq;
         Ok(())
     }
@@ -291,7 +373,7 @@ impl WriteOutcome {
 pub type JobFn = Box<dyn FnOnce(&mut Staging<'_>) -> Reply + Send>;
 
 struct Job {
-    principal: String,
+    author: Author,
     idem: Option<Idem>,
     f: JobFn,
     done: oneshot::Sender<Result<WriteOutcome, StoreError>>,
@@ -329,13 +411,43 @@ pub struct Store {
 /// Most requests one group commit takes.
 const MAX_BATCH: usize = 1024;
 
-/// Now, as the journal's `created_at` text.
-fn now_text() -> String {
+/// Most rows one audit read returns.
+pub const MAX_AUDIT_ROWS: i64 = 100_000;
+
+/// Longest token id or request id an author may carry (they are logged and stored).
+const MAX_AUTHOR_ID_LEN: usize = 200;
+
+/// Now, to the second (the precision of every stored time).
+pub fn now() -> Instant {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    Instant::from_unix_seconds(secs).to_string()
+    Instant::from_unix_seconds(secs)
+}
+
+/// Checks what an author carries into the journal and the logs.
+fn check_author(a: &Author) -> Result<(), StoreError> {
+    let fields = [
+        ("principal", Some(&a.principal)),
+        ("token_id", a.token_id.as_ref()),
+        ("request_id", a.request_id.as_ref()),
+    ];
+    for (field, v) in fields {
+        if let Some(v) = v
+            && (v.is_empty()
+                || v.len() > MAX_AUTHOR_ID_LEN
+                || !v.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(StoreError::Invalid {
+                field,
+                problem: format!(
+                    "must be 1 to {MAX_AUTHOR_ID_LEN} printable ASCII characters without spaces"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -376,7 +488,7 @@ impl Store {
         let mut w = self.shared.state.write().await;
         if w.is_none() {
             let mut st = State::new();
-            let rows = self.shared.backend.events_after(0).await?;
+            let rows = self.shared.backend.events_between(0, i64::MAX).await?;
             st.catch_up(&rows)?;
             *w = Some(st);
         }
@@ -386,17 +498,30 @@ impl Store {
     /// Runs a write: `job` sees the caught-up state, stages records and
     /// says what to reply; the records and (with a key) the reply are
     /// committed atomically. A key already used by `principal` replays the
-    /// first reply (same request) or refuses (different request).
+    /// first reply (same request) or refuses (different request). The rows
+    /// record `principal` with no token or request id: the service uses
+    /// [`Store::write_by`].
     pub async fn write(
         &self,
         principal: &str,
         idem: Option<Idem>,
         job: JobFn,
     ) -> Result<WriteOutcome, StoreError> {
+        self.write_by(Author::from(principal), idem, job).await
+    }
+
+    /// [`Store::write`], with the rows recording `author`.
+    pub async fn write_by(
+        &self,
+        author: Author,
+        idem: Option<Idem>,
+        job: JobFn,
+    ) -> Result<WriteOutcome, StoreError> {
+        check_author(&author)?;
         let (done, rx) = oneshot::channel();
         self.writer
             .send(Job {
-                principal: principal.to_string(),
+                author,
                 idem,
                 f: job,
                 done,
@@ -413,10 +538,19 @@ impl Store {
         principal: &str,
         records: Vec<Record>,
     ) -> Result<Result<(), Rejection>, StoreError> {
+        self.append_by(Author::from(principal), records).await
+    }
+
+    /// [`Store::append`], with the rows recording `author`.
+    pub async fn append_by(
+        &self,
+        author: Author,
+        records: Vec<Record>,
+    ) -> Result<Result<(), Rejection>, StoreError> {
         let out = Arc::new(std::sync::Mutex::new(None));
         let slot = out.clone();
-        self.write(
-            principal,
+        self.write_by(
+            author,
             None,
             Box::new(move |st| {
                 let r = st.apply(records);
@@ -433,27 +567,162 @@ impl Store {
         Ok(r.unwrap_or(Ok(())))
     }
 
-    /// The principal a token hash belongs to.
+    /// Stores a token: `hash` is the hex SHA-256 of the secret (the secret
+    /// itself is never stored). Storing the same hash for the same principal
+    /// again changes nothing and returns the stored token.
+    pub async fn create_token(
+        &self,
+        hash: &str,
+        principal: &str,
+        expires_at: Option<Instant>,
+        read_only: bool,
+    ) -> Result<TokenInfo, StoreError> {
+        if !(32..=128).contains(&hash.len())
+            || !hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(StoreError::Invalid {
+                field: "hash",
+                problem: "must be 32 to 128 lowercase hex digits (a SHA-256 of the token)".into(),
+            });
+        }
+        check_author(&Author::from(principal))?;
+        let created_at = now();
+        if let Some(e) = expires_at
+            && e <= created_at
+        {
+            return Err(StoreError::Invalid {
+                field: "expires_at",
+                problem: format!("{e} is not after now ({created_at})"),
+            });
+        }
+        let b = &self.shared.backend;
+        b.insert_token(&NewToken {
+            hash: hash.to_string(),
+            principal: principal.to_string(),
+            created_at,
+            expires_at,
+            read_only,
+        })
+        .await?;
+        let stored = b.token_by_hash(hash).await?.ok_or_else(|| {
+            StoreError::Db(format!("token {} vanished after insert", token_id_of(hash)))
+        })?;
+        if stored.principal != principal {
+            return Err(StoreError::Invalid {
+                field: "hash",
+                problem: format!("already registered as {} for another principal", stored.id),
+            });
+        }
+        Ok(stored)
+    }
+
+    /// The token with this hash if it may be used now (neither expired nor
+    /// revoked). Reads the database at every call: a cache in front of it
+    /// must expire its entries quickly for revocations to take effect.
+    pub async fn authenticate(&self, token_hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        let t = self.shared.backend.token_by_hash(token_hash).await?;
+        let now = now();
+        Ok(t.filter(|t| t.status(now) == TokenStatus::Active))
+    }
+
+    /// The stored token with this hash, whatever its status.
+    pub async fn token(&self, token_hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        self.shared.backend.token_by_hash(token_hash).await
+    }
+
+    /// Every token (or a principal's), oldest first, revoked and expired ones included.
+    pub async fn list_tokens(&self, principal: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        self.shared.backend.list_tokens(principal).await
+    }
+
+    /// Revokes a token by its id, from now on. Revoking it again keeps the
+    /// first revocation time. Returns the token as now stored.
+    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo, StoreError> {
+        let b = &self.shared.backend;
+        let not_found = || StoreError::NotFound {
+            what: "token",
+            id: id.to_string(),
+        };
+        if !b.revoke_token(id, now()).await? {
+            return Err(not_found());
+        }
+        b.token_by_id(id).await?.ok_or_else(not_found)
+    }
+
+    /// The principal a token hash belongs to, if the token may be used now.
     pub async fn principal_of(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
-        self.shared.backend.token_principal(token_hash).await
+        Ok(self.authenticate(token_hash).await?.map(|t| t.principal))
     }
 
-    /// Stores a token hash for a principal.
+    /// Stores a token hash for a principal: no expiry, not read-only.
     pub async fn add_token(&self, token_hash: &str, principal: &str) -> Result<(), StoreError> {
-        self.shared
-            .backend
-            .insert_token(token_hash, principal, &now_text())
+        self.create_token(token_hash, principal, None, false)
             .await
+            .map(|_| ())
     }
 
-    /// How many tokens a principal has.
+    /// How many tokens of a principal may be used now.
     pub async fn count_tokens(&self, principal: &str) -> Result<i64, StoreError> {
-        self.shared.backend.count_tokens(principal).await
+        let now = now();
+        let all = self.shared.backend.list_tokens(Some(principal)).await?;
+        Ok(all
+            .iter()
+            .filter(|t| t.status(now) == TokenStatus::Active)
+            .count() as i64)
     }
 
     /// The journal's rows after `after` (for exports and tests).
     pub async fn journal(&self, after: i64) -> Result<Vec<EventRow>, StoreError> {
-        self.shared.backend.events_after(after).await
+        self.shared.backend.events_between(after, i64::MAX).await
+    }
+
+    /// At most `limit` (1 to [`MAX_AUDIT_ROWS`]) journal rows with who wrote
+    /// them and when, in journal order.
+    pub async fn audit_since(
+        &self,
+        since: AuditSince,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        if !(1..=MAX_AUDIT_ROWS).contains(&limit) {
+            return Err(StoreError::Invalid {
+                field: "limit",
+                problem: format!("{limit} is not between 1 and {MAX_AUDIT_ROWS}"),
+            });
+        }
+        self.shared.backend.audit(since, limit).await
+    }
+
+    /// The state as of sequence number `at_seq` (0: empty), rebuilt from
+    /// the journal: what an export writes.
+    pub async fn state_at(&self, at_seq: i64) -> Result<State, StoreError> {
+        let max = self.shared.backend.max_seq().await?;
+        if !(0..=max).contains(&at_seq) {
+            return Err(StoreError::Invalid {
+                field: "at_seq",
+                problem: format!("{at_seq} is not between 0 and the journal's end, {max}"),
+            });
+        }
+        let rows = self.shared.backend.events_between(0, at_seq).await?;
+        let mut st = State::new();
+        st.catch_up(&rows)?;
+        if st.seq != at_seq {
+            return Err(StoreError::Corrupt(Corruption {
+                table: "events",
+                row: format!("seq {}", st.seq + 1),
+                problem: "missing: the journal has a gap".into(),
+            }));
+        }
+        Ok(st)
+    }
+
+    /// Writes a consistent copy of the database to `path` (which must not
+    /// exist) while writes go on: every write acknowledged before the call
+    /// is in it. SQLite only (`VACUUM INTO`); PostgreSQL stores answer
+    /// [`StoreError::Unsupported`] and are backed up with `pg_dump`.
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        self.shared.backend.backup_to(path).await
     }
 
     /// Closes the connection pool (pending writes finish first).
@@ -521,7 +790,7 @@ impl Shared {
             let mut g = self.state.write().await;
             let mut st = g.take().unwrap_or_else(State::new);
             if st.seq < max {
-                match self.backend.events_after(st.seq).await {
+                match self.backend.events_between(st.seq, i64::MAX).await {
                     Ok(rows) => {
                         // On error the state stays empty: it is rebuilt on the next access.
                         st.catch_up(&rows)?;
@@ -563,29 +832,30 @@ impl Shared {
         let mut parts = Vec::with_capacity(jobs.len());
         for j in jobs {
             dones.push(j.done);
-            parts.push((j.principal, j.idem, j.f));
+            parts.push((j.author, j.idem, j.f));
         }
         let mut tx = self.backend.begin_write().await?;
         let mut guard = self.state.write().await;
         let mut state = guard.take().unwrap_or_else(State::new);
         // From here on, `guard` stays empty unless the commit succeeds: any
         // early return leaves the state to be rebuilt from the journal.
-        let rows = tx.events_after(state.seq).await?;
+        let rows = tx.events_between(state.seq, i64::MAX).await?;
         state.catch_up(&rows)?;
         if let Some(last) = rows.last()
             && state.seq != last.seq
         {
-            return Err(StoreError::Corrupt(format!(
-                "journal has a gap after seq {}",
-                state.seq
-            )));
+            return Err(StoreError::Corrupt(Corruption {
+                table: "events",
+                row: format!("seq {}", state.seq + 1),
+                problem: "missing: the journal has a gap".into(),
+            }));
         }
         // Every key of the batch in one query.
         let wanted: Vec<(String, String)> = {
             let mut seen_keys = std::collections::HashSet::new();
             parts
                 .iter()
-                .filter_map(|(p, i, _)| i.as_ref().map(|i| (p.clone(), i.key.clone())))
+                .filter_map(|(a, i, _)| i.as_ref().map(|i| (a.principal.clone(), i.key.clone())))
                 .filter(|k| seen_keys.insert(k.clone()))
                 .collect()
         };
@@ -599,9 +869,9 @@ impl Shared {
         let mut idem_rows = Vec::new();
         let mut seen: HashMap<(String, String), (String, Reply)> = HashMap::new();
         let mut seq = state.seq;
-        for (principal, idem, f) in parts {
+        for (author, idem, f) in parts {
             if let Some(idem) = &idem {
-                let k = (principal.clone(), idem.key.clone());
+                let k = (author.principal.clone(), idem.key.clone());
                 let earlier = match seen.get(&k) {
                     Some((h, r)) => Some((h.clone(), r.clone())),
                     None => stored.get(&k).map(|row| {
@@ -636,28 +906,34 @@ impl Shared {
             for r in &staged {
                 seq += 1;
                 let (kind, body) = codec::encode(r);
-                new_rows.push(EventRow {
-                    seq,
-                    kind: kind.to_string(),
-                    body,
+                new_rows.push(NewEvent {
+                    row: EventRow {
+                        seq,
+                        kind: kind.to_string(),
+                        body,
+                    },
+                    author: author.clone(),
                 });
             }
             if let Some(idem) = idem {
                 idem_rows.push(NewIdem {
-                    principal: principal.clone(),
+                    principal: author.principal.clone(),
                     key: idem.key.clone(),
                     request_hash: idem.request_hash.clone(),
                     status: reply.status,
                     body: reply.body.clone(),
                 });
-                seen.insert((principal, idem.key), (idem.request_hash, reply.clone()));
+                seen.insert(
+                    (author.principal.clone(), idem.key),
+                    (idem.request_hash, reply.clone()),
+                );
             }
             outcomes.push(WriteOutcome::Done(reply));
         }
         if !new_rows.is_empty() || !idem_rows.is_empty() {
-            let now = now_text();
-            tx.insert_events(&new_rows, &now).await?;
-            tx.insert_idempotency(&idem_rows, &now).await?;
+            let now = now();
+            tx.insert_events(&new_rows, now).await?;
+            tx.insert_idempotency(&idem_rows, now).await?;
             tx.commit().await?;
         }
         state.seq = seq;
@@ -783,8 +1059,60 @@ pub fn scenario_records(s: &Scenario) -> Vec<Record> {
 }
 
 /// Helpers for tests of the store and of the service.
+///
+/// A test that needs something the machine may lack (a PostgreSQL server, a
+/// data file, a tool) asks here. Under CI (`CI` set, and not `false` or
+/// `0`) a missing one fails the test with a message saying how to provide
+/// it, so that CI never passes a test that did not run; elsewhere the test
+/// prints a notice and skips.
 pub mod testing {
+    use std::path::{Path, PathBuf};
+
     use sqlx::Connection;
+
+    /// Whether this is a CI run.
+    pub fn under_ci() -> bool {
+        std::env::var("CI").is_ok_and(|v| {
+            let v = v.trim();
+            !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false"))
+        })
+    }
+
+    /// Skips outside CI (with a notice on stderr); under CI, panics, which
+    /// fails the calling test with `what` is missing and how to provide it.
+    pub fn skip_or_fail(what: &str, how: &str) {
+        if under_ci() {
+            panic!("{what} is missing, and under CI a test may not skip: {how}");
+        }
+        eprintln!("skipping: {what} is missing ({how})");
+    }
+
+    /// The PostgreSQL server the tests use, `CASCADE_TEST_PG_URL`
+    /// (`scripts/with-postgres` sets it). `None`: skip this test (never under CI).
+    pub fn pg_url() -> Option<String> {
+        match std::env::var("CASCADE_TEST_PG_URL") {
+            Ok(u) if !u.trim().is_empty() => Some(u),
+            _ => {
+                skip_or_fail(
+                    "CASCADE_TEST_PG_URL (a PostgreSQL server for this test)",
+                    "run the tests under scripts/with-postgres, e.g. `scripts/with-postgres cargo test`",
+                );
+                None
+            }
+        }
+    }
+
+    /// A file a test needs (a data file, a tool). `None`: skip this test
+    /// (never under CI).
+    pub fn required_file(path: impl AsRef<Path>, how: &str) -> Option<PathBuf> {
+        let p = path.as_ref();
+        if p.is_file() {
+            Some(p.to_path_buf())
+        } else {
+            skip_or_fail(&format!("file {}", p.display()), how);
+            None
+        }
+    }
 
     /// Creates a new, empty PostgreSQL database next to the one `base_url`
     /// names (same server and user) and returns its URL.

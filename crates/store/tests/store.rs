@@ -1,7 +1,8 @@
 //! The store's test suite, run on SQLite (a temp file) and on PostgreSQL
-//! when `CASCADE_TEST_PG_URL` is set (each test in a database of its own).
-//! Without that variable the PostgreSQL half prints a notice and passes;
-//! `scripts/with-postgres` sets it.
+//! (each test in a database of its own, on the server `CASCADE_TEST_PG_URL`
+//! names; `scripts/with-postgres` sets it). Without that variable the
+//! PostgreSQL half prints a notice and skips, except under CI (`CI=true`),
+//! where it fails: see `cascade_store::testing`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use cascade_core::{
     AmendmentTarget, Contract, Event, Gpus, Id, Instant, Source, UsdPerGpuHour, Window,
 };
-use cascade_store::{Idem, Record, Reply, Store, WriteOutcome, codec, scenario_records};
+use cascade_store::{
+    AuditSince, Author, Corruption, Idem, Record, Reply, Store, StoreError, TokenStatus,
+    WriteOutcome, codec, now, scenario_records, testing,
+};
 use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, Debug)]
@@ -43,12 +47,7 @@ async fn fresh(db: Db) -> Option<String> {
             Some(format!("sqlite://{}", dir.join("cascade.db").display()))
         }
         Db::Postgres => {
-            let Ok(base) = std::env::var("CASCADE_TEST_PG_URL") else {
-                eprintln!(
-                    "CASCADE_TEST_PG_URL is not set: skipping the PostgreSQL run (scripts/with-postgres sets it)"
-                );
-                return None;
-            };
+            let base = testing::pg_url()?;
             let name = unique("cascade_test");
             Some(
                 cascade_store::testing::fresh_postgres_database(&base, &name)
@@ -404,19 +403,335 @@ async fn second_instance_catches_up(db: Db) {
     assert_eq!(r.violations[0].code(), "resale_oversold");
 }
 
+/// A token hash as the service makes them (hex SHA-256); `c` fills it.
+fn hash(c: char) -> String {
+    c.to_string().repeat(64)
+}
+
 async fn tokens_are_stored(db: Db) {
     let Some(url) = fresh(db).await else { return };
     let store = open(&url).await;
     assert_eq!(store.count_tokens("admin").await.unwrap(), 0);
-    store.add_token("hash-1", "admin").await.unwrap();
-    store.add_token("hash-1", "admin").await.unwrap();
-    store.add_token("hash-2", "party:r1").await.unwrap();
+    store.add_token(&hash('1'), "admin").await.unwrap();
+    // The same hash for the same principal again: nothing changes.
+    store.add_token(&hash('1'), "admin").await.unwrap();
+    store.add_token(&hash('2'), "party:r1").await.unwrap();
     assert_eq!(store.count_tokens("admin").await.unwrap(), 1);
     assert_eq!(
-        store.principal_of("hash-2").await.unwrap().as_deref(),
+        store.principal_of(&hash('2')).await.unwrap().as_deref(),
         Some("party:r1")
     );
-    assert_eq!(store.principal_of("nope").await.unwrap(), None);
+    assert_eq!(store.principal_of(&hash('9')).await.unwrap(), None);
+    // The same hash for another principal is refused, naming the token.
+    let e = store.add_token(&hash('2'), "admin").await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid { field: "hash", problem } if problem.contains("tok_2222222222222222")),
+        "{e}"
+    );
+    // Not a hash: refused, nothing stored.
+    let e = store.add_token("hash-1", "admin").await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid { field: "hash", .. }),
+        "{e}"
+    );
+    assert_eq!(store.list_tokens(None).await.unwrap().len(), 2);
+}
+
+async fn tokens_expire_and_are_revoked(db: Db) {
+    let Some(url) = fresh(db).await else { return };
+    let store = open(&url).await;
+    let t0 = now();
+    let ro = store
+        .create_token(&hash('a'), "party:r1", None, true)
+        .await
+        .unwrap();
+    assert_eq!(ro.id, "tok_aaaaaaaaaaaaaaaa");
+    assert!(ro.read_only);
+    assert_eq!((ro.expires_at, ro.revoked_at), (None, None));
+    assert!(ro.created_at >= t0);
+    // An expiry in the past is refused.
+    let e = store
+        .create_token(&hash('b'), "party:r1", Some(t0), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Invalid {
+                field: "expires_at",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let soon = Instant::from_unix_seconds(now().unix_seconds() + 3);
+    let short = store
+        .create_token(&hash('c'), "party:r1", Some(soon), false)
+        .await
+        .unwrap();
+    assert_eq!(short.expires_at, Some(soon));
+    assert!(store.authenticate(&hash('c')).await.unwrap().is_some());
+    // A second instance on the same database sees the revocation at once:
+    // lookups are never cached by the store.
+    let other = open(&url).await;
+    assert!(other.authenticate(&hash('a')).await.unwrap().is_some());
+    let revoked = store.revoke_token(&ro.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(other.authenticate(&hash('a')).await.unwrap(), None);
+    assert_eq!(other.principal_of(&hash('a')).await.unwrap(), None);
+    assert_eq!(
+        other
+            .token(&hash('a'))
+            .await
+            .unwrap()
+            .unwrap()
+            .status(now()),
+        TokenStatus::Revoked
+    );
+    // Revoking again keeps the first time; an unknown id is a typed error.
+    assert_eq!(store.revoke_token(&ro.id).await.unwrap(), revoked);
+    let e = store.revoke_token("tok_nope").await.unwrap_err();
+    assert_eq!(
+        e,
+        StoreError::NotFound {
+            what: "token",
+            id: "tok_nope".into()
+        }
+    );
+    // Lists show every token, revoked ones included, oldest first.
+    let ids: Vec<String> = store
+        .list_tokens(Some("party:r1"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, ["tok_aaaaaaaaaaaaaaaa", "tok_cccccccccccccccc"]);
+    assert_eq!(store.count_tokens("party:r1").await.unwrap(), 1);
+    // The short-lived token stops working when it expires.
+    while now() < soon {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(other.authenticate(&hash('c')).await.unwrap(), None);
+    assert_eq!(
+        store
+            .token(&hash('c'))
+            .await
+            .unwrap()
+            .unwrap()
+            .status(now()),
+        TokenStatus::Expired
+    );
+    assert_eq!(store.count_tokens("party:r1").await.unwrap(), 0);
+}
+
+async fn journal_rows_record_their_authors(db: Db) {
+    let Some(url) = fresh(db).await else { return };
+    let store = open(&url).await;
+    let t0 = now();
+    store
+        .append("admin", scenario(BASE))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = store.read(|s| s.seq).await.unwrap();
+    let author = Author {
+        principal: "party:r1".into(),
+        token_id: Some("tok_0123456789abcdef".into()),
+        request_id: Some("req-42".into()),
+    };
+    let out = store
+        .write_by(
+            author.clone(),
+            None,
+            apply_job(vec![
+                contract("a1", "r1", "r2a", 10, 0, 1, Source::BackedBy(id("t1"))),
+                contract("a2", "r1", "r2b", 10, 0, 1, Source::BackedBy(id("t1"))),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out, WriteOutcome::Done(Reply { status: 201, .. })));
+    let rows = store.audit_since(AuditSince::Seq(0), 1000).await.unwrap();
+    assert_eq!(rows.len() as i64, base + 2);
+    assert!(
+        rows[..base as usize]
+            .iter()
+            .all(|r| r.principal.as_deref() == Some("admin")
+                && r.token_id.is_none()
+                && r.request_id.is_none())
+    );
+    for (r, cid) in rows[base as usize..].iter().zip(["a1", "a2"]) {
+        assert_eq!(r.kind, "contract");
+        assert!(r.body.contains(&format!("\"{cid}\"")), "{}", r.body);
+        assert_eq!(r.principal.as_deref(), Some("party:r1"));
+        assert_eq!(r.token_id.as_deref(), Some("tok_0123456789abcdef"));
+        assert_eq!(r.request_id.as_deref(), Some("req-42"));
+        assert!(r.created_at >= t0 && r.created_at <= now());
+    }
+    // From a sequence number, with a limit; from a time.
+    let tail = store.audit_since(AuditSince::Seq(base), 1).await.unwrap();
+    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), [base + 1]);
+    let since = store.audit_since(AuditSince::Time(t0), 1000).await.unwrap();
+    assert_eq!(since.len(), rows.len());
+    let future = Instant::from_unix_seconds(now().unix_seconds() + 3600);
+    assert!(
+        store
+            .audit_since(AuditSince::Time(future), 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.audit_since(AuditSince::Seq(0), 0).await,
+        Err(StoreError::Invalid { field: "limit", .. })
+    ));
+    // An author that cannot be logged safely is refused before anything runs.
+    let bad = Author {
+        request_id: Some("two words".into()),
+        ..author
+    };
+    let e = store
+        .write_by(bad, None, apply_job(vec![]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Invalid {
+                field: "request_id",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(store.read(|s| s.seq).await.unwrap(), base + 2);
+}
+
+async fn export_reads_the_journal_as_of_a_sequence_number(db: Db) {
+    let Some(url) = fresh(db).await else { return };
+    let store = open(&url).await;
+    store
+        .append("admin", scenario(BASE))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = store.read(|s| s.seq).await.unwrap();
+    store
+        .append(
+            "admin",
+            vec![contract(
+                "x",
+                "r1",
+                "r2a",
+                10,
+                0,
+                1,
+                Source::BackedBy(id("t1")),
+            )],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let then = store.state_at(base).await.unwrap();
+    assert_eq!(then.seq, base);
+    assert!(then.ledger.contract(&id("t1")).is_some());
+    assert!(then.ledger.contract(&id("x")).is_none());
+    // At the end: the same scenario as the live state.
+    let end = store.state_at(base + 1).await.unwrap();
+    let live = store.read(|s| s.scenario("export")).await.unwrap();
+    assert_eq!(format!("{:?}", end.scenario("export")), format!("{live:?}"));
+    assert_eq!(store.state_at(0).await.unwrap().seq, 0);
+    for bad in [-1, base + 2] {
+        let e = store.state_at(bad).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::Invalid {
+                    field: "at_seq",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
+
+/// Writes a row the codec cannot read, straight into the database.
+async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
+    let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql)
+            .bind(seq)
+            .bind(kind)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql)
+            .bind(seq)
+            .bind(kind)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+async fn corrupt_rows_are_typed_errors(db: Db) {
+    let Some(url) = fresh(db).await else { return };
+    let store = open(&url).await;
+    store
+        .append("admin", scenario(BASE))
+        .await
+        .unwrap()
+        .unwrap();
+    let seq = store.read(|s| s.seq).await.unwrap();
+    insert_raw_event(&url, seq + 1, "contract", "{not json").await;
+    let expect_corrupt = |e: StoreError| match e {
+        StoreError::Corrupt(Corruption { table, row, .. }) => {
+            assert_eq!(table, "events");
+            assert_eq!(row, format!("seq {} (contract)", seq + 1));
+        }
+        other => panic!("expected a corrupt row, got {other:?}"),
+    };
+    // A running instance: reads and writes fail with the row named, no panic.
+    let e = store.read(|s| s.seq).await.unwrap_err();
+    assert!(!e.is_transient());
+    expect_corrupt(e);
+    expect_corrupt(
+        store
+            .append(
+                "admin",
+                vec![contract(
+                    "y",
+                    "r1",
+                    "r2a",
+                    1,
+                    0,
+                    1,
+                    Source::BackedBy(id("t1")),
+                )],
+            )
+            .await
+            .unwrap_err(),
+    );
+    // A new instance refuses to start on it.
+    match Store::open(&url).await {
+        Err(e) => expect_corrupt(e),
+        Ok(_) => panic!("opened a corrupt journal"),
+    }
+    // A closed pool is a transient error (503), not a corrupt journal (500).
+    let fresh_url = fresh(db).await.unwrap();
+    let s2 = open(&fresh_url).await;
+    s2.close().await;
+    let e = s2.read(|s| s.seq).await.unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
 }
 
 // ---- the race ---------------------------------------------------------------
@@ -726,6 +1041,10 @@ suite! {
     idempotency_keys_replay => crate::idempotency_keys_replay;
     second_instance_catches_up => crate::second_instance_catches_up;
     tokens_are_stored => crate::tokens_are_stored;
+    tokens_expire_and_are_revoked => crate::tokens_expire_and_are_revoked;
+    journal_rows_record_their_authors => crate::journal_rows_record_their_authors;
+    export_reads_the_journal_as_of_a_sequence_number => crate::export_reads_the_journal_as_of_a_sequence_number;
+    corrupt_rows_are_typed_errors => crate::corrupt_rows_are_typed_errors;
     race_64_clients_one_instance => |db| crate::race(db, 1);
     race_64_clients_two_instances => |db| crate::race(db, 2);
 }
