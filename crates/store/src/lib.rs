@@ -1080,6 +1080,7 @@ pub mod testing {
 
     /// Skips outside CI (with a notice on stderr); under CI, panics, which
     /// fails the calling test with `what` is missing and how to provide it.
+    #[track_caller]
     pub fn skip_or_fail(what: &str, how: &str) {
         if under_ci() {
             panic!("{what} is missing, and under CI a test may not skip: {how}");
@@ -1089,6 +1090,7 @@ pub mod testing {
 
     /// The PostgreSQL server the tests use, `CASCADE_TEST_PG_URL`
     /// (`scripts/with-postgres` sets it). `None`: skip this test (never under CI).
+    #[track_caller]
     pub fn pg_url() -> Option<String> {
         match std::env::var("CASCADE_TEST_PG_URL") {
             Ok(u) if !u.trim().is_empty() => Some(u),
@@ -1104,6 +1106,7 @@ pub mod testing {
 
     /// A file a test needs (a data file, a tool). `None`: skip this test
     /// (never under CI).
+    #[track_caller]
     pub fn required_file(path: impl AsRef<Path>, how: &str) -> Option<PathBuf> {
         let p = path.as_ref();
         if p.is_file() {

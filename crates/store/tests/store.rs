@@ -734,6 +734,307 @@ async fn corrupt_rows_are_typed_errors(db: Db) {
     assert!(e.is_transient(), "{e:?}");
 }
 
+// ---- migrations and backups ---------------------------------------------
+
+/// A database of schema 1 (the store before token lifecycles and audit):
+/// schema 1's migration file applied by sqlx's migrator, as the code of the
+/// time did, then rows written with its columns.
+async fn seed_schema_1(url: &str) -> i64 {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    let v1 = |sql: &'static str| {
+        Migrator::with_migrations(vec![Migration::new(
+            1,
+            "journal, idempotency and tokens".into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )])
+    };
+    let rows: Vec<(i64, &str, String)> = scenario(BASE)
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (kind, body) = codec::encode(r);
+            (i as i64 + 1, kind, body)
+        })
+        .collect();
+    let n = rows.len() as i64;
+    let event = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-06-01T00:00:00Z')";
+    let token =
+        "INSERT INTO tokens (hash, principal, created_at) VALUES ($1, $2, '2026-06-01T00:00:00Z')";
+    macro_rules! seed {
+        ($pool:expr, $file:literal) => {{
+            let pool = $pool;
+            v1(include_str!($file)).run(&pool).await.unwrap();
+            for (seq, kind, body) in &rows {
+                sqlx::query(event)
+                    .bind(*seq)
+                    .bind(*kind)
+                    .bind(body.clone())
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query(token)
+                .bind(hash('d'))
+                .bind("party:r1")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }};
+    }
+    if url.starts_with("postgres") {
+        seed!(
+            sqlx::PgPool::connect(url).await.unwrap(),
+            "../migrations/postgres/1_journal_idempotency_tokens.sql"
+        );
+    } else {
+        seed!(
+            sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+                .await
+                .unwrap(),
+            "../migrations/sqlite/1_journal_idempotency_tokens.sql"
+        );
+    }
+    n
+}
+
+async fn schema_1_databases_are_migrated(db: Db) {
+    let Some(url) = fresh(db).await else { return };
+    let n = seed_schema_1(&url).await;
+    let store = open(&url).await;
+    assert_eq!(store.read(|s| s.seq).await.unwrap(), n);
+    assert!(
+        store
+            .read(|s| s.ledger.contract(&id("t1")).is_some())
+            .await
+            .unwrap()
+    );
+    // The old token works, now with an id derived from its hash.
+    let t = store.authenticate(&hash('d')).await.unwrap().unwrap();
+    assert_eq!(t.id, "tok_dddddddddddddddd");
+    assert_eq!(
+        (t.principal.as_str(), t.read_only, t.expires_at),
+        ("party:r1", false, None)
+    );
+    store.revoke_token(&t.id).await.unwrap();
+    assert_eq!(store.principal_of(&hash('d')).await.unwrap(), None);
+    // Old rows have no recorded author; new ones do.
+    store
+        .append(
+            "admin",
+            vec![contract(
+                "m",
+                "r1",
+                "r2a",
+                1,
+                0,
+                1,
+                Source::BackedBy(id("t1")),
+            )],
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let audit = store.audit_since(AuditSince::Seq(0), 1000).await.unwrap();
+    assert!(audit[..n as usize].iter().all(|r| r.principal.is_none()));
+    assert_eq!(audit[n as usize].principal.as_deref(), Some("admin"));
+    // Opening again applies nothing more.
+    store.close().await;
+    assert_eq!(open(&url).await.read(|s| s.seq).await.unwrap(), n + 1);
+}
+
+/// A database file written by the store of schema 1 itself (committed
+/// fixture: the race scenario, a resale `t2` by party r1 with the
+/// idempotency key `key-1` (request hash `h1`), and tokens `a`×64 for admin
+/// and `b`×64 for party r1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_of_schema_1_opens() {
+    let dir = std::env::temp_dir().join(unique("cascade_store_v1"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v1.db");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/v1-journal.db"),
+        &path,
+    )
+    .unwrap();
+    let store = open(&format!("sqlite://{}", path.display())).await;
+    assert_eq!(store.read(|s| s.seq).await.unwrap(), 10);
+    assert!(
+        store
+            .read(|s| s.ledger.contract(&id("t2")).is_some())
+            .await
+            .unwrap()
+    );
+    let ids: Vec<(String, String)> = store
+        .list_tokens(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.principal))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("tok_aaaaaaaaaaaaaaaa".to_string(), "admin".to_string()),
+            ("tok_bbbbbbbbbbbbbbbb".to_string(), "party:r1".to_string())
+        ]
+    );
+    assert_eq!(store.count_tokens("admin").await.unwrap(), 1);
+    // The idempotency record written by schema 1 still replays.
+    let again = store
+        .write(
+            "party:r1",
+            Some(Idem {
+                key: "key-1".into(),
+                request_hash: "h1".into(),
+            }),
+            apply_job(vec![]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        WriteOutcome::Replayed(Reply {
+            status: 201,
+            body: "{\"id\":\"t2\"}".into()
+        })
+    );
+}
+
+/// Sells 1-GPU months of t1 one write at a time until told to stop; `acked`
+/// holds the journal's end after the last acknowledged write.
+fn spawn_writer(
+    store: Store,
+    acked: Arc<std::sync::atomic::AtomicI64>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for i in 0..6000u32 {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let c = contract(
+                &format!("w{i}"),
+                "r1",
+                "r2a",
+                1,
+                i % 12,
+                i % 12 + 1,
+                Source::BackedBy(id("t1")),
+            );
+            store.append("admin", vec![c]).await.unwrap().unwrap();
+            acked.store(store.read(|s| s.seq).await.unwrap(), Ordering::SeqCst);
+        }
+    })
+}
+
+/// Takes a backup while a writer writes, restores it, and checks that it
+/// holds every write acknowledged before the backup began and is an exact
+/// prefix of the journal.
+async fn backup_during_writes(db: Db) {
+    use std::sync::atomic::{AtomicBool, AtomicI64};
+    let pg_tools = match db {
+        Db::Postgres => {
+            let bin =
+                std::env::var("PGBIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+            let how = "install PostgreSQL 15's client tools or set PGBIN";
+            let Some(dump) = testing::required_file(format!("{bin}/pg_dump"), how) else {
+                return;
+            };
+            let Some(restore) = testing::required_file(format!("{bin}/pg_restore"), how) else {
+                return;
+            };
+            Some((dump, restore))
+        }
+        Db::Sqlite => None,
+    };
+    let Some(url) = fresh(db).await else { return };
+    let store = open(&url).await;
+    store
+        .append("admin", scenario(BASE))
+        .await
+        .unwrap()
+        .unwrap();
+    let acked = Arc::new(AtomicI64::new(store.read(|s| s.seq).await.unwrap()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = spawn_writer(store.clone(), acked.clone(), stop.clone());
+    let start = acked.load(Ordering::SeqCst);
+    while acked.load(Ordering::SeqCst) < start + 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let floor = acked.load(Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(unique("cascade_backup"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let restored_url = match &pg_tools {
+        None => {
+            let path = dir.join("backup.db");
+            store.backup_to(&path).await.unwrap();
+            // A second backup to the same file is refused, not overwritten.
+            assert!(matches!(
+                store.backup_to(&path).await,
+                Err(StoreError::Config(_))
+            ));
+            format!("sqlite://{}", path.display())
+        }
+        Some((dump, restore)) => {
+            assert!(matches!(
+                store.backup_to(&dir.join("x")).await,
+                Err(StoreError::Unsupported(_))
+            ));
+            let file = dir.join("cascade.dump");
+            let out = tokio::process::Command::new(dump)
+                .arg(format!("--dbname={url}"))
+                .args(["--format=custom", "--file"])
+                .arg(&file)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let target = fresh(db).await.unwrap();
+            let out = tokio::process::Command::new(restore)
+                .arg(format!("--dbname={target}"))
+                .args(["--no-owner", "--exit-on-error"])
+                .arg(&file)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "pg_restore: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            target
+        }
+    };
+    let during = acked.load(Ordering::SeqCst);
+    // Let the writer go on a little, then stop it.
+    while acked.load(Ordering::SeqCst) < during + 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    let restored = open(&restored_url).await;
+    let got = restored.read(|s| s.seq).await.unwrap();
+    assert!(
+        got >= floor,
+        "the backup ends at seq {got}, but seq {floor} was acknowledged before it began"
+    );
+    let all = store.journal(0).await.unwrap();
+    assert!(all.len() as i64 > got, "writes went on after the backup");
+    assert_eq!(restored.journal(0).await.unwrap(), all[..got as usize]);
+    eprintln!(
+        "backup on {db:?}: {floor} rows acknowledged before it began, {got} in it, {during} acknowledged when it ended, {} in the end",
+        all.len()
+    );
+}
+
 // ---- the race ---------------------------------------------------------------
 
 /// Tiny deterministic PRNG (xorshift64*), one per client.
@@ -1045,6 +1346,8 @@ suite! {
     journal_rows_record_their_authors => crate::journal_rows_record_their_authors;
     export_reads_the_journal_as_of_a_sequence_number => crate::export_reads_the_journal_as_of_a_sequence_number;
     corrupt_rows_are_typed_errors => crate::corrupt_rows_are_typed_errors;
+    schema_1_databases_are_migrated => crate::schema_1_databases_are_migrated;
+    backup_during_writes_holds_every_acknowledged_write => crate::backup_during_writes;
     race_64_clients_one_instance => |db| crate::race(db, 1);
     race_64_clients_two_instances => |db| crate::race(db, 2);
 }
