@@ -55,8 +55,11 @@ pub use backend::{
 };
 pub use codec::{CodecError, Record};
 
-/// Why the store could not do what was asked. Never caused by a request's
-/// content: those outcomes are [`Reply`]s.
+/// Why the store could not do what was asked. What the ledger refuses is
+/// not an error but a [`Reply`] (or a [`Rejection`]); [`StoreError::Invalid`]
+/// and [`StoreError::NotFound`] are about the arguments of a store call
+/// (a token hash, a request id, a sequence number), which the caller should
+/// have checked.
 ///
 /// For a service: [`StoreError::is_transient`] errors are worth a retry
 /// (503); the others need an operator (500), a [`StoreError::Corrupt`]

@@ -641,6 +641,16 @@ async fn export_reads_the_journal_as_of_a_sequence_number(db: Db) {
     let end = store.state_at(base + 1).await.unwrap();
     let live = store.read(|s| s.scenario("export")).await.unwrap();
     assert_eq!(format!("{:?}", end.scenario("export")), format!("{live:?}"));
+    // The export loads back into another database as the same scenario.
+    let copy = open(&fresh(db).await.unwrap()).await;
+    copy.append("admin", scenario_records(&end.scenario("export")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        format!("{:?}", copy.read(|s| s.scenario("export")).await.unwrap()),
+        format!("{live:?}")
+    );
     assert_eq!(store.state_at(0).await.unwrap().seq, 0);
     for bad in [-1, base + 2] {
         let e = store.state_at(bad).await.unwrap_err();
