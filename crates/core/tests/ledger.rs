@@ -791,6 +791,240 @@ fn file_order_of_expansions_does_not_matter() {
     ));
 }
 
+fn date(y: i32, m: u8, d: u8) -> Instant {
+    Instant::from_date(y, m, d).unwrap()
+}
+
+fn month(y: i32, m: u8) -> Month {
+    Month::new(y, m).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// CoreWeave's campus in two phases and one retirement, resold three tiers
+/// deep (cw → goog → msft → oai), plus oai's own H100s from msft's site.
+///
+/// ```text
+/// abilene (cw), power 0.6 MW, no GPUs of its own; GB200 = 2.5 H100e, 1200 W
+///   phase-1  2026-02-01  +500 GB200                 installed  500, 0.6 MW
+///   phase-2  2026-04-15  +1000 GB200, +1.2 MW       installed 1500, 1.8 MW
+///   retire   2026-06-01  -200 GB200                 installed 1300
+/// d1  cw -> oai   100 GB200 [2026-02-01, 2026-12-01) from abilene
+/// t1  cw -> goog 1200 GB200 [2026-05-01, 2026-09-01) from abilene (sold ahead of phase 2)
+/// t2  goog -> msft 800      [2026-05-01, 2026-09-01) from t1
+/// t3  msft -> oai  500      [2026-06-01, 2026-08-01) from t2
+/// q1  msft -> oai  600 H100 [2026-01-01, 2027-01-01) from quincy (msft)
+/// ```
+fn campus_scenario() -> Scenario {
+    let mut l = base();
+    campus(&mut l);
+    // base() powers abilene with 1 MW; this campus starts at 0.6 MW.
+    let mut s = scenario_of(&l);
+    s.sites[1].power_mw = Some(Positive::new("power_mw", 0.6).unwrap());
+    s.sites.push(Site {
+        id: id("quincy"),
+        owner: id("msft"),
+        region: "us-west".into(),
+        power_mw: None,
+        gpus: vec![(id("h100"), gpus(1000))],
+    });
+    let ev = |e: Event| match e {
+        Event::Expansion(x) => x,
+        _ => unreachable!(),
+    };
+    let x = |xid, y, m, d, g, p| {
+        ev(expansion(xid, "abilene", 0, &[("gb200", g)], p)).with_effective(date(y, m, d))
+    };
+    s.expansions = vec![
+        x("retire", 2026, 6, 1, -200, None),
+        x("phase-2", 2026, 4, 15, 1000, Some(1.2)),
+        x("phase-1", 2026, 2, 1, 500, None),
+    ];
+    let w = |a: Instant, b: Instant| Window::new(a, b).unwrap();
+    let c = |e: Event| match e {
+        Event::Contract(c) => c,
+        _ => unreachable!(),
+    };
+    let (may, sep) = (date(2026, 5, 1), date(2026, 9, 1));
+    s.contracts = vec![
+        // Written resale-first: order in the file does not matter.
+        c(gb200(
+            "t3",
+            "msft",
+            "oai",
+            500,
+            w(date(2026, 6, 1), date(2026, 8, 1)),
+            backed("t2"),
+        )),
+        c(gb200("t2", "goog", "msft", 800, w(may, sep), backed("t1"))),
+        c(gb200("t1", "cw", "goog", 1200, w(may, sep), abilene())),
+        c(gb200(
+            "d1",
+            "cw",
+            "oai",
+            100,
+            w(date(2026, 2, 1), date(2026, 12, 1)),
+            abilene(),
+        )),
+        c(contract(
+            "q1",
+            "msft",
+            "oai",
+            600,
+            w(date(2026, 1, 1), date(2027, 1, 1)),
+            Source::Site(id("quincy")),
+            false,
+        )),
+    ];
+    s
+}
+
+trait WithEffective {
+    fn with_effective(self, t: Instant) -> Self;
+}
+
+impl WithEffective for Expansion {
+    fn with_effective(mut self, t: Instant) -> Expansion {
+        self.effective = t;
+        self
+    }
+}
+
+#[test]
+fn build_out_timeline_by_month() {
+    let l = Ledger::from_scenario(&campus_scenario()).unwrap();
+    let tl = l
+        .timeline(
+            &id("abilene"),
+            month(2026, 1),
+            month(2026, 9),
+            Some(date(2026, 3, 1)),
+        )
+        .unwrap();
+    assert_eq!((tl.provider.as_str(), tl.months.len()), ("cw", 9));
+    // (month, installed, sold, free, min free in the month, unbuilt as of 2026-03-01, power MW, drawn MW)
+    let expected = [
+        ("2026-01", 0, 0, 0, 0, 0, 0.6, 0.0),
+        ("2026-02", 500, 100, 400, 400, 0, 0.6, 0.6),
+        ("2026-03", 500, 100, 400, 400, 0, 0.6, 0.6),
+        // Phase 2 lands on the 15th: the April row still shows phase 1 only.
+        ("2026-04", 500, 100, 400, 400, 0, 0.6, 0.6),
+        // t1 is sold ahead of phase 2, which was not built as of March.
+        ("2026-05", 1500, 1300, 200, 200, 800, 1.8, 1.8),
+        ("2026-06", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-07", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-08", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-09", 1300, 100, 1200, 1200, 0, 1.8, 1.56),
+    ];
+    for (row, e) in tl.months.iter().zip(expected) {
+        assert_eq!(row.month.to_string(), e.0);
+        assert_eq!(row.classes.len(), 1, "{}", e.0);
+        let k = &row.classes[0];
+        assert_eq!(
+            (
+                k.installed_gpus,
+                k.sold_gpus,
+                k.free_gpus,
+                k.min_free_gpus,
+                k.unbuilt_gpus
+            ),
+            (e.1, e.2, e.3, e.4, Some(e.5)),
+            "{}",
+            e.0
+        );
+        assert!(
+            close(row.power_mw.unwrap(), e.6) && close(row.drawn_mw, e.7),
+            "{}",
+            e.0
+        );
+    }
+    // A contract starting mid-month lowers that month's minimum only.
+    let mut s = campus_scenario();
+    if let Event::Contract(c) = gb200(
+        "mid",
+        "cw",
+        "msft",
+        150,
+        Window::new(date(2026, 3, 10), date(2026, 4, 10)).unwrap(),
+        abilene(),
+    ) {
+        s.contracts.push(c);
+    }
+    let l2 = Ledger::from_scenario(&s).unwrap();
+    let tl = l2
+        .timeline(&id("abilene"), month(2026, 3), month(2026, 4), None)
+        .unwrap();
+    let k: Vec<_> = tl
+        .months
+        .iter()
+        .map(|m| {
+            (
+                m.classes[0].free_gpus,
+                m.classes[0].min_free_gpus,
+                m.classes[0].unbuilt_gpus,
+            )
+        })
+        .collect();
+    assert_eq!(k, [(400, 250, None), (250, 250, None)]);
+    // Every site, sorted by id; a site without power_mw has none.
+    let all = l.timelines(month(2026, 1), month(2026, 1), None);
+    let ids: Vec<&str> = all.iter().map(|t| t.site.as_str()).collect();
+    assert_eq!(ids, ["abilene", "plano", "quincy"]);
+    assert_eq!(all[2].months[0].power_mw, None);
+    assert!(close(all[2].months[0].drawn_mw, 0.7));
+    assert!(
+        l.timeline(&id("abilene"), month(2026, 2), month(2026, 1), None)
+            .unwrap()
+            .months
+            .is_empty()
+    );
+    assert!(
+        l.timeline(&id("nowhere"), month(2026, 1), month(2026, 2), None)
+            .is_none()
+    );
+}
+
+#[test]
+fn unbuilt_capacity_is_traced_through_three_tiers_of_resale() {
+    let l = Ledger::from_scenario(&campus_scenario()).unwrap();
+    let t = date(2026, 6, 15);
+    // At t abilene has 1300 installed and 1300 sold (t1 1200 + d1 100). As of
+    // 2026-03-01 only phase 1 was built: installed₀ = 500, f₀ = 500/1300 = 5/13.
+    // oai holds d1 (100) and t3 (500) there: 600 GB200 = 1500 H100e, of which
+    // 1500 × 8/13 = 923.08 are not built; plus 600 built H100 at quincy.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 3, 1));
+    assert!(close(e.total_h100e, 2100.0));
+    assert!(close(e.unbuilt.h100e, 12000.0 / 13.0));
+    assert!(close(e.unbuilt.share, 12000.0 / 13.0 / 2100.0));
+    assert_eq!(e.unbuilt.by_provider.len(), 1);
+    assert_eq!(e.unbuilt.by_provider[0].id, id("cw"));
+    assert!(close(e.unbuilt.by_provider[0].h100e, 12000.0 / 13.0));
+    assert_eq!(e.unbuilt.asof, date(2026, 3, 1));
+    assert_eq!(
+        e.flags,
+        [
+            "NOT YET BUILT: 923.1 H100e (44.0%) of the capacity held at 2026-06-15T00:00:00Z depends on expansions after 2026-03-01T00:00:00Z: cw 923.1 H100e (44.0%)"
+        ]
+    );
+    // goog keeps 1200 − 800 = 400 of t1: 1000 H100e, 8/13 of it unbuilt.
+    let g = l.exposure_asof(&id("goog"), t, date(2026, 3, 1));
+    assert!(close(g.unbuilt.h100e, 8000.0 / 13.0));
+    assert!(close(g.unbuilt.share, 8.0 / 13.0));
+    // Before phase 1 nothing at abilene was built.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 1, 15));
+    assert!(close(e.unbuilt.h100e, 1500.0));
+    // As of May both phases are built; the June retirement is not a build-out.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 5, 1));
+    assert_eq!((e.unbuilt.h100e, e.unbuilt.by_provider.len()), (0.0, 0));
+    assert!(e.flags.is_empty());
+    // Plain exposure is as of its own instant: nothing is unbuilt.
+    let e = l.exposure(&id("oai"), t);
+    assert_eq!(e.unbuilt.h100e, 0.0);
+    assert_eq!(e.unbuilt.asof, t);
+}
+
 // ---- property tests -------------------------------------------------------
 
 /// One accepted contract in the naive model: (id, backer index or None for
@@ -809,6 +1043,8 @@ type NaiveContract = (
 #[derive(Clone, Default, Debug)]
 struct Naive {
     contracts: Vec<NaiveContract>,
+    /// Accepted expansions of the site: (effective day, GPUs added or retired).
+    expansions: Vec<(i64, i64)>,
 }
 
 const INSTALLED: i64 = 1000;
@@ -816,6 +1052,16 @@ const INSTALLED: i64 = 1000;
 const DAYS: std::ops::RangeInclusive<i64> = -6..=75;
 
 impl Naive {
+    fn installed(&self, t: i64) -> i64 {
+        INSTALLED
+            + self
+                .expansions
+                .iter()
+                .filter(|(eff, _)| *eff <= t)
+                .map(|(_, d)| d)
+                .sum::<i64>()
+    }
+
     fn amount(&self, i: usize, t: i64) -> i64 {
         let (_, _, (s, e), g, am, _) = &self.contracts[i];
         if t < *s || t >= *e {
@@ -841,7 +1087,8 @@ impl Naive {
                     None => site += amounts[i],
                 }
             }
-            site <= INSTALLED && resold.iter().zip(&amounts).all(|(r, a)| r <= a)
+            let installed = self.installed(t);
+            installed >= 0 && site <= installed && resold.iter().zip(&amounts).all(|(r, a)| r <= a)
         })
     }
 }
@@ -861,6 +1108,11 @@ enum Op {
         eff: i64,
         gpus: i64,
     },
+    /// GPUs added to (or retired from) the site from a day on.
+    Expand {
+        eff: i64,
+        gpus: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -868,6 +1120,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (proptest::option::of(0usize..64), 0i64..50, 1i64..20, 1i64..600, any::<bool>())
             .prop_map(|(backer, start, len, gpus, resale)| Op::Contract { backer, start, len, gpus, resale }),
         1 => (0usize..64, -5i64..55, 1i64..300).prop_map(|(target, eff, gpus)| Op::Amend { target, eff, gpus }),
+        1 => (-5i64..75, -600i64..400).prop_map(|(eff, gpus)| Op::Expand { eff, gpus: if gpus == 0 { 1 } else { gpus } }),
     ]
 }
 
@@ -876,6 +1129,7 @@ fn snapshot(l: &Ledger, naive: &Naive) -> Vec<i64> {
     let mut v = Vec::new();
     for t in DAYS {
         v.push(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap());
+        v.push(l.installed(&id("plano"), &id("h100"), day(t)).unwrap());
         for c in &naive.contracts {
             v.push(l.contract_free_at(&id(&c.0), day(t)).unwrap());
             v.push(l.amount(&id(&c.0), day(t)).unwrap());
@@ -937,6 +1191,17 @@ proptest! {
                     });
                     (ev, ok)
                 }
+                Op::Expand { eff, gpus: g } => {
+                    candidate.expansions.push((eff, g));
+                    let ev = Event::Expansion(Expansion {
+                        id: id(&format!("x{n}")),
+                        site: id("plano"),
+                        effective: day(eff),
+                        gpus: vec![(id("h100"), GpuDelta::new("gpus", g).unwrap())],
+                        power_mw: None,
+                    });
+                    (ev, true)
+                }
             };
             let (ev, structurally_ok) = event;
             let expect_ok = structurally_ok && candidate.valid();
@@ -961,7 +1226,8 @@ proptest! {
                 for (i, c) in naive.contracts.iter().enumerate() {
                     match c.1 { Some(b) => resold[b] += amounts[i], None => used += amounts[i] }
                 }
-                prop_assert_eq!(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap(), INSTALLED - used);
+                prop_assert_eq!(l.installed(&id("plano"), &id("h100"), day(t)).unwrap(), naive.installed(t));
+                prop_assert_eq!(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap(), naive.installed(t) - used);
                 for (i, c) in naive.contracts.iter().enumerate() {
                     if c.5 {
                         prop_assert_eq!(l.contract_free_at(&id(&c.0), day(t)).unwrap(), amounts[i] - resold[i]);
@@ -1029,6 +1295,13 @@ fn accepted_ledger(ops: Vec<Op>) -> Ledger {
                     effective: day(eff),
                 })
             }
+            Op::Expand { eff, gpus: g } => Event::Expansion(Expansion {
+                id: id(&format!("x{n}")),
+                site: id("plano"),
+                effective: day(eff),
+                gpus: vec![(id("h100"), GpuDelta::new("gpus", g).unwrap())],
+                power_mw: None,
+            }),
         };
         let _ = l.apply(ev);
     }
@@ -1072,11 +1345,16 @@ proptest! {
         let mut next = |n: usize| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % n as u64) as usize };
         for i in (1..s.contracts.len()).rev() { let j = next(i + 1); s.contracts.swap(i, j); }
         for i in (1..s.amendments.len()).rev() { let j = next(i + 1); s.amendments.swap(i, j); }
+        for i in (1..s.expansions.len()).rev() { let j = next(i + 1); s.expansions.swap(i, j); }
         let shuffled = Ledger::from_scenario(&s).map_err(|r| TestCaseError::fail(r.to_string()))?;
         for t in DAYS {
             prop_assert_eq!(
                 shuffled.site_free_at(&id("plano"), &id("h100"), day(t)),
                 l.site_free_at(&id("plano"), &id("h100"), day(t))
+            );
+            prop_assert_eq!(
+                shuffled.installed(&id("plano"), &id("h100"), day(t)),
+                l.installed(&id("plano"), &id("h100"), day(t))
             );
             for c in l.contracts() {
                 prop_assert_eq!(shuffled.contract_free_at(&c.id, day(t)), l.contract_free_at(&c.id, day(t)));
