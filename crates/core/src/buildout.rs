@@ -79,8 +79,8 @@ impl Ledger {
         to: Month,
         asof: Option<Instant>,
     ) -> Option<SiteTimeline> {
-        let si = self.sites.iter().position(|s| &s.site.id == site)?;
-        Some(self.site_timeline(si, from, to, asof))
+        let si = self.site_index(site)?;
+        Some(self.site_timeline(si as usize, from, to, asof))
     }
 
     /// Timelines of every site, sorted by site id.

@@ -910,6 +910,10 @@ impl Ledger {
 
     /// Draws `gpus` from a source over `window`, or refuses with the facts
     /// and changes nothing.
+    // A Violation carries its facts inline (the power figures made it pass
+    // clippy's 128 bytes); refusals are the rare path, and every caller
+    // moves the violation straight into a Vec.
+    #[allow(clippy::result_large_err)]
     fn take_capacity(
         &mut self,
         item: &ItemRef,
@@ -1572,6 +1576,10 @@ impl Ledger {
                 h100e: net as f64 * self.gpus[cs.gpu as usize].h100e.get(),
             });
         }
+    }
+
+    pub(crate) fn site_index(&self, id: &Id) -> Option<u32> {
+        self.site_ix.get(id).copied()
     }
 
     pub(crate) fn party_id(&self, ix: u32) -> &Id {
