@@ -1364,3 +1364,202 @@ proptest! {
         prop_assert_eq!(shuffled.len(), l.len());
     }
 }
+
+/// examples/stargate-buildout.toml rebuilt in code, checking the figures of
+/// its header, since the file parser cannot read `[[expansion]]` yet. Phase 2
+/// of issue 10 replaces this with a test that reads the file itself.
+#[test]
+fn stargate_buildout_example_figures_hold() {
+    let g = |n: &str, h, w| GpuClass {
+        id: id(n),
+        h100e: Positive::new("h100e", h).unwrap(),
+        watts: Positive::new("watts", w).unwrap(),
+    };
+    let mut s = Scenario {
+        name: "stargate-buildout".into(),
+        gpus: vec![g("h100", 1.0, 1400.0), g("gb200", 2.5, 2700.0)],
+        ..Default::default()
+    };
+    for p in ["coreweave", "google", "openai", "oracle"] {
+        s.parties.push(Party {
+            id: id(p),
+            name: None,
+        });
+    }
+    s.sites.push(Site {
+        id: id("cw-fleet"),
+        owner: id("coreweave"),
+        region: "us".into(),
+        power_mw: Some(Positive::new("power_mw", 420.0).unwrap()),
+        gpus: vec![(id("h100"), gpus(250_000))],
+    });
+    s.sites.push(Site {
+        id: id("stargate-abilene"),
+        owner: id("oracle"),
+        region: "us-south".into(),
+        power_mw: None,
+        gpus: vec![],
+    });
+    let x = |xid: &str, site: &str, t: Instant, n: i64, mw: f64| Expansion {
+        id: id(xid),
+        site: id(site),
+        effective: t,
+        gpus: vec![(id("gb200"), GpuDelta::new("gpus", n).unwrap())],
+        power_mw: Some(MwDelta::new("power_mw", mw).unwrap()),
+    };
+    s.expansions = vec![
+        x(
+            "abilene-phase-1",
+            "stargate-abilene",
+            date(2025, 7, 1),
+            64_000,
+            200.0,
+        ),
+        x(
+            "abilene-phase-2",
+            "stargate-abilene",
+            date(2026, 7, 1),
+            336_000,
+            1000.0,
+        ),
+        x("cw-2025-q4", "cw-fleet", date(2025, 12, 31), 150_000, 430.0),
+        x(
+            "cw-late-building",
+            "cw-fleet",
+            date(2026, 3, 1),
+            18_000,
+            50.0,
+        ),
+        x(
+            "cw-contracted-pipeline",
+            "cw-fleet",
+            date(2027, 1, 1),
+            800_000,
+            2250.0,
+        ),
+    ];
+    let c = |cid: &str,
+             seller: &str,
+             buyer: &str,
+             n: i64,
+             a: Instant,
+             b: Instant,
+             src: Source,
+             resale| Contract {
+        id: id(cid),
+        seller: id(seller),
+        buyer: id(buyer),
+        gpu: id("gb200"),
+        gpus: gpus(n),
+        window: Window::new(a, b).unwrap(),
+        price_per_gpu_hour: price("4.00"),
+        source: src,
+        resale,
+    };
+    let cw = || Source::Site(id("cw-fleet"));
+    let ab = || Source::Site(id("stargate-abilene"));
+    s.contracts = vec![
+        c(
+            "cw-openai-1",
+            "coreweave",
+            "openai",
+            100_000,
+            date(2026, 1, 1),
+            date(2030, 3, 1),
+            cw(),
+            false,
+        ),
+        c(
+            "cw-google-1",
+            "coreweave",
+            "google",
+            60_000,
+            date(2026, 3, 1),
+            date(2028, 3, 1),
+            cw(),
+            true,
+        ),
+        c(
+            "gcp-openai-1",
+            "google",
+            "openai",
+            50_000,
+            date(2026, 3, 1),
+            date(2028, 3, 1),
+            backed("cw-google-1"),
+            false,
+        ),
+        c(
+            "oracle-openai-1",
+            "oracle",
+            "openai",
+            64_000,
+            date(2025, 7, 1),
+            date(2030, 7, 1),
+            ab(),
+            false,
+        ),
+        c(
+            "oracle-openai-2",
+            "oracle",
+            "openai",
+            336_000,
+            date(2026, 7, 1),
+            date(2031, 7, 1),
+            ab(),
+            false,
+        ),
+    ];
+    let l = Ledger::from_scenario(&s).unwrap();
+    // The header's check table, row by row.
+    let cwf = id("cw-fleet");
+    for (t, power, h100, gb200, drawn, sold) in [
+        (date(2025, 12, 30), 420.0, 250_000, 0, 350.0, 0),
+        (date(2025, 12, 31), 850.0, 250_000, 150_000, 755.0, 0),
+        (date(2026, 1, 1), 850.0, 250_000, 150_000, 755.0, 100_000),
+        (date(2026, 3, 1), 900.0, 250_000, 168_000, 803.6, 160_000),
+        (date(2027, 1, 1), 3150.0, 250_000, 968_000, 2963.6, 160_000),
+        (date(2028, 3, 1), 3150.0, 250_000, 968_000, 2963.6, 100_000),
+        (date(2030, 3, 1), 3150.0, 250_000, 968_000, 2963.6, 0),
+    ] {
+        assert!(close(l.power_mw(&cwf, t).unwrap(), power), "{t}");
+        assert_eq!(l.installed(&cwf, &id("h100"), t), Some(h100), "{t}");
+        assert_eq!(l.installed(&cwf, &id("gb200"), t), Some(gb200), "{t}");
+        assert!(close(l.drawn_mw(&cwf, t).unwrap(), drawn), "{t}");
+        assert_eq!(l.sold(&cwf, &id("gb200"), t), Some(sold), "{t}");
+    }
+    let ab_id = id("stargate-abilene");
+    for (t, power, gb200, drawn, sold) in [
+        (date(2025, 6, 30), None, 0, 0.0, 0),
+        (date(2025, 7, 1), Some(200.0), 64_000, 172.8, 64_000),
+        (date(2026, 7, 1), Some(1200.0), 400_000, 1080.0, 400_000),
+        (date(2030, 7, 1), Some(1200.0), 400_000, 1080.0, 336_000),
+        (date(2031, 7, 1), Some(1200.0), 400_000, 1080.0, 0),
+    ] {
+        let p = l.power_mw(&ab_id, t);
+        assert!(
+            p.is_some() == power.is_some() && p.zip(power).is_none_or(|(a, b)| close(a, b)),
+            "{t}"
+        );
+        assert_eq!(l.installed(&ab_id, &id("gb200"), t), Some(gb200), "{t}");
+        assert!(close(l.drawn_mw(&ab_id, t).unwrap(), drawn), "{t}");
+        assert_eq!(l.sold(&ab_id, &id("gb200"), t), Some(sold), "{t}");
+    }
+    let (t, asof) = (date(2026, 9, 1), date(2026, 1, 1));
+    let e = l.exposure_asof(&id("openai"), t, asof);
+    assert!(close(e.total_h100e, 1_375_000.0));
+    assert!(close(e.unbuilt.h100e, 863_437.5));
+    assert!((e.unbuilt.share - 0.6280).abs() < 5e-5);
+    let rows: Vec<(&str, f64)> = e
+        .unbuilt
+        .by_provider
+        .iter()
+        .map(|r| (r.id.as_str(), r.h100e))
+        .collect();
+    assert_eq!(rows, [("oracle", 840_000.0), ("coreweave", 23_437.5)]);
+    assert!((e.unbuilt.by_provider[1].share - 0.0170).abs() < 5e-5);
+    assert!(close(
+        l.exposure_asof(&id("google"), t, asof).unbuilt.h100e,
+        1_562.5
+    ));
+}
