@@ -64,8 +64,10 @@ fn value_at(pieces: &[(i64, i64)], at: &mut usize, t: i64) -> i64 {
     pieces[*at].1
 }
 
+/// W to MW for display: one correctly rounded f64 division (a Decimal
+/// division per row would dominate the timeline's cost).
 fn to_mw(w: Decimal) -> f64 {
-    f64::try_from(w / Decimal::from(1_000_000)).unwrap_or(f64::MAX)
+    f64::try_from(w).unwrap_or(f64::MAX) / 1e6
 }
 
 impl Ledger {
@@ -101,53 +103,69 @@ impl Ledger {
         asof: Option<Instant>,
     ) -> SiteTimeline {
         let st = &self.sites[si];
-        let mut months: Vec<Month> = Vec::new();
-        let mut m = from;
-        while m <= to {
-            months.push(m);
-            m = m.next();
-        }
         let (lo, hi) = (
             from.start().unix_seconds(),
             to.next().start().unix_seconds(),
         );
-        let mut classes: Vec<usize> = (0..st.classes.len()).collect();
-        classes.sort_by(|&a, &b| {
+        let mut order: Vec<usize> = (0..st.classes.len()).collect();
+        order.sort_by(|&a, &b| {
             let id = |k: usize| &self.gpus[st.classes[k].gpu as usize].id;
             id(a).cmp(id(b))
         });
-        // Per class, its installed and free pieces over the whole span, read once.
-        let (mut inst, mut free) = (Vec::new(), Vec::new());
-        let mut per_class: Vec<Vec<ClassMonth>> = Vec::with_capacity(classes.len());
-        let mut watts: Vec<Decimal> = Vec::with_capacity(classes.len());
-        for &k in &classes {
-            let slot = &st.classes[k];
-            let gpu = &self.gpus[slot.gpu as usize];
-            watts.push(dec(gpu.watts.get()));
-            if months.is_empty() {
-                per_class.push(Vec::new());
-                continue;
-            }
-            self.forest.pieces(&slot.installed, lo, hi, &mut inst);
-            self.forest.pieces(&slot.free, lo, hi, &mut free);
-            let installed_asof =
-                asof.map(|a| self.forest.value_at(&slot.installed, a.unix_seconds()));
-            let (mut ii, mut fi) = (0usize, 0usize);
-            let mut rows = Vec::with_capacity(months.len());
-            for &m in &months {
-                let (s, e) = (m.start().unix_seconds(), m.next().start().unix_seconds());
-                let installed_gpus = value_at(&inst, &mut ii, s);
-                let free_gpus = value_at(&free, &mut fi, s);
-                // The minimum over [s, e): this piece and every one starting inside.
-                let mut min_free_gpus = free_gpus;
-                let mut j = fi + 1;
-                while j < free.len() && free[j].0 < e {
-                    min_free_gpus = min_free_gpus.min(free[j].1);
-                    j += 1;
+        // Per class: its pieces over the whole span, read once, and cursors
+        // into them that only move forward, month after month.
+        struct Class<'a> {
+            gpu: &'a Id,
+            watts: Decimal,
+            installed: Vec<(i64, i64)>,
+            free: Vec<(i64, i64)>,
+            at: (usize, usize),
+            installed_asof: Option<i64>,
+        }
+        let mut classes: Vec<Class> = order
+            .into_iter()
+            .map(|k| {
+                let slot = &st.classes[k];
+                let gpu = &self.gpus[slot.gpu as usize];
+                let (mut installed, mut free) = (Vec::new(), Vec::new());
+                if lo < hi {
+                    self.forest.pieces(&slot.installed, lo, hi, &mut installed);
+                    self.forest.pieces(&slot.free, lo, hi, &mut free);
                 }
+                Class {
+                    gpu: &gpu.id,
+                    watts: dec(gpu.watts.get()),
+                    installed,
+                    free,
+                    at: (0, 0),
+                    installed_asof: asof
+                        .map(|a| self.forest.value_at(&slot.installed, a.unix_seconds())),
+                }
+            })
+            .collect();
+        let power_from = st.power_from();
+        let (mut power_w, mut next_change) = (st.power_w.unwrap_or(Decimal::ZERO), 0usize);
+        let mut out = Vec::new();
+        let mut m = from;
+        while m <= to {
+            let (s, e) = (m.start().unix_seconds(), m.next().start().unix_seconds());
+            while next_change < st.power_changes.len() && st.power_changes[next_change].0 <= s {
+                power_w = power_w.saturating_add(st.power_changes[next_change].1);
+                next_change += 1;
+            }
+            let mut drawn = Decimal::ZERO;
+            let mut rows = Vec::with_capacity(classes.len());
+            for c in &mut classes {
+                let installed_gpus = value_at(&c.installed, &mut c.at.0, s);
+                let free_gpus = value_at(&c.free, &mut c.at.1, s);
+                // The minimum over [s, e): this piece and every one starting inside.
+                let min_free_gpus = c.free[c.at.1 + 1..]
+                    .iter()
+                    .take_while(|p| p.0 < e)
+                    .fold(free_gpus, |a, p| a.min(p.1));
                 let sold_gpus = installed_gpus - free_gpus;
-                let unbuilt_gpus = asof.zip(installed_asof).map(|(a, i0)| {
-                    // Before asof everything installed counts as built.
+                let unbuilt_gpus = asof.zip(c.installed_asof).map(|(a, i0)| {
+                    // Up to asof everything installed counts as built.
                     let installed0 = if s <= a.unix_seconds() {
                         installed_gpus
                     } else {
@@ -155,8 +173,9 @@ impl Ledger {
                     };
                     (sold_gpus - installed0).max(0)
                 });
+                drawn = drawn.saturating_add(draw_w(installed_gpus, c.watts));
                 rows.push(ClassMonth {
-                    gpu: gpu.id.clone(),
+                    gpu: c.gpu.clone(),
                     installed_gpus,
                     sold_gpus,
                     free_gpus,
@@ -164,21 +183,13 @@ impl Ledger {
                     unbuilt_gpus,
                 });
             }
-            per_class.push(rows);
-        }
-        let mut out = Vec::with_capacity(months.len());
-        for (n, &m) in months.iter().enumerate() {
-            let s = m.start().unix_seconds();
-            let classes: Vec<ClassMonth> = per_class.iter().map(|rows| rows[n].clone()).collect();
-            let drawn = classes.iter().zip(&watts).fold(Decimal::ZERO, |a, (c, w)| {
-                a.saturating_add(draw_w(c.installed_gpus, *w))
-            });
             out.push(SiteMonth {
                 month: m,
-                power_mw: st.power_w_at(s).map(to_mw),
+                power_mw: power_from.filter(|&f| f <= s).map(|_| to_mw(power_w)),
                 drawn_mw: to_mw(drawn),
-                classes,
+                classes: rows,
             });
+            m = m.next();
         }
         SiteTimeline {
             site: st.site.id.clone(),

@@ -300,7 +300,8 @@ impl Ledger {
             })
             .collect();
         by_h100e_then_id(&mut unbuilt_rows, |r| (r.h100e, &r.id));
-        let unbuilt_h100e: f64 = unbuilt_rows.iter().map(|r| r.h100e).sum();
+        // fold from +0.0: an empty f64 sum is -0.0, which would print as "-0".
+        let unbuilt_h100e = unbuilt_rows.iter().fold(0.0, |a, r| a + r.h100e);
         let unbuilt = Unbuilt {
             asof,
             h100e: unbuilt_h100e,

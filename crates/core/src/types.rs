@@ -592,6 +592,25 @@ mod tests {
     }
 
     #[test]
+    fn months_are_calendar_months_in_utc() {
+        let m = Month::new(2025, 12).unwrap();
+        assert_eq!(m.to_string(), "2025-12");
+        assert_eq!(m.start().to_string(), "2025-12-01T00:00:00Z");
+        assert_eq!(m.next(), Month::new(2026, 1).unwrap());
+        // February 2024 has 29 days: 696 hours.
+        assert_eq!(
+            Month::new(2024, 2).unwrap().window().hours(),
+            Decimal::from(696)
+        );
+        let t = Instant::from_datetime(2026, 3, 31, 23, 59, 59, 0).unwrap();
+        assert_eq!(Month::of(t), Month::new(2026, 3).unwrap());
+        assert!(Month::new(2026, 13).is_err() && Month::new(0, 1).is_err());
+        assert!(GpuDelta::new("gpus", -5).is_ok());
+        assert!(GpuDelta::new("gpus", i64::from(u32::MAX) + 1).is_err());
+        assert!(MwDelta::new("power_mw", -2e6).is_err());
+    }
+
+    #[test]
     fn money_is_bounded() {
         assert_eq!(Usd::MAX.to_string(), "1000000000000000000");
         assert_eq!(UsdPerGpuHour::MAX.to_string(), "1000000");

@@ -1022,6 +1022,7 @@ fn unbuilt_capacity_is_traced_through_three_tiers_of_resale() {
     // Plain exposure is as of its own instant: nothing is unbuilt.
     let e = l.exposure(&id("oai"), t);
     assert_eq!(e.unbuilt.h100e, 0.0);
+    assert!(e.unbuilt.h100e.is_sign_positive(), "prints as 0, not -0");
     assert_eq!(e.unbuilt.asof, t);
 }
 
