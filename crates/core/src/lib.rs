@@ -4,6 +4,7 @@
 //! threads and knows nothing of serde or file formats. Everything here is a
 //! function of its inputs.
 
+pub mod buildout;
 pub mod exposure;
 pub mod ledger;
 pub mod model;
@@ -11,7 +12,10 @@ mod stepfn;
 pub mod types;
 pub mod violation;
 
-pub use exposure::{CommitmentRow, Exposure, HiddenConcentration, LossRow, Row, SiteRow};
+pub use buildout::{ClassMonth, SiteMonth, SiteTimeline};
+pub use exposure::{
+    CommitmentRow, Exposure, HiddenConcentration, LossRow, Row, SiteRow, Unbuilt, UnbuiltRow,
+};
 pub use ledger::{Chain, ContractInfo, Event, Holding, Ledger, Resold};
 pub use model::*;
 pub use types::*;

@@ -3,7 +3,9 @@
 //! These types carry no file positions and no serde: the `cascade-scenario`
 //! crate turns TOML or JSON into them, and the ledger checks how they relate.
 
-use crate::types::{Gpus, Id, Instant, Positive, Share, Usd, UsdPerGpuHour, Window};
+use crate::types::{
+    GpuDelta, Gpus, Id, Instant, MwDelta, Positive, Share, Usd, UsdPerGpuHour, Window,
+};
 
 /// A GPU class and its throughput relative to one H100.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +31,21 @@ pub struct Site {
     pub power_mw: Option<Positive>,
     /// Installed GPUs by class, in the order written.
     pub gpus: Vec<(Id, Gpus)>,
+}
+
+/// Capacity that comes online (or retires) at a site from `effective` on.
+///
+/// Installed at t = the site's own GPUs + Σ `gpus` of its expansions with
+/// `effective ≤ t`; power likewise from `power_mw`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expansion {
+    pub id: Id,
+    pub site: Id,
+    pub effective: Instant,
+    /// Installed GPUs added by class (negative: retired), in the order written.
+    pub gpus: Vec<(Id, GpuDelta)>,
+    /// Power added (negative: removed).
+    pub power_mw: Option<MwDelta>,
 }
 
 /// Where capacity comes from: a site the seller owns, or a contract the
@@ -165,6 +182,7 @@ pub struct Scenario {
     pub gpus: Vec<GpuClass>,
     pub parties: Vec<Party>,
     pub sites: Vec<Site>,
+    pub expansions: Vec<Expansion>,
     pub contracts: Vec<Contract>,
     pub commitments: Vec<Commitment>,
     pub amendments: Vec<Amendment>,

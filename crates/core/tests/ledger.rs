@@ -487,6 +487,545 @@ fn backer_top_up_lets_a_resale_fit_whatever_the_file_order() {
     assert_eq!(l.contract_free_at(&id("b"), day(25)), Some(150));
 }
 
+// ---- site build-out ---------------------------------------------------------
+
+fn expansion(xid: &str, site: &str, d: i64, g: &[(&str, i64)], power_mw: Option<f64>) -> Event {
+    Event::Expansion(Expansion {
+        id: id(xid),
+        site: id(site),
+        effective: day(d),
+        gpus: g
+            .iter()
+            .map(|&(k, n)| (id(k), GpuDelta::new("gpus", n).unwrap()))
+            .collect(),
+        power_mw: power_mw.map(|p| MwDelta::new("power_mw", p).unwrap()),
+    })
+}
+
+/// A campus of cw with nothing installed yet and 1 MW of power to start.
+fn campus(l: &mut Ledger) {
+    l.apply(Event::Site(Site {
+        id: id("abilene"),
+        owner: id("cw"),
+        region: "us-central".into(),
+        power_mw: Some(Positive::new("power_mw", 1.0).unwrap()),
+        gpus: vec![],
+    }))
+    .unwrap();
+}
+
+fn gb200(cid: &str, seller: &str, buyer: &str, n: i64, w: Window, src: Source) -> Event {
+    match contract(cid, seller, buyer, n, w, src, true) {
+        Event::Contract(mut c) => {
+            c.gpu = id("gb200");
+            Event::Contract(c)
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn abilene() -> Source {
+    Source::Site(id("abilene"))
+}
+
+#[test]
+fn selling_ahead_of_construction_is_checked_at_every_instant() {
+    let mut l = base();
+    campus(&mut l);
+    // Phase 1 from day 10: 500 GB200 (600 kW); phase 2 from day 40: +1000 GB200 and +1.5 MW.
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 500)], None))
+        .unwrap();
+    l.apply(expansion(
+        "p2",
+        "abilene",
+        40,
+        &[("gb200", 1000)],
+        Some(1.5),
+    ))
+    .unwrap();
+    let at = |d| l.installed(&id("abilene"), &id("gb200"), day(d)).unwrap();
+    assert_eq!((at(9), at(10), at(39), at(40)), (0, 500, 500, 1500));
+    assert_eq!(l.power_mw(&id("abilene"), day(39)), Some(1.0));
+    assert_eq!(l.power_mw(&id("abilene"), day(40)), Some(2.5));
+    // 1500 × 1200 W = 1.8 MW drawn from day 40.
+    assert_eq!(l.drawn_mw(&id("abilene"), day(40)), Some(1.8));
+    // Sold before it is built: 1200 GPUs from day 40 fit, from day 39 they do not.
+    let r = l
+        .apply(gb200("early", "cw", "goog", 1200, win(39, 100), abilene()))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::SiteOversold {
+            item: ItemRef::Contract(id("early")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(39),
+            requested: 1200,
+            free: 500,
+            installed: 500,
+            shortfall: 700,
+        }]
+    );
+    l.apply(gb200("ahead", "cw", "goog", 1200, win(40, 100), abilene()))
+        .unwrap();
+    assert_eq!(l.sold(&id("abilene"), &id("gb200"), day(50)), Some(1200));
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(50)),
+        Some(300)
+    );
+    assert_eq!(l.expansions_of(&id("abilene")).len(), 2);
+}
+
+#[test]
+fn a_retirement_below_what_is_sold_is_refused_with_the_contracts() {
+    let mut l = base();
+    campus(&mut l);
+    l.apply(expansion("p1", "abilene", 0, &[("gb200", 800)], None))
+        .unwrap();
+    l.apply(gb200("a", "cw", "goog", 300, win(0, 60), abilene()))
+        .unwrap();
+    l.apply(gb200("b", "cw", "oai", 400, win(20, 50), abilene()))
+        .unwrap();
+    // Retiring 200 from day 30: 600 installed, 700 sold on [30, 50).
+    let before: Vec<Event> = l.events().collect();
+    let r = l
+        .apply(expansion("r", "abilene", 30, &[("gb200", -200)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::InstalledBelowSold {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(30),
+            installed: 600,
+            sold: 700,
+            shortfall: 100,
+            contracts: vec![id("a"), id("b")],
+        }]
+    );
+    assert_eq!(
+        r.violations[0].to_string(),
+        "expansion \"r\": site \"abilene\" gb200 would have 700 GPUs sold but only 600 installed at 2026-01-31T00:00:00Z, short by 100 (contracts: a, b)"
+    );
+    // Nothing changed.
+    assert_eq!(l.events().collect::<Vec<_>>(), before);
+    assert_eq!(
+        l.installed(&id("abilene"), &id("gb200"), day(45)),
+        Some(800)
+    );
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(45)),
+        Some(100)
+    );
+    // From day 50 on only "a" (300) is sold: retiring 500 then fits.
+    l.apply(expansion("r", "abilene", 50, &[("gb200", -500)], None))
+        .unwrap();
+    assert_eq!(
+        l.installed(&id("abilene"), &id("gb200"), day(50)),
+        Some(300)
+    );
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(55)),
+        Some(0)
+    );
+    // And a later contract cannot use what was retired.
+    let r = l
+        .apply(gb200("c", "cw", "oai", 1, win(55, 56), abilene()))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "site_oversold");
+}
+
+#[test]
+fn installed_gpus_and_power_never_go_below_zero() {
+    let mut l = base();
+    campus(&mut l);
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 100)], None))
+        .unwrap();
+    // Retiring 150 from day 5: installed would be −150 on [5, 10) and −50 after.
+    let r = l
+        .apply(expansion("r", "abilene", 5, &[("gb200", -150)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::InstalledBelowZero {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(5),
+            installed: -150,
+            shortfall: 150,
+        }]
+    );
+    // A class the site never had cannot be retired either.
+    let r = l
+        .apply(expansion("r", "abilene", 20, &[("h100", -1)], None))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "installed_below_zero");
+    assert_eq!(l.installed(&id("abilene"), &id("h100"), day(30)), Some(0));
+    let r = l
+        .apply(expansion("r", "abilene", 20, &[], Some(-1.5)))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::PowerBelowZero {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            at: day(20),
+            power_w: "-500000".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_power_overrun_at_any_instant_is_refused() {
+    let mut l = base();
+    campus(&mut l);
+    // 1 MW holds 833 GB200 (999,600 W); 834 draw 1,000,800 W.
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 833)], None))
+        .unwrap();
+    let r = l
+        .apply(expansion("p2", "abilene", 20, &[("gb200", 1)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::PowerOverrun {
+            item: ItemRef::Expansion(id("p2")),
+            site: id("abilene"),
+            at: Some(day(20)),
+            required_w: "1000800".into(),
+            limit_w: "1000000".into(),
+            over_w: "800".into(),
+        }]
+    );
+    // Power delivered late: GPUs from day 20, power only from day 30.
+    l.apply(expansion("pw", "abilene", 30, &[], Some(0.5)))
+        .unwrap();
+    let r = l
+        .apply(expansion("p2", "abilene", 20, &[("gb200", 400)], None))
+        .unwrap_err();
+    assert!(
+        matches!(&r.violations[..], [Violation::PowerOverrun { at: Some(t), .. }] if *t == day(20))
+    );
+    l.apply(expansion("p2", "abilene", 30, &[("gb200", 400)], None))
+        .unwrap();
+    // Removing the power later would strand installed GPUs.
+    let r = l
+        .apply(expansion("cut", "abilene", 60, &[], Some(-0.3)))
+        .unwrap_err();
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::PowerOverrun { at: Some(t), over_w, .. }] if *t == day(60) && over_w == "279600"
+    ));
+    // A site with no power_mw has no limit until an expansion sets one.
+    l.apply(expansion("x", "plano", 5, &[("h100", 10)], None))
+        .unwrap();
+    assert_eq!(l.power_mw(&id("plano"), day(5)), None);
+}
+
+#[test]
+fn expansion_references_and_ids_are_checked() {
+    let mut l = base();
+    campus(&mut l);
+    let codes = |r: Rejection| r.violations.iter().map(|v| v.code()).collect::<Vec<_>>();
+    let r = l.apply(expansion("x", "nowhere", 0, &[("gb200", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
+    let r = l.apply(expansion("x", "abilene", 0, &[("tpu", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
+    let r = l.apply(expansion("x", "abilene", 0, &[], None));
+    assert_eq!(codes(r.unwrap_err()), ["empty_expansion"]);
+    let r = l.apply(expansion(
+        "x",
+        "abilene",
+        0,
+        &[("gb200", 1), ("gb200", 2)],
+        None,
+    ));
+    assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
+    l.apply(expansion("x", "abilene", 0, &[("gb200", 1)], None))
+        .unwrap();
+    let r = l.apply(expansion("x", "abilene", 5, &[("gb200", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
+    assert!(GpuDelta::new("gpus", 0).is_err());
+    assert!(MwDelta::new("power_mw", 0.0).is_err());
+    assert!(MwDelta::new("power_mw", f64::NAN).is_err());
+    // The journal replays the expansion.
+    assert!(
+        l.events()
+            .any(|e| matches!(e, Event::Expansion(x) if x.id == id("x")))
+    );
+}
+
+#[test]
+fn file_order_of_expansions_does_not_matter() {
+    // A retirement written before the phases it retires, and GPUs written
+    // before the power they need on the same date.
+    let mut l = base();
+    campus(&mut l);
+    let mut s = scenario_of(&l);
+    for e in [
+        expansion("retire", "abilene", 90, &[("gb200", -300)], None),
+        expansion("gpus", "abilene", 30, &[("gb200", 1200)], None),
+        expansion("p1", "abilene", 10, &[("gb200", 500)], None),
+        expansion("power", "abilene", 30, &[], Some(1.5)),
+    ] {
+        if let Event::Expansion(x) = e {
+            s.expansions.push(x);
+        }
+    }
+    if let Event::Contract(c) = gb200("c", "cw", "goog", 1500, win(40, 80), abilene()) {
+        s.contracts.push(c);
+    }
+    let l = Ledger::from_scenario(&s).unwrap();
+    let at = |d| l.installed(&id("abilene"), &id("gb200"), day(d)).unwrap();
+    assert_eq!((at(10), at(30), at(90)), (500, 1700, 1400));
+    // The retirement comes after the contract ends. Retiring while it runs
+    // leaves the file invalid; a file loads build-out before contracts, so
+    // the contract is the one refused, at the retirement's date.
+    s.expansions[0].effective = day(79);
+    let r = Ledger::from_scenario(&s).unwrap_err();
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::SiteOversold { item, at, shortfall: 100, .. }]
+            if *item == ItemRef::Contract(id("c")) && *at == day(79)
+    ));
+}
+
+fn date(y: i32, m: u8, d: u8) -> Instant {
+    Instant::from_date(y, m, d).unwrap()
+}
+
+fn month(y: i32, m: u8) -> Month {
+    Month::new(y, m).unwrap()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// CoreWeave's campus in two phases and one retirement, resold three tiers
+/// deep (cw → goog → msft → oai), plus oai's own H100s from msft's site.
+///
+/// ```text
+/// abilene (cw), power 0.6 MW, no GPUs of its own; GB200 = 2.5 H100e, 1200 W
+///   phase-1  2026-02-01  +500 GB200                 installed  500, 0.6 MW
+///   phase-2  2026-04-15  +1000 GB200, +1.2 MW       installed 1500, 1.8 MW
+///   retire   2026-06-01  -200 GB200                 installed 1300
+/// d1  cw -> oai   100 GB200 [2026-02-01, 2026-12-01) from abilene
+/// t1  cw -> goog 1200 GB200 [2026-05-01, 2026-09-01) from abilene (sold ahead of phase 2)
+/// t2  goog -> msft 800      [2026-05-01, 2026-09-01) from t1
+/// t3  msft -> oai  500      [2026-06-01, 2026-08-01) from t2
+/// q1  msft -> oai  600 H100 [2026-01-01, 2027-01-01) from quincy (msft)
+/// ```
+fn campus_scenario() -> Scenario {
+    let mut l = base();
+    campus(&mut l);
+    // base() powers abilene with 1 MW; this campus starts at 0.6 MW.
+    let mut s = scenario_of(&l);
+    s.sites[1].power_mw = Some(Positive::new("power_mw", 0.6).unwrap());
+    s.sites.push(Site {
+        id: id("quincy"),
+        owner: id("msft"),
+        region: "us-west".into(),
+        power_mw: None,
+        gpus: vec![(id("h100"), gpus(1000))],
+    });
+    let ev = |e: Event| match e {
+        Event::Expansion(x) => x,
+        _ => unreachable!(),
+    };
+    let x = |xid, y, m, d, g, p| {
+        ev(expansion(xid, "abilene", 0, &[("gb200", g)], p)).with_effective(date(y, m, d))
+    };
+    s.expansions = vec![
+        x("retire", 2026, 6, 1, -200, None),
+        x("phase-2", 2026, 4, 15, 1000, Some(1.2)),
+        x("phase-1", 2026, 2, 1, 500, None),
+    ];
+    let w = |a: Instant, b: Instant| Window::new(a, b).unwrap();
+    let c = |e: Event| match e {
+        Event::Contract(c) => c,
+        _ => unreachable!(),
+    };
+    let (may, sep) = (date(2026, 5, 1), date(2026, 9, 1));
+    s.contracts = vec![
+        // Written resale-first: order in the file does not matter.
+        c(gb200(
+            "t3",
+            "msft",
+            "oai",
+            500,
+            w(date(2026, 6, 1), date(2026, 8, 1)),
+            backed("t2"),
+        )),
+        c(gb200("t2", "goog", "msft", 800, w(may, sep), backed("t1"))),
+        c(gb200("t1", "cw", "goog", 1200, w(may, sep), abilene())),
+        c(gb200(
+            "d1",
+            "cw",
+            "oai",
+            100,
+            w(date(2026, 2, 1), date(2026, 12, 1)),
+            abilene(),
+        )),
+        c(contract(
+            "q1",
+            "msft",
+            "oai",
+            600,
+            w(date(2026, 1, 1), date(2027, 1, 1)),
+            Source::Site(id("quincy")),
+            false,
+        )),
+    ];
+    s
+}
+
+trait WithEffective {
+    fn with_effective(self, t: Instant) -> Self;
+}
+
+impl WithEffective for Expansion {
+    fn with_effective(mut self, t: Instant) -> Expansion {
+        self.effective = t;
+        self
+    }
+}
+
+#[test]
+fn build_out_timeline_by_month() {
+    let l = Ledger::from_scenario(&campus_scenario()).unwrap();
+    let tl = l
+        .timeline(
+            &id("abilene"),
+            month(2026, 1),
+            month(2026, 9),
+            Some(date(2026, 3, 1)),
+        )
+        .unwrap();
+    assert_eq!((tl.provider.as_str(), tl.months.len()), ("cw", 9));
+    // (month, installed, sold, free, min free in the month, unbuilt as of 2026-03-01, power MW, drawn MW)
+    let expected = [
+        ("2026-01", 0, 0, 0, 0, 0, 0.6, 0.0),
+        ("2026-02", 500, 100, 400, 400, 0, 0.6, 0.6),
+        ("2026-03", 500, 100, 400, 400, 0, 0.6, 0.6),
+        // Phase 2 lands on the 15th: the April row still shows phase 1 only.
+        ("2026-04", 500, 100, 400, 400, 0, 0.6, 0.6),
+        // t1 is sold ahead of phase 2, which was not built as of March.
+        ("2026-05", 1500, 1300, 200, 200, 800, 1.8, 1.8),
+        ("2026-06", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-07", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-08", 1300, 1300, 0, 0, 800, 1.8, 1.56),
+        ("2026-09", 1300, 100, 1200, 1200, 0, 1.8, 1.56),
+    ];
+    for (row, e) in tl.months.iter().zip(expected) {
+        assert_eq!(row.month.to_string(), e.0);
+        assert_eq!(row.classes.len(), 1, "{}", e.0);
+        let k = &row.classes[0];
+        assert_eq!(
+            (
+                k.installed_gpus,
+                k.sold_gpus,
+                k.free_gpus,
+                k.min_free_gpus,
+                k.unbuilt_gpus
+            ),
+            (e.1, e.2, e.3, e.4, Some(e.5)),
+            "{}",
+            e.0
+        );
+        assert!(
+            close(row.power_mw.unwrap(), e.6) && close(row.drawn_mw, e.7),
+            "{}",
+            e.0
+        );
+    }
+    // A contract starting mid-month lowers that month's minimum only.
+    let mut s = campus_scenario();
+    if let Event::Contract(c) = gb200(
+        "mid",
+        "cw",
+        "msft",
+        150,
+        Window::new(date(2026, 3, 10), date(2026, 4, 10)).unwrap(),
+        abilene(),
+    ) {
+        s.contracts.push(c);
+    }
+    let l2 = Ledger::from_scenario(&s).unwrap();
+    let tl = l2
+        .timeline(&id("abilene"), month(2026, 3), month(2026, 4), None)
+        .unwrap();
+    let k: Vec<_> = tl
+        .months
+        .iter()
+        .map(|m| {
+            (
+                m.classes[0].free_gpus,
+                m.classes[0].min_free_gpus,
+                m.classes[0].unbuilt_gpus,
+            )
+        })
+        .collect();
+    assert_eq!(k, [(400, 250, None), (250, 250, None)]);
+    // Every site, sorted by id; a site without power_mw has none.
+    let all = l.timelines(month(2026, 1), month(2026, 1), None);
+    let ids: Vec<&str> = all.iter().map(|t| t.site.as_str()).collect();
+    assert_eq!(ids, ["abilene", "plano", "quincy"]);
+    assert_eq!(all[2].months[0].power_mw, None);
+    assert!(close(all[2].months[0].drawn_mw, 0.7));
+    assert!(
+        l.timeline(&id("abilene"), month(2026, 2), month(2026, 1), None)
+            .unwrap()
+            .months
+            .is_empty()
+    );
+    assert!(
+        l.timeline(&id("nowhere"), month(2026, 1), month(2026, 2), None)
+            .is_none()
+    );
+}
+
+#[test]
+fn unbuilt_capacity_is_traced_through_three_tiers_of_resale() {
+    let l = Ledger::from_scenario(&campus_scenario()).unwrap();
+    let t = date(2026, 6, 15);
+    // At t abilene has 1300 installed and 1300 sold (t1 1200 + d1 100). As of
+    // 2026-03-01 only phase 1 was built: installed₀ = 500, f₀ = 500/1300 = 5/13.
+    // oai holds d1 (100) and t3 (500) there: 600 GB200 = 1500 H100e, of which
+    // 1500 × 8/13 = 923.08 are not built; plus 600 built H100 at quincy.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 3, 1));
+    assert!(close(e.total_h100e, 2100.0));
+    assert!(close(e.unbuilt.h100e, 12000.0 / 13.0));
+    assert!(close(e.unbuilt.share, 12000.0 / 13.0 / 2100.0));
+    assert_eq!(e.unbuilt.by_provider.len(), 1);
+    assert_eq!(e.unbuilt.by_provider[0].id, id("cw"));
+    assert!(close(e.unbuilt.by_provider[0].h100e, 12000.0 / 13.0));
+    assert_eq!(e.unbuilt.asof, date(2026, 3, 1));
+    assert_eq!(
+        e.flags,
+        [
+            "NOT YET BUILT: 923.1 H100e (44.0%) of the capacity held at 2026-06-15T00:00:00Z depends on expansions after 2026-03-01T00:00:00Z: cw 923.1 H100e (44.0%)"
+        ]
+    );
+    // goog keeps 1200 − 800 = 400 of t1: 1000 H100e, 8/13 of it unbuilt.
+    let g = l.exposure_asof(&id("goog"), t, date(2026, 3, 1));
+    assert!(close(g.unbuilt.h100e, 8000.0 / 13.0));
+    assert!(close(g.unbuilt.share, 8.0 / 13.0));
+    // Before phase 1 nothing at abilene was built.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 1, 15));
+    assert!(close(e.unbuilt.h100e, 1500.0));
+    // As of May both phases are built; the June retirement is not a build-out.
+    let e = l.exposure_asof(&id("oai"), t, date(2026, 5, 1));
+    assert_eq!((e.unbuilt.h100e, e.unbuilt.by_provider.len()), (0.0, 0));
+    assert!(e.flags.is_empty());
+    // Plain exposure is as of its own instant: nothing is unbuilt.
+    let e = l.exposure(&id("oai"), t);
+    assert_eq!(e.unbuilt.h100e, 0.0);
+    assert!(e.unbuilt.h100e.is_sign_positive(), "prints as 0, not -0");
+    assert_eq!(e.unbuilt.asof, t);
+}
+
 // ---- property tests -------------------------------------------------------
 
 /// One accepted contract in the naive model: (id, backer index or None for
@@ -505,6 +1044,8 @@ type NaiveContract = (
 #[derive(Clone, Default, Debug)]
 struct Naive {
     contracts: Vec<NaiveContract>,
+    /// Accepted expansions of the site: (effective day, GPUs added or retired).
+    expansions: Vec<(i64, i64)>,
 }
 
 const INSTALLED: i64 = 1000;
@@ -512,6 +1053,16 @@ const INSTALLED: i64 = 1000;
 const DAYS: std::ops::RangeInclusive<i64> = -6..=75;
 
 impl Naive {
+    fn installed(&self, t: i64) -> i64 {
+        INSTALLED
+            + self
+                .expansions
+                .iter()
+                .filter(|(eff, _)| *eff <= t)
+                .map(|(_, d)| d)
+                .sum::<i64>()
+    }
+
     fn amount(&self, i: usize, t: i64) -> i64 {
         let (_, _, (s, e), g, am, _) = &self.contracts[i];
         if t < *s || t >= *e {
@@ -537,7 +1088,8 @@ impl Naive {
                     None => site += amounts[i],
                 }
             }
-            site <= INSTALLED && resold.iter().zip(&amounts).all(|(r, a)| r <= a)
+            let installed = self.installed(t);
+            installed >= 0 && site <= installed && resold.iter().zip(&amounts).all(|(r, a)| r <= a)
         })
     }
 }
@@ -557,6 +1109,11 @@ enum Op {
         eff: i64,
         gpus: i64,
     },
+    /// GPUs added to (or retired from) the site from a day on.
+    Expand {
+        eff: i64,
+        gpus: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -564,6 +1121,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (proptest::option::of(0usize..64), 0i64..50, 1i64..20, 1i64..600, any::<bool>())
             .prop_map(|(backer, start, len, gpus, resale)| Op::Contract { backer, start, len, gpus, resale }),
         1 => (0usize..64, -5i64..55, 1i64..300).prop_map(|(target, eff, gpus)| Op::Amend { target, eff, gpus }),
+        1 => (-5i64..75, -600i64..400).prop_map(|(eff, gpus)| Op::Expand { eff, gpus: if gpus == 0 { 1 } else { gpus } }),
     ]
 }
 
@@ -572,6 +1130,7 @@ fn snapshot(l: &Ledger, naive: &Naive) -> Vec<i64> {
     let mut v = Vec::new();
     for t in DAYS {
         v.push(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap());
+        v.push(l.installed(&id("plano"), &id("h100"), day(t)).unwrap());
         for c in &naive.contracts {
             v.push(l.contract_free_at(&id(&c.0), day(t)).unwrap());
             v.push(l.amount(&id(&c.0), day(t)).unwrap());
@@ -633,6 +1192,17 @@ proptest! {
                     });
                     (ev, ok)
                 }
+                Op::Expand { eff, gpus: g } => {
+                    candidate.expansions.push((eff, g));
+                    let ev = Event::Expansion(Expansion {
+                        id: id(&format!("x{n}")),
+                        site: id("plano"),
+                        effective: day(eff),
+                        gpus: vec![(id("h100"), GpuDelta::new("gpus", g).unwrap())],
+                        power_mw: None,
+                    });
+                    (ev, true)
+                }
             };
             let (ev, structurally_ok) = event;
             let expect_ok = structurally_ok && candidate.valid();
@@ -657,7 +1227,8 @@ proptest! {
                 for (i, c) in naive.contracts.iter().enumerate() {
                     match c.1 { Some(b) => resold[b] += amounts[i], None => used += amounts[i] }
                 }
-                prop_assert_eq!(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap(), INSTALLED - used);
+                prop_assert_eq!(l.installed(&id("plano"), &id("h100"), day(t)).unwrap(), naive.installed(t));
+                prop_assert_eq!(l.site_free_at(&id("plano"), &id("h100"), day(t)).unwrap(), naive.installed(t) - used);
                 for (i, c) in naive.contracts.iter().enumerate() {
                     if c.5 {
                         prop_assert_eq!(l.contract_free_at(&id(&c.0), day(t)).unwrap(), amounts[i] - resold[i]);
@@ -725,6 +1296,13 @@ fn accepted_ledger(ops: Vec<Op>) -> Ledger {
                     effective: day(eff),
                 })
             }
+            Op::Expand { eff, gpus: g } => Event::Expansion(Expansion {
+                id: id(&format!("x{n}")),
+                site: id("plano"),
+                effective: day(eff),
+                gpus: vec![(id("h100"), GpuDelta::new("gpus", g).unwrap())],
+                power_mw: None,
+            }),
         };
         let _ = l.apply(ev);
     }
@@ -741,6 +1319,7 @@ fn scenario_of(l: &Ledger) -> Scenario {
             Event::Gpu(g) => s.gpus.push(g),
             Event::Party(p) => s.parties.push(p),
             Event::Site(x) => s.sites.push(x),
+            Event::Expansion(x) => s.expansions.push(x),
             Event::Contract(c) => s.contracts.push(c),
             Event::Amendment(a) => s.amendments.push(a),
             other => panic!("unexpected {other:?}"),
@@ -767,11 +1346,16 @@ proptest! {
         let mut next = |n: usize| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % n as u64) as usize };
         for i in (1..s.contracts.len()).rev() { let j = next(i + 1); s.contracts.swap(i, j); }
         for i in (1..s.amendments.len()).rev() { let j = next(i + 1); s.amendments.swap(i, j); }
+        for i in (1..s.expansions.len()).rev() { let j = next(i + 1); s.expansions.swap(i, j); }
         let shuffled = Ledger::from_scenario(&s).map_err(|r| TestCaseError::fail(r.to_string()))?;
         for t in DAYS {
             prop_assert_eq!(
                 shuffled.site_free_at(&id("plano"), &id("h100"), day(t)),
                 l.site_free_at(&id("plano"), &id("h100"), day(t))
+            );
+            prop_assert_eq!(
+                shuffled.installed(&id("plano"), &id("h100"), day(t)),
+                l.installed(&id("plano"), &id("h100"), day(t))
             );
             for c in l.contracts() {
                 prop_assert_eq!(shuffled.contract_free_at(&c.id, day(t)), l.contract_free_at(&c.id, day(t)));
@@ -780,4 +1364,203 @@ proptest! {
         }
         prop_assert_eq!(shuffled.len(), l.len());
     }
+}
+
+/// examples/stargate-buildout.toml rebuilt in code, checking the figures of
+/// its header, since the file parser cannot read `[[expansion]]` yet. Phase 2
+/// of issue 10 replaces this with a test that reads the file itself.
+#[test]
+fn stargate_buildout_example_figures_hold() {
+    let g = |n: &str, h, w| GpuClass {
+        id: id(n),
+        h100e: Positive::new("h100e", h).unwrap(),
+        watts: Positive::new("watts", w).unwrap(),
+    };
+    let mut s = Scenario {
+        name: "stargate-buildout".into(),
+        gpus: vec![g("h100", 1.0, 1400.0), g("gb200", 2.5, 2700.0)],
+        ..Default::default()
+    };
+    for p in ["coreweave", "google", "openai", "oracle"] {
+        s.parties.push(Party {
+            id: id(p),
+            name: None,
+        });
+    }
+    s.sites.push(Site {
+        id: id("cw-fleet"),
+        owner: id("coreweave"),
+        region: "us".into(),
+        power_mw: Some(Positive::new("power_mw", 420.0).unwrap()),
+        gpus: vec![(id("h100"), gpus(250_000))],
+    });
+    s.sites.push(Site {
+        id: id("stargate-abilene"),
+        owner: id("oracle"),
+        region: "us-south".into(),
+        power_mw: None,
+        gpus: vec![],
+    });
+    let x = |xid: &str, site: &str, t: Instant, n: i64, mw: f64| Expansion {
+        id: id(xid),
+        site: id(site),
+        effective: t,
+        gpus: vec![(id("gb200"), GpuDelta::new("gpus", n).unwrap())],
+        power_mw: Some(MwDelta::new("power_mw", mw).unwrap()),
+    };
+    s.expansions = vec![
+        x(
+            "abilene-phase-1",
+            "stargate-abilene",
+            date(2025, 7, 1),
+            64_000,
+            200.0,
+        ),
+        x(
+            "abilene-phase-2",
+            "stargate-abilene",
+            date(2026, 7, 1),
+            336_000,
+            1000.0,
+        ),
+        x("cw-2025-q4", "cw-fleet", date(2025, 12, 31), 150_000, 430.0),
+        x(
+            "cw-late-building",
+            "cw-fleet",
+            date(2026, 3, 1),
+            18_000,
+            50.0,
+        ),
+        x(
+            "cw-contracted-pipeline",
+            "cw-fleet",
+            date(2027, 1, 1),
+            800_000,
+            2250.0,
+        ),
+    ];
+    let c = |cid: &str,
+             seller: &str,
+             buyer: &str,
+             n: i64,
+             a: Instant,
+             b: Instant,
+             src: Source,
+             resale| Contract {
+        id: id(cid),
+        seller: id(seller),
+        buyer: id(buyer),
+        gpu: id("gb200"),
+        gpus: gpus(n),
+        window: Window::new(a, b).unwrap(),
+        price_per_gpu_hour: price("4.00"),
+        source: src,
+        resale,
+    };
+    let cw = || Source::Site(id("cw-fleet"));
+    let ab = || Source::Site(id("stargate-abilene"));
+    s.contracts = vec![
+        c(
+            "cw-openai-1",
+            "coreweave",
+            "openai",
+            100_000,
+            date(2026, 1, 1),
+            date(2030, 3, 1),
+            cw(),
+            false,
+        ),
+        c(
+            "cw-google-1",
+            "coreweave",
+            "google",
+            60_000,
+            date(2026, 3, 1),
+            date(2028, 3, 1),
+            cw(),
+            true,
+        ),
+        c(
+            "gcp-openai-1",
+            "google",
+            "openai",
+            50_000,
+            date(2026, 3, 1),
+            date(2028, 3, 1),
+            backed("cw-google-1"),
+            false,
+        ),
+        c(
+            "oracle-openai-1",
+            "oracle",
+            "openai",
+            64_000,
+            date(2025, 7, 1),
+            date(2030, 7, 1),
+            ab(),
+            false,
+        ),
+        c(
+            "oracle-openai-2",
+            "oracle",
+            "openai",
+            336_000,
+            date(2026, 7, 1),
+            date(2031, 7, 1),
+            ab(),
+            false,
+        ),
+    ];
+    let l = Ledger::from_scenario(&s).unwrap();
+    // The header's check table, row by row.
+    let cwf = id("cw-fleet");
+    for (t, power, h100, gb200, drawn, sold) in [
+        (date(2025, 12, 30), 420.0, 250_000, 0, 350.0, 0),
+        (date(2025, 12, 31), 850.0, 250_000, 150_000, 755.0, 0),
+        (date(2026, 1, 1), 850.0, 250_000, 150_000, 755.0, 100_000),
+        (date(2026, 3, 1), 900.0, 250_000, 168_000, 803.6, 160_000),
+        (date(2027, 1, 1), 3150.0, 250_000, 968_000, 2963.6, 160_000),
+        (date(2028, 3, 1), 3150.0, 250_000, 968_000, 2963.6, 100_000),
+        (date(2030, 3, 1), 3150.0, 250_000, 968_000, 2963.6, 0),
+    ] {
+        assert!(close(l.power_mw(&cwf, t).unwrap(), power), "{t}");
+        assert_eq!(l.installed(&cwf, &id("h100"), t), Some(h100), "{t}");
+        assert_eq!(l.installed(&cwf, &id("gb200"), t), Some(gb200), "{t}");
+        assert!(close(l.drawn_mw(&cwf, t).unwrap(), drawn), "{t}");
+        assert_eq!(l.sold(&cwf, &id("gb200"), t), Some(sold), "{t}");
+    }
+    let ab_id = id("stargate-abilene");
+    for (t, power, gb200, drawn, sold) in [
+        (date(2025, 6, 30), None, 0, 0.0, 0),
+        (date(2025, 7, 1), Some(200.0), 64_000, 172.8, 64_000),
+        (date(2026, 7, 1), Some(1200.0), 400_000, 1080.0, 400_000),
+        (date(2030, 7, 1), Some(1200.0), 400_000, 1080.0, 336_000),
+        (date(2031, 7, 1), Some(1200.0), 400_000, 1080.0, 0),
+    ] {
+        let p = l.power_mw(&ab_id, t);
+        assert!(
+            p.is_some() == power.is_some() && p.zip(power).is_none_or(|(a, b)| close(a, b)),
+            "{t}"
+        );
+        assert_eq!(l.installed(&ab_id, &id("gb200"), t), Some(gb200), "{t}");
+        assert!(close(l.drawn_mw(&ab_id, t).unwrap(), drawn), "{t}");
+        assert_eq!(l.sold(&ab_id, &id("gb200"), t), Some(sold), "{t}");
+    }
+    let (t, asof) = (date(2026, 9, 1), date(2026, 1, 1));
+    let e = l.exposure_asof(&id("openai"), t, asof);
+    assert!(close(e.total_h100e, 1_375_000.0));
+    assert!(close(e.unbuilt.h100e, 863_437.5));
+    assert!((e.unbuilt.share - 0.6280).abs() < 5e-5);
+    let rows: Vec<(&str, f64)> = e
+        .unbuilt
+        .by_provider
+        .iter()
+        .map(|r| (r.id.as_str(), r.h100e))
+        .collect();
+    assert_eq!(rows, [("oracle", 840_000.0), ("coreweave", 23_437.5)]);
+    assert!((e.unbuilt.by_provider[1].share - 0.0170).abs() < 5e-5);
+    assert!(close(
+        l.exposure_asof(&id("google"), t, asof).unbuilt.h100e,
+        1_562.5
+    ));
 }
