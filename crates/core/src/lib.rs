@@ -4,6 +4,7 @@
 //! threads and knows nothing of serde or file formats. Everything here is a
 //! function of its inputs.
 
+pub mod delivery;
 pub mod exposure;
 pub mod ledger;
 pub mod model;
@@ -11,6 +12,7 @@ mod stepfn;
 pub mod types;
 pub mod violation;
 
+pub use delivery::{Delivery, DeliveryError, Piece};
 pub use exposure::{CommitmentRow, Exposure, HiddenConcentration, LossRow, Row, SiteRow};
 pub use ledger::{Chain, ContractInfo, Event, Holding, Ledger, Resold};
 pub use model::*;
