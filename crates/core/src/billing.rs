@@ -7,7 +7,6 @@
 //! (none when the GPU-seconds are whole hours); only an invoice total is
 //! rounded, once, to cents, half away from zero.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -136,10 +135,10 @@ impl LineKind {
 
 /// One invoice line, exact.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Line {
+pub struct Line<'a> {
     pub kind: LineKind,
     /// The contract (usage, credit) or the commitment (true-up).
-    pub item: Id,
+    pub item: &'a Id,
     /// Usage and credit: the contract's window ∩ the month; true-up: the month.
     pub period: Window,
     /// Usage: GPU-hours; credit: minus the GPU-hours not delivered; true-up: 0.
@@ -151,12 +150,12 @@ pub struct Line {
 
 /// What a seller bills a buyer for one month.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Invoice {
-    pub seller: Id,
-    pub buyer: Id,
+pub struct Invoice<'a> {
+    pub seller: &'a Id,
+    pub buyer: &'a Id,
     pub month: BillingMonth,
     /// Usage lines with their credit line right after, by contract; then true-ups by commitment.
-    pub lines: Vec<Line>,
+    pub lines: Vec<Line<'a>>,
     /// Σ lines, exact.
     pub total_exact_usd: Decimal,
     /// The exact total rounded once to cents, half away from zero.
@@ -188,28 +187,28 @@ impl MarginFigures {
 
 /// Margin of a reseller through one of its purchases.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ChainMargin {
+pub struct ChainMargin<'a> {
     /// The purchase the resales are carved from.
-    pub purchase: Id,
+    pub purchase: &'a Id,
     /// Who sold it to the reseller.
-    pub seller: Id,
+    pub seller: &'a Id,
     pub figures: MarginFigures,
 }
 
 /// Margin of a reseller: per chain (purchase) and in total.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Margin {
-    pub party: Id,
-    pub chains: Vec<ChainMargin>,
+pub struct Margin<'a> {
+    pub party: &'a Id,
+    pub chains: Vec<ChainMargin<'a>>,
     pub total: MarginFigures,
 }
 
 /// A commitment before the month that settles it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BurnDown {
-    pub commitment: Id,
-    pub buyer: Id,
-    pub seller: Id,
+pub struct BurnDown<'a> {
+    pub commitment: &'a Id,
+    pub buyer: &'a Id,
+    pub seller: &'a Id,
     /// usd + top-ups.
     pub usd_total: Decimal,
     /// Charges billed from the start of the window to the end of this month
@@ -230,24 +229,24 @@ pub struct BurnDown {
 
 /// Everything settled for one billing month.
 #[derive(Clone, Debug, PartialEq)]
-pub struct MonthBill {
+pub struct MonthBill<'a> {
     pub month: BillingMonth,
     /// Sorted by seller, then buyer.
-    pub invoices: Vec<Invoice>,
+    pub invoices: Vec<Invoice<'a>>,
     /// Resellers (parties that sell resales), sorted by party.
-    pub margins: Vec<Margin>,
+    pub margins: Vec<Margin<'a>>,
     /// Commitments running through this month and settled later, sorted by id.
-    pub burn_down: Vec<BurnDown>,
+    pub burn_down: Vec<BurnDown<'a>>,
 }
 
 /// A settlement run over consecutive months.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Settlement {
+pub struct Settlement<'a> {
     pub from: BillingMonth,
     pub to: BillingMonth,
-    pub months: Vec<MonthBill>,
+    pub months: Vec<MonthBill<'a>>,
     /// Margins summed over the months, per reseller and chain.
-    pub margins: Vec<Margin>,
+    pub margins: Vec<Margin<'a>>,
 }
 
 /// Why a settlement run failed. A failed conservation check is a bug or an
@@ -295,14 +294,17 @@ fn round_cents(d: Decimal) -> Decimal {
 }
 
 /// One contract, resolved once for the whole run.
-struct View<'a> {
+struct View<'a, 'd> {
     id: &'a Id,
     seller: &'a Id,
     buyer: &'a Id,
+    /// Dense party indexes, numbered in id order.
+    seller_ix: u32,
+    buyer_ix: u32,
     price: Decimal,
     window: Window,
     steps: AmountSteps,
-    pieces: &'a [Piece],
+    pieces: &'d [Piece],
     backer: Option<usize>,
     resales: Vec<usize>,
 }
@@ -346,12 +348,12 @@ fn overflow(what: String) -> SettlementError {
 /// Settles the months `from..=to`: invoices, margins, burn-down, and the
 /// conservation checks. Outage credits come from `delivery` (built from the
 /// scenario's outages).
-pub fn settle(
-    ledger: &Ledger,
+pub fn settle<'a>(
+    ledger: &'a Ledger,
     delivery: &Delivery,
     from: BillingMonth,
     to: BillingMonth,
-) -> Result<Settlement, SettlementError> {
+) -> Result<Settlement<'a>, SettlementError> {
     if from > to {
         return Err(SettlementError::EmptyRange { from, to });
     }
@@ -361,18 +363,33 @@ pub fn settle(
         .collect();
 
     // ---- resolve every contract once ------------------------------------
+    // Parties get dense indexes in id order, so per-party sums are vectors
+    // and a party's index order is the output order.
+    let mut party_ids: Vec<&Id> = ledger
+        .contracts()
+        .flat_map(|c| [&c.seller, &c.buyer])
+        .collect();
+    party_ids.sort_unstable();
+    party_ids.dedup();
+    let party_ix: FxMap<&Id, u32> = party_ids
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, i as u32))
+        .collect();
     let mut views: Vec<View> = Vec::new();
     let mut index: FxMap<&Id, usize> = FxMap::default();
     for c in ledger.contracts() {
         let info = ledger
             .contract(&c.id)
             .expect("contracts() yields ledger contracts");
-        let steps = AmountSteps::of(ledger, &c.id).expect("in the ledger");
+        let steps = AmountSteps::from_info(ledger, &info);
         index.insert(&c.id, views.len());
         views.push(View {
             id: &c.id,
             seller: &c.seller,
             buyer: &c.buyer,
+            seller_ix: party_ix[&c.seller],
+            buyer_ix: party_ix[&c.buyer],
             price: c.price_per_gpu_hour.get(),
             window: c.window,
             steps,
@@ -381,29 +398,28 @@ pub fn settle(
             resales: Vec::new(),
         });
     }
-    for i in 0..views.len() {
-        let c = ledger
-            .contract(views[i].id)
-            .expect("in the ledger")
-            .contract;
+    for (i, c) in ledger.contracts().enumerate() {
         if let Source::BackedBy(b) = &c.source {
             let bi = index[b];
             views[i].backer = Some(bi);
             views[bi].resales.push(i);
         }
     }
-    let resellers: std::collections::BTreeSet<&Id> = views
-        .iter()
-        .filter(|v| v.backer.is_some())
-        .map(|v| v.seller)
-        .collect();
+    let mut is_reseller = vec![false; party_ids.len()];
+    for v in views.iter().filter(|v| v.backer.is_some()) {
+        is_reseller[v.seller_ix as usize] = true;
+    }
 
     // ---- contracts active in each month, in invoice order ---------------
+    // Ids are compared once, here; every later sort is on integers.
+    let mut by_id: Vec<usize> = (0..views.len()).collect();
+    by_id.sort_unstable_by(|&a, &b| views[a].id.cmp(views[b].id));
+    let mut id_rank = vec![0u32; views.len()];
+    for (r, &i) in by_id.iter().enumerate() {
+        id_rank[i] = r as u32;
+    }
     let mut order: Vec<usize> = (0..views.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (&views[a], &views[b]);
-        (x.seller, x.buyer, x.id).cmp(&(y.seller, y.buyer, y.id))
-    });
+    order.sort_unstable_by_key(|&i| (views[i].seller_ix, views[i].buyer_ix, id_rank[i]));
     let mut active: Vec<Vec<usize>> = vec![Vec::new(); n_months];
     let range = Window::new(from.start(), to.end()).expect("from ≤ to");
     for &ci in &order {
@@ -482,8 +498,14 @@ pub fn settle(
     // figs[i] holds month k's figures iff stamp[i] == k + 1.
     let mut stamp: Vec<usize> = vec![0; views.len()];
     let mut bills: Vec<MonthBill> = Vec::with_capacity(n_months);
-    let mut total_margins: BTreeMap<&Id, (MarginFigures, BTreeMap<Id, ChainMargin>)> =
-        BTreeMap::new();
+    // Margins over the run: per reseller, and per purchase (chain) by contract index.
+    let mut party_total: Vec<Option<MarginFigures>> = vec![None; party_ids.len()];
+    let mut chain_total: Vec<Option<MarginFigures>> = vec![None; views.len()];
+    // Per party, for the month: what its purchases cost it net of credits,
+    // and which of its purchases were active. Reset for the parties touched.
+    let mut paid: Vec<Decimal> = vec![Decimal::ZERO; party_ids.len()];
+    let mut purchases_of: Vec<Vec<usize>> = vec![Vec::new(); party_ids.len()];
+    let mut buyers: Vec<u32> = Vec::new();
 
     for (k, &month) in months.iter().enumerate() {
         let (ms, me) = (month.start().unix_seconds(), month.end().unix_seconds());
@@ -498,8 +520,13 @@ pub fn settle(
 
         // Figures and invoices.
         let mut invoices: Vec<Invoice> = Vec::new();
-        let mut net_by_buyer: BTreeMap<&Id, Decimal> = BTreeMap::new();
+        for &b in &buyers {
+            paid[b as usize] = Decimal::ZERO;
+            purchases_of[b as usize].clear();
+        }
+        buyers.clear();
         let mut contracts_net = Decimal::ZERO;
+        let mut last_pair: Option<(u32, u32)> = None;
         for &ci in &active[k] {
             let v = &views[ci];
             let gs = v.steps.gpu_seconds(ms, me);
@@ -520,20 +547,25 @@ pub fn settle(
             figs[ci] = f;
             stamp[ci] = k + 1;
             contracts_net += f.net_usd();
-            *net_by_buyer.entry(v.buyer).or_default() += f.net_usd();
+            let b = v.buyer_ix as usize;
+            if purchases_of[b].is_empty() {
+                buyers.push(v.buyer_ix);
+            }
+            paid[b] += f.net_usd();
+            purchases_of[b].push(ci);
 
             let period = Window::new(
                 v.window.start().max(month.start()),
                 v.window.end().min(month.end()),
             )
             .expect("an active contract overlaps its month");
-            let same = invoices
-                .last()
-                .is_some_and(|inv| &inv.seller == v.seller && &inv.buyer == v.buyer);
-            if !same {
+            // `active` is in (seller, buyer, contract) order: a new pair starts a new invoice.
+            let pair = (v.seller_ix, v.buyer_ix);
+            if last_pair != Some(pair) {
+                last_pair = Some(pair);
                 invoices.push(Invoice {
-                    seller: v.seller.clone(),
-                    buyer: v.buyer.clone(),
+                    seller: v.seller,
+                    buyer: v.buyer,
                     month,
                     lines: Vec::new(),
                     total_exact_usd: Decimal::ZERO,
@@ -543,7 +575,7 @@ pub fn settle(
             let inv = invoices.last_mut().expect("pushed above");
             inv.lines.push(Line {
                 kind: LineKind::Usage,
-                item: v.id.clone(),
+                item: v.id,
                 period,
                 gpu_hours,
                 price_usd_per_gpu_hour: Some(v.price),
@@ -552,7 +584,7 @@ pub fn settle(
             if !und.is_zero() {
                 inv.lines.push(Line {
                     kind: LineKind::Credit,
-                    item: v.id.clone(),
+                    item: v.id,
                     period,
                     gpu_hours: -und,
                     price_usd_per_gpu_hour: Some(v.price),
@@ -575,15 +607,15 @@ pub fn settle(
                 let usd = (c.usd_total - c.spend).max(Decimal::ZERO);
                 true_ups += usd;
                 let pos = invoices
-                    .binary_search_by(|inv| (&inv.seller, &inv.buyer).cmp(&(c.seller, c.buyer)));
+                    .binary_search_by(|inv| (inv.seller, inv.buyer).cmp(&(c.seller, c.buyer)));
                 let pos = match pos {
                     Ok(p) => p,
                     Err(p) => {
                         invoices.insert(
                             p,
                             Invoice {
-                                seller: c.seller.clone(),
-                                buyer: c.buyer.clone(),
+                                seller: c.seller,
+                                buyer: c.buyer,
                                 month,
                                 lines: Vec::new(),
                                 total_exact_usd: Decimal::ZERO,
@@ -595,7 +627,7 @@ pub fn settle(
                 };
                 invoices[pos].lines.push(Line {
                     kind: LineKind::TrueUp,
-                    item: c.id.clone(),
+                    item: c.id,
                     period: mwin,
                     gpu_hours: Decimal::ZERO,
                     price_usd_per_gpu_hour: None,
@@ -605,9 +637,9 @@ pub fn settle(
                 let remaining = (c.usd_total - c.spent_so_far).max(Decimal::ZERO);
                 let months_left = month.months_until(c.settles);
                 burn_down.push(BurnDown {
-                    commitment: c.id.clone(),
-                    buyer: c.buyer.clone(),
-                    seller: c.seller.clone(),
+                    commitment: c.id,
+                    buyer: c.buyer,
+                    seller: c.seller,
                     usd_total: c.usd_total,
                     spent_to_date_usd: c.spent_so_far,
                     remaining_usd: remaining,
@@ -636,22 +668,26 @@ pub fn settle(
 
         // Margins and the per-buyer check: what a party's purchases cost it
         // (from the invoices it received) against what it resold and kept.
-        let mut purchases_of: BTreeMap<&Id, Vec<usize>> = BTreeMap::new();
-        for &ci in &active[k] {
-            if stamp[ci] == k + 1 {
-                purchases_of.entry(views[ci].buyer).or_default().push(ci);
-            }
-        }
+        buyers.sort_unstable();
         let mut margins = Vec::new();
-        for (party, purchases) in &purchases_of {
+        for &b in &buyers {
+            let party = party_ids[b as usize];
+            let reseller = is_reseller[b as usize];
             let mut total = MarginFigures::default();
             let mut chains = Vec::new();
-            for &c in purchases {
+            let purchases = &mut purchases_of[b as usize];
+            if reseller {
+                purchases.sort_unstable_by_key(|&c| id_rank[c]);
+            }
+            for &c in purchases.iter() {
                 let (vc, fc) = (&views[c], fig(c, &figs, &stamp));
                 let mut m = MarginFigures::default();
                 let (mut resold_h, mut resold_und) = (Decimal::ZERO, Decimal::ZERO);
                 for &d in &vc.resales {
-                    let fd = fig(d, &figs, &stamp);
+                    if stamp[d] != k + 1 {
+                        continue;
+                    }
+                    let fd = figs[d];
                     m.revenue_usd += fd.net_usd();
                     m.cost_of_resold_usd += (fd.gpu_hours - fd.undelivered) * vc.price;
                     resold_h += fd.gpu_hours;
@@ -661,36 +697,33 @@ pub fn settle(
                 m.idle_cost_usd =
                     ((fc.gpu_hours - resold_h) - (fc.undelivered - resold_und)) * vc.price;
                 total.add(&m);
-                chains.push(ChainMargin {
-                    purchase: vc.id.clone(),
-                    seller: vc.seller.clone(),
-                    figures: m,
-                });
+                if reseller {
+                    chain_total[c].get_or_insert_with(Default::default).add(&m);
+                    chains.push(ChainMargin {
+                        purchase: vc.id,
+                        seller: vc.seller,
+                        figures: m,
+                    });
+                }
             }
-            let paid = net_by_buyer.get(party).copied().unwrap_or_default();
+            let paid = paid[b as usize];
             if !same_to_the_cent(paid, total.cost_of_resold_usd + total.idle_cost_usd) {
                 return Err(SettlementError::ResellerImbalance {
                     month,
-                    party: (*party).clone(),
+                    party: party.clone(),
                     purchases_usd: paid,
                     resold_usd: total.cost_of_resold_usd,
                     idle_usd: total.idle_cost_usd,
                 });
             }
-            if !resellers.contains(party) {
+            if !reseller {
                 continue;
             }
-            chains.sort_by(|a, b| a.purchase.cmp(&b.purchase));
-            let acc = total_margins.entry(party).or_default();
-            acc.0.add(&total);
-            for ch in &chains {
-                acc.1
-                    .entry(ch.purchase.clone())
-                    .and_modify(|x| x.figures.add(&ch.figures))
-                    .or_insert_with(|| ch.clone());
-            }
+            party_total[b as usize]
+                .get_or_insert_with(Default::default)
+                .add(&total);
             margins.push(Margin {
-                party: (*party).clone(),
+                party,
                 chains,
                 total,
             });
@@ -704,14 +737,30 @@ pub fn settle(
         });
     }
 
-    let margins = total_margins
-        .into_iter()
-        .map(|(party, (total, chains))| Margin {
-            party: party.clone(),
-            chains: chains.into_values().collect(),
-            total,
-        })
+    let mut chained: Vec<usize> = (0..views.len())
+        .filter(|&c| chain_total[c].is_some())
         .collect();
+    chained.sort_unstable_by_key(|&c| (views[c].buyer_ix, id_rank[c]));
+    let mut margins: Vec<Margin> = Vec::new();
+    let mut at: Vec<usize> = vec![usize::MAX; party_ids.len()];
+    for (b, total) in party_total.into_iter().enumerate() {
+        if let Some(total) = total {
+            at[b] = margins.len();
+            margins.push(Margin {
+                party: party_ids[b],
+                chains: Vec::new(),
+                total,
+            });
+        }
+    }
+    for c in chained {
+        let v = &views[c];
+        margins[at[v.buyer_ix as usize]].chains.push(ChainMargin {
+            purchase: v.id,
+            seller: v.seller,
+            figures: chain_total[c].take().expect("filtered"),
+        });
+    }
     Ok(Settlement {
         from,
         to,

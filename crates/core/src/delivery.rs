@@ -20,7 +20,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::ledger::{FxMap, Ledger};
+use crate::ledger::{ContractInfo, FxMap, Ledger};
 use crate::model::{Outage, OutageScope, Site, Source};
 use crate::types::{Id, Instant, Window};
 
@@ -118,7 +118,11 @@ pub(crate) struct AmountSteps {
 impl AmountSteps {
     /// `None` when the contract is not in the ledger.
     pub(crate) fn of(ledger: &Ledger, contract: &Id) -> Option<AmountSteps> {
-        let info = ledger.contract(contract)?;
+        Some(Self::from_info(ledger, &ledger.contract(contract)?))
+    }
+
+    pub(crate) fn from_info(ledger: &Ledger, info: &ContractInfo) -> AmountSteps {
+        let contract = &info.contract.id;
         let w = info.contract.window;
         let mut cuts: Vec<Instant> = std::iter::once(w.start())
             .chain(info.amendments.iter().map(|&(eff, _)| eff))
@@ -133,10 +137,10 @@ impl AmountSteps {
                 (t.unix_seconds(), n)
             })
             .collect();
-        Some(AmountSteps {
+        AmountSteps {
             steps,
             end: w.end().unix_seconds(),
-        })
+        }
     }
 
     pub(crate) fn start(&self) -> i64 {

@@ -9,10 +9,9 @@ fn month(s: &str) -> BillingMonth {
     BillingMonth::parse(s).unwrap()
 }
 
-fn run(n: &Net, from: &str, to: &str) -> Settlement {
-    let l = n.ledger();
-    let d = n.delivery(&l);
-    settle(&l, &d, month(from), month(to)).unwrap()
+fn run<'a>(n: &Net, l: &'a Ledger, from: &str, to: &str) -> Settlement<'a> {
+    let d = n.delivery(l);
+    settle(l, &d, month(from), month(to)).unwrap()
 }
 
 /// (kind, item, GPU-hours, usd) of every line, for compact assertions.
@@ -41,7 +40,8 @@ fn a_mid_month_amendment_is_billed_from_its_date() {
             "site:plano",
         )
         .amend("c1", 50, at(2026, 3, 16, 0));
-    let s = run(&n, "2026-03", "2026-04");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-03", "2026-04");
     assert_eq!(s.months.len(), 2);
     let mar = &s.months[0].invoices;
     assert_eq!(mar.len(), 1);
@@ -86,7 +86,9 @@ fn a_resale_chain_of_depth_three_bills_every_tier_and_its_margins_balance() {
     //       idle (595,200 − 372,000) × 2 = 446,400; 744,000 + 446,400 = 1,190,400 paid.
     // oai:  revenue 595,200, cost of resold 148,800 × 3 = 446,400, margin 148,800,
     //       idle (372,000 − 148,800) × 3 = 669,600; 446,400 + 669,600 = 1,116,000 paid.
-    let s = run(&chain(), "2026-03", "2026-03");
+    let n = chain();
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-03", "2026-03");
     let inv = &s.months[0].invoices;
     let who: Vec<_> = inv
         .iter()
@@ -144,7 +146,8 @@ fn an_outage_mid_month_is_credited_at_every_tier() {
         win(at(2026, 3, 10, 6), at(2026, 3, 10, 18)),
         "0.5",
     );
-    let s = run(&n, "2026-03", "2026-03");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-03", "2026-03");
     let inv = &s.months[0].invoices;
     assert_eq!(
         lines(&inv[0]),
@@ -220,7 +223,8 @@ fn a_take_or_pay_shortfall_is_trued_up_in_the_last_month_with_burn_down_before()
             "500000",
         )
         .top_up("oai-cw", "100000", at(2026, 2, 1, 0));
-    let s = run(&n, "2026-01", "2026-03");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-01", "2026-03");
     let jan = &s.months[0].burn_down;
     assert_eq!(jan.len(), 1);
     assert_eq!(
@@ -255,7 +259,8 @@ fn a_take_or_pay_shortfall_is_trued_up_in_the_last_month_with_burn_down_before()
     );
     assert_eq!(mar.invoices[0].total_usd, dec("316800.00"));
     // A run starting in February still knows January's spend.
-    let s = run(&n, "2026-02", "2026-02");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-02", "2026-02");
     assert_eq!(s.months[0].burn_down[0].spent_to_date_usd, dec("283200"));
 }
 
@@ -280,7 +285,8 @@ fn a_commitment_met_is_trued_up_at_zero() {
             win(at(2026, 1, 1, 0), at(2026, 3, 1, 0)),
             "200000",
         );
-    let s = run(&n, "2026-02", "2026-02");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-02", "2026-02");
     assert_eq!(
         lines(&s.months[0].invoices[0]),
         vec![
@@ -304,7 +310,8 @@ fn a_leap_year_february_has_29_days() {
         "1.50",
         "site:plano",
     );
-    let s = run(&n, "2028-01", "2028-03");
+    let l = n.ledger();
+    let s = run(&n, &l, "2028-01", "2028-03");
     let got: Vec<_> = s
         .months
         .iter()
@@ -340,7 +347,8 @@ fn lines_stay_exact_and_the_total_is_rounded_once() {
         .site("plano", "cw", 10)
         .contract("a", "cw", "oai", 1, ten(0), "0.03", "site:plano")
         .contract("b", "cw", "oai", 1, ten(20), "0.03", "site:plano");
-    let s = run(&n, "2026-03", "2026-03");
+    let l = n.ledger();
+    let s = run(&n, &l, "2026-03", "2026-03");
     let inv = &s.months[0].invoices[0];
     assert_eq!(inv.lines[0].usd, dec("0.005"));
     assert_eq!(inv.total_exact_usd, dec("0.010"));
@@ -349,7 +357,9 @@ fn lines_stay_exact_and_the_total_is_rounded_once() {
 
 #[test]
 fn a_period_outside_every_contract_gives_empty_invoices() {
-    let s = run(&chain(), "2030-01", "2030-02");
+    let n = chain();
+    let l = n.ledger();
+    let s = run(&n, &l, "2030-01", "2030-02");
     assert_eq!(s.months.len(), 2);
     assert!(
         s.months
@@ -488,7 +498,7 @@ proptest! {
             let mw = mb.month.window();
             for inv in &mb.invoices {
                 for line in inv.lines.iter().filter(|x| x.kind == LineKind::Credit) {
-                    let lost = d.undelivered_gpu_hours(&l, &line.item, &mw).unwrap();
+                    let lost = d.undelivered_gpu_hours(&l, line.item, &mw).unwrap();
                     prop_assert_eq!(line.gpu_hours, -lost);
                 }
                 // A credit never exceeds its usage.
