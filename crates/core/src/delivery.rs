@@ -346,6 +346,14 @@ impl Delivery {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Pieces of the root a contract draws on (its chain's root site and
+    /// its class): the f every tier of that chain receives. `None` when the
+    /// contract is not in the ledger.
+    pub fn pieces_of_contract(&self, ledger: &Ledger, contract: &Id) -> Option<&[Piece]> {
+        let info = ledger.contract(contract)?;
+        Some(self.pieces(&info.root_site.id, &info.contract.gpu))
+    }
+
     /// Every root with pieces, sorted by site then class.
     pub fn roots(&self) -> Vec<(&Id, &Id, &[Piece])> {
         let mut v: Vec<_> = self

@@ -36,6 +36,9 @@ fn half_a_site_down_for_twelve_hours_costs_every_tier_the_same_share() {
         d.delivered_fraction_f64_at(&id("plano"), &gpu_id("H100"), at(2026, 3, 10, 18)),
         1.0
     );
+    // The depth-3 resale sees the same pieces as the site contract.
+    assert_eq!(d.pieces_of_contract(&l, &id("c3")), Some(p));
+    assert_eq!(d.pieces_of_contract(&l, &id("nope")), None);
     let march = win(at(2026, 3, 1, 0), at(2026, 4, 1, 0));
     let lost = |c: &str| d.undelivered_gpu_hours(&l, &id(c), &march).unwrap();
     assert_eq!(lost("c1"), dec("3600"));
