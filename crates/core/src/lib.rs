@@ -1,10 +1,13 @@
-//! Cascade's pure core: domain types, the capacity ledger, provenance and exposure.
+//! Cascade's pure core: domain types, the capacity ledger, provenance,
+//! exposure, the delivery rule and settlement.
 //!
 //! Architecture invariant: this crate does no IO, reads no clock, spawns no
 //! threads and knows nothing of serde or file formats. Everything here is a
 //! function of its inputs.
 
+pub mod billing;
 pub mod buildout;
+pub mod delivery;
 pub mod exposure;
 pub mod ledger;
 pub mod model;
@@ -12,7 +15,12 @@ mod stepfn;
 pub mod types;
 pub mod violation;
 
+pub use billing::{
+    BurnDown, ChainMargin, Invoice, Line, LineKind, Margin, MarginFigures, MonthBill, Settlement,
+    SettlementError, settle,
+};
 pub use buildout::{ClassMonth, SiteMonth, SiteTimeline};
+pub use delivery::{Delivery, DeliveryError, Piece};
 pub use exposure::{
     CommitmentRow, Exposure, HiddenConcentration, LossRow, Row, SiteRow, Unbuilt, UnbuiltRow,
 };

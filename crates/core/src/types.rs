@@ -372,6 +372,35 @@ impl Month {
         Ok(Month { year, month })
     }
 
+    /// Reads exactly `YYYY-MM` (`2026-1` and `2026-13` are refused).
+    pub fn parse(s: &str) -> Result<Month, PeriodError> {
+        let bad = || PeriodError::Malformed(s.to_string());
+        let b = s.as_bytes();
+        if b.len() != 7
+            || b[4] != b'-'
+            || !b
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let year: i32 = s[..4].parse().map_err(|_| bad())?;
+        let month: u8 = s[5..].parse().map_err(|_| bad())?;
+        Month::new(year, month).map_err(|_| bad())
+    }
+
+    /// Midnight UTC of the next month's first day.
+    pub fn end(self) -> Instant {
+        self.next().start()
+    }
+
+    /// Months from `self` to `later` (0 when equal, negative when earlier).
+    pub fn months_until(self, later: Month) -> i64 {
+        (i64::from(later.year) - i64::from(self.year)) * 12 + i64::from(later.month)
+            - i64::from(self.month)
+    }
+
     /// The month holding instant `t`.
     pub fn of(t: Instant) -> Month {
         let (y, m, ..) = t.to_civil();
@@ -415,6 +444,13 @@ impl Month {
             end: self.next().start(),
         }
     }
+}
+
+/// Why a month could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("period {0:?} is not a month: write YYYY-MM with a month from 01 to 12, e.g. 2026-03")]
+    Malformed(String),
 }
 
 /// `YYYY-MM`.
