@@ -9,9 +9,9 @@
 use std::str::FromStr;
 
 use cascade_core::{
-    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Event, GpuClass, Gpus, Id,
-    Instant, Offer, Outage, OutageScope, Party, Policy, Positive, Share, Site, Source, Usd,
-    UsdPerGpuHour, Window,
+    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Event, Expansion, GpuClass,
+    GpuDelta, Gpus, Id, Instant, MwDelta, Offer, Outage, OutageScope, Party, Policy, Positive,
+    Share, Site, Source, Usd, UsdPerGpuHour, Window,
 };
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -63,6 +63,7 @@ pub fn kind(r: &Record) -> &'static str {
         Record::Event(Event::Gpu(_)) => "gpu",
         Record::Event(Event::Party(_)) => "party",
         Record::Event(Event::Site(_)) => "site",
+        Record::Event(Event::Expansion(_)) => "expansion",
         Record::Event(Event::Clause(_)) => "clause",
         Record::Event(Event::Contract(_)) => "contract",
         Record::Event(Event::Amendment(_)) => "amendment",
@@ -139,6 +140,20 @@ fn event_value(e: &Event) -> Value {
                 "id": s.id.as_str(), "owner": s.owner.as_str(), "region": s.region, "gpus": gpus,
             }));
             if let Some(p) = s.power_mw {
+                m.insert("power_mw".into(), json!(p.get()));
+            }
+            Value::Object(m)
+        }
+        Event::Expansion(x) => {
+            let gpus: Map<String, Value> = x
+                .gpus
+                .iter()
+                .map(|(c, n)| (c.as_str().to_string(), json!(n.get())))
+                .collect();
+            let mut m = obj(json!({
+                "id": x.id.as_str(), "site": x.site.as_str(), "effective": time(x.effective), "gpus": gpus,
+            }));
+            if let Some(p) = x.power_mw {
                 m.insert("power_mw".into(), json!(p.get()));
             }
             Value::Object(m)
@@ -438,6 +453,35 @@ pub fn from_value(kind: &str, v: &Value) -> Result<Record, CodecError> {
             Event::Amendment(Amendment {
                 target,
                 effective: b.time("effective")?,
+            })
+        }
+        "expansion" => {
+            let gpus = b
+                .req("gpus")?
+                .as_object()
+                .ok_or_else(|| b.err("field gpus is not an object"))?
+                .iter()
+                .map(|(k, n)| {
+                    let id = Id::new_gpu_class(k).map_err(|e| b.err(format!("gpus: {e}")))?;
+                    let n = n
+                        .as_i64()
+                        .ok_or_else(|| b.err(format!("gpus.{k} is not an integer")))?;
+                    let n = GpuDelta::new("gpus", n).map_err(|e| b.err(e.to_string()))?;
+                    Ok((id, n))
+                })
+                .collect::<Result<Vec<_>, CodecError>>()?;
+            Event::Expansion(Expansion {
+                id: b.id("id")?,
+                site: b.id("site")?,
+                effective: b.time("effective")?,
+                gpus,
+                power_mw: match b.opt("power_mw") {
+                    None => None,
+                    Some(_) => Some(
+                        MwDelta::new("power_mw", b.float("power_mw")?)
+                            .map_err(|e| b.err(e.to_string()))?,
+                    ),
+                },
             })
         }
         "commitment" => Event::Commitment(Commitment {

@@ -248,6 +248,7 @@ impl State {
             gpus: l.gpu_classes().to_vec(),
             parties: l.parties().to_vec(),
             sites: l.sites().cloned().collect(),
+            expansions: l.expansions().to_vec(),
             contracts: l.contracts().cloned().collect(),
             commitments: l.commitments().cloned().collect(),
             amendments: l.amendments().to_vec(),
