@@ -7,6 +7,7 @@
 pub mod exposure;
 pub mod ledger;
 pub mod model;
+mod order;
 mod stepfn;
 pub mod types;
 pub mod violation;
@@ -14,5 +15,6 @@ pub mod violation;
 pub use exposure::{CommitmentRow, Exposure, HiddenConcentration, LossRow, Row, SiteRow};
 pub use ledger::{Chain, ContractInfo, Event, Holding, Ledger, Resold};
 pub use model::*;
+pub use order::LoadOrder;
 pub use types::*;
 pub use violation::{ItemRef, Rejection, Violation};
