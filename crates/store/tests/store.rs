@@ -61,7 +61,7 @@ async fn fresh(db: Db) -> Option<String> {
 
 fn scenario(src: &str) -> Vec<Record> {
     let s = cascade_scenario::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
-    scenario_records(&s)
+    scenario_records(&s).unwrap_or_else(|r| panic!("{r}"))
 }
 
 /// The capacity the race tests resell (shared with the service tests).
