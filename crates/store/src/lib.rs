@@ -39,7 +39,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 
 use cascade_core::{
-    Demand, Event, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
+    Demand, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
     Violation,
 };
 use tokio::sync::{Notify, RwLock, mpsc, oneshot, watch};
