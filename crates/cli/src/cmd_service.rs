@@ -279,9 +279,10 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let store = Store::open(&db)
             .await
             .with_context(|| format!("cannot open the store {}", redact(&db)))?;
-        let records = cascade_store::scenario_records(&scenario);
-        let n = records.len();
-        let outcome = store.append("admin", records).await?;
+        let (n, outcome) = match cascade_store::scenario_records(&scenario) {
+            Ok(records) => (records.len(), store.append("admin", records).await?),
+            Err(r) => (0, Err(r)),
+        };
         let seq = store.read(|s| s.seq).await?;
         store.close().await;
         match outcome {

@@ -796,27 +796,29 @@ impl Ledger {
         Ok(Entry::Clause(n as u32))
     }
 
+    /// The one walk up a resale chain: a contract, then its backer, and so
+    /// on up to the contract sold from a site. Every chain question (sellers,
+    /// ids, `chain`) goes through it.
+    fn up_chain(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(ci), |&c| self.contracts[c as usize].backer)
+    }
+
     /// Sellers along a contract's chain, the contract's own seller first.
-    fn chain_sellers(&self, mut ci: u32) -> Vec<u32> {
-        let mut out = Vec::new();
-        loop {
-            let cs = &self.contracts[ci as usize];
-            out.push(cs.seller);
-            match cs.backer {
-                Some(b) => ci = b,
-                None => return out,
-            }
-        }
+    fn chain_sellers(&self, ci: u32) -> Vec<u32> {
+        self.up_chain(ci)
+            .map(|c| self.contracts[c as usize].seller)
+            .collect()
+    }
+
+    /// Ids along a contract's chain, its own first.
+    fn chain_ids(&self, ci: u32) -> impl Iterator<Item = Id> + '_ {
+        self.up_chain(ci)
+            .map(|c| self.contracts[c as usize].c.id.clone())
     }
 
     fn no_resale_violation(&self, ci: u32, seller: u32, party: u32) -> Violation {
         let cs = &self.contracts[ci as usize];
-        let mut chain = vec![cs.c.id.clone()];
-        let mut b = cs.backer;
-        while let Some(bi) = b {
-            chain.push(self.contracts[bi as usize].c.id.clone());
-            b = self.contracts[bi as usize].backer;
-        }
+        let chain = self.chain_ids(ci).collect();
         Violation::NoResaleTo {
             item: ItemRef::Contract(cs.c.id.clone()),
             seller: self.parties[seller as usize].id.clone(),
@@ -1006,11 +1008,7 @@ impl Ledger {
                 let mut chain_ids = vec![c.id.clone()];
                 if let Some((Some(bi), _)) = resolved {
                     chain_sellers.extend(self.chain_sellers(bi));
-                    let mut cur = Some(bi);
-                    while let Some(x) = cur {
-                        chain_ids.push(self.contracts[x as usize].c.id.clone());
-                        cur = self.contracts[x as usize].backer;
-                    }
+                    chain_ids.extend(self.chain_ids(bi));
                 }
                 for &s in banned {
                     if chain_sellers.contains(&s) {
@@ -1189,170 +1187,52 @@ impl Ledger {
     /// amendments, so a resale that fits only thanks to its backer's top-up
     /// is accepted, as the final state allows it.
     pub fn from_scenario(s: &Scenario) -> Result<Ledger, Rejection> {
+        let order = s.load_order();
+        let mut v = order.refused;
+        if order.events.is_empty() && !v.is_empty() {
+            // Refused whole (duplicate ids): nothing to check references against.
+            return Err(Rejection { violations: v });
+        }
         let mut l = Ledger::new();
         l.reserve(s.contracts.len());
-        let mut v: Vec<Violation> = Vec::new();
-        let push = |l: &mut Ledger, e: Event, v: &mut Vec<Violation>| -> bool {
-            match l.apply(e) {
-                Ok(_) => true,
-                Err(r) => {
-                    v.extend(r.violations);
-                    false
-                }
-            }
-        };
-        for g in &s.gpus {
-            push(&mut l, Event::Gpu(g.clone()), &mut v);
-        }
-        for p in &s.parties {
-            push(&mut l, Event::Party(p.clone()), &mut v);
-        }
-        for site in &s.sites {
-            push(&mut l, Event::Site(site.clone()), &mut v);
-        }
-        l.load_expansions(&s.expansions, &mut v);
-        for c in &s.clauses {
-            push(&mut l, Event::Clause(c.clone()), &mut v);
-        }
-
-        // Contract order: backers first; cycles reported once each.
-        let mut index: FxMap<&Id, usize> = FxMap::default();
-        for (i, c) in s.contracts.iter().enumerate() {
-            index.entry(&c.id).or_insert(i);
-        }
-        let mut amends_of: FxMap<&Id, Vec<&Amendment>> = FxMap::default();
-        let mut other_amends = Vec::new();
-        for a in &s.amendments {
-            match &a.target {
-                AmendmentTarget::Contract { id, .. } if index.contains_key(id) => {
-                    amends_of.entry(id).or_default().push(a)
-                }
-                _ => other_amends.push(a),
-            }
-        }
-        #[derive(Clone, Copy, PartialEq)]
-        enum St {
-            New,
-            OnPath,
-            Done,
-        }
-        let mut state = vec![St::New; s.contracts.len()];
-        let mut rejected: std::collections::HashSet<&Id> = Default::default();
-        for start in 0..s.contracts.len() {
-            if state[start] != St::New {
-                continue;
-            }
-            // Walk up the chain until a contract that is done, outside the scenario, or on the path.
-            let mut path = vec![start];
-            state[start] = St::OnPath;
-            let mut cycle: Option<usize> = None;
-            loop {
-                let cur = *path.last().expect("non-empty");
-                let Source::BackedBy(b) = &s.contracts[cur].source else {
-                    break;
-                };
-                let Some(&bi) = index.get(b) else { break };
-                match state[bi] {
-                    St::Done => break,
-                    St::OnPath => {
-                        cycle = path.iter().position(|&p| p == bi);
-                        break;
-                    }
-                    St::New => {
-                        state[bi] = St::OnPath;
-                        path.push(bi);
+        // Contracts refused here; their resales and amendments follow them in
+        // the load order and are reported (or skipped) instead of failing on
+        // a missing reference.
+        let mut rejected: std::collections::HashSet<Id> = Default::default();
+        for e in order.events {
+            match &e {
+                Event::Contract(c) => {
+                    if let Source::BackedBy(b) = &c.source
+                        && rejected.contains(b)
+                    {
+                        v.push(Violation::BackingRejected {
+                            item: ItemRef::Contract(c.id.clone()),
+                            backing: b.clone(),
+                        });
+                        rejected.insert(c.id.clone());
+                        continue;
                     }
                 }
+                Event::Amendment(Amendment {
+                    target: AmendmentTarget::Contract { id, .. },
+                    ..
+                }) if rejected.contains(id) => continue,
+                _ => {}
             }
-            if let Some(pos) = cycle {
-                let members: Vec<usize> = path[pos..].to_vec();
-                // Members in path order follow backed_by: a -> b means a is backed by b.
-                let mut ids: Vec<Id> = members.iter().map(|&i| s.contracts[i].id.clone()).collect();
-                ids.push(ids[0].clone());
-                v.push(Violation::Cycle {
-                    item: ItemRef::Contract(s.contracts[members[0]].id.clone()),
-                    cycle: ids,
-                });
-                for &m in &members {
-                    rejected.insert(&s.contracts[m].id);
-                    state[m] = St::Done;
-                }
-                path.truncate(pos);
+            let contract = match &e {
+                Event::Contract(c) => Some(c.id.clone()),
+                _ => None,
+            };
+            if let Err(r) = l.apply(e) {
+                v.extend(r.violations);
+                rejected.extend(contract);
             }
-            for &ci in path.iter().rev() {
-                state[ci] = St::Done;
-                let c = &s.contracts[ci];
-                if let Source::BackedBy(b) = &c.source
-                    && rejected.contains(b)
-                    && l.contract_ix.get(b, &l.contracts).is_none()
-                {
-                    v.push(Violation::BackingRejected {
-                        item: ItemRef::Contract(c.id.clone()),
-                        backing: b.clone(),
-                    });
-                    rejected.insert(&c.id);
-                    continue;
-                }
-                let is_first = index.get(&c.id) == Some(&ci);
-                if !push(&mut l, Event::Contract(c.clone()), &mut v) {
-                    if is_first {
-                        rejected.insert(&c.id);
-                    }
-                    continue;
-                }
-                if is_first {
-                    for a in amends_of.get(&c.id).map(Vec::as_slice).unwrap_or(&[]) {
-                        push(&mut l, Event::Amendment((*a).clone()), &mut v);
-                    }
-                }
-            }
-        }
-        for c in &s.commitments {
-            push(&mut l, Event::Commitment(c.clone()), &mut v);
-        }
-        for a in other_amends {
-            let skip =
-                matches!(&a.target, AmendmentTarget::Contract { id, .. } if rejected.contains(id));
-            if !skip {
-                push(&mut l, Event::Amendment(a.clone()), &mut v);
-            }
-        }
-        for o in &s.offers {
-            push(&mut l, Event::Offer(o.clone()), &mut v);
         }
         l.check_references(s, &mut v);
         if v.is_empty() {
             Ok(l)
         } else {
             Err(Rejection { violations: v })
-        }
-    }
-
-    /// Applies a scenario's expansions whatever their order in the file.
-    ///
-    /// By effective date (then id), each one's check sees exactly the final
-    /// installed GPUs and power at its own date, so a retirement written
-    /// before the phase it retires still fits. Expansions of the same date
-    /// can still need each other (GPUs in one, their power in the other):
-    /// refused ones are retried while any pass accepts something.
-    fn load_expansions(&mut self, expansions: &[Expansion], v: &mut Vec<Violation>) {
-        let mut pending: Vec<&Expansion> = expansions.iter().collect();
-        pending.sort_by(|a, b| (a.effective, &a.id).cmp(&(b.effective, &b.id)));
-        loop {
-            let mut refused = Vec::new();
-            let mut last = Vec::new();
-            let before = pending.len();
-            for x in pending {
-                if let Err(r) = self.apply(Event::Expansion(x.clone())) {
-                    refused.push(x);
-                    last.extend(r.violations);
-                }
-            }
-            if refused.is_empty() || refused.len() == before {
-                v.extend(last);
-                return;
-            }
-            pending = refused;
         }
     }
 
@@ -1624,16 +1504,11 @@ impl Ledger {
 
     /// The chain of a contract up to its root site.
     pub fn chain(&self, id: &Id) -> Option<Chain<'_>> {
-        let mut ci = self.contract_ix.get(id, &self.contracts)?;
-        let mut links = Vec::new();
-        loop {
-            let cs = &self.contracts[ci as usize];
-            links.push(&cs.c);
-            match cs.backer {
-                Some(b) => ci = b,
-                None => break,
-            }
-        }
+        let ci = self.contract_ix.get(id, &self.contracts)?;
+        let links: Vec<&Contract> = self
+            .up_chain(ci)
+            .map(|c| &self.contracts[c as usize].c)
+            .collect();
         let site = &self.sites[self.contracts[ci as usize].root_site as usize].site;
         Some(Chain {
             links,

@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod exposure;
 pub mod ledger;
 pub mod model;
+mod order;
 mod stepfn;
 pub mod types;
 pub mod violation;
@@ -26,5 +27,6 @@ pub use exposure::{
 };
 pub use ledger::{Chain, ContractInfo, Event, Holding, Ledger, Resold};
 pub use model::*;
+pub use order::LoadOrder;
 pub use types::*;
 pub use violation::{ItemRef, Rejection, Violation};

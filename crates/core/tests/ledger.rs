@@ -1028,6 +1028,161 @@ fn unbuilt_capacity_is_traced_through_three_tiers_of_resale() {
     assert_eq!(e.unbuilt.asof, t);
 }
 
+/// The base ledger's GPU classes, parties and site as a scenario, plus
+/// the given contracts.
+fn scenario_with(contracts: Vec<Event>) -> Scenario {
+    let mut s = Scenario::default();
+    for e in base().events().chain(contracts) {
+        match e {
+            Event::Gpu(g) => s.gpus.push(g),
+            Event::Party(p) => s.parties.push(p),
+            Event::Site(x) => s.sites.push(x),
+            Event::Contract(c) => s.contracts.push(c),
+            _ => unreachable!(),
+        }
+    }
+    s
+}
+
+fn top_up(contract: &str, n: i64, effective: i64) -> Amendment {
+    Amendment {
+        target: AmendmentTarget::Contract {
+            id: id(contract),
+            gpus: gpus(n),
+        },
+        effective: day(effective),
+    }
+}
+
+/// "kind:id" per event, amendments as "amendment:<target>".
+fn labels(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Gpu(g) => format!("gpu:{}", g.id),
+            Event::Party(p) => format!("party:{}", p.id),
+            Event::Site(x) => format!("site:{}", x.id),
+            Event::Clause(_) => "clause".into(),
+            Event::Contract(c) => format!("contract:{}", c.id),
+            Event::Amendment(a) => match &a.target {
+                AmendmentTarget::Contract { id, .. } => format!("amendment:{id}"),
+                AmendmentTarget::Commitment { id, .. } => format!("amendment:{id}"),
+            },
+            Event::Commitment(c) => format!("commitment:{}", c.id),
+            Event::Offer(o) => format!("offer:{}", o.id),
+            Event::Expansion(x) => format!("expansion:{}", x.id),
+        })
+        .collect()
+}
+
+#[test]
+fn load_order_puts_backers_first_and_amendments_after_their_contract() {
+    // Written grandchild, child, root; the root's top-up is written first,
+    // and one amendment names a contract the scenario does not have.
+    let mut s = scenario_with(vec![
+        contract("gc", "oai", "msft", 10, win(0, 5), backed("ch"), false),
+        contract("ch", "goog", "oai", 20, win(0, 10), backed("root"), true),
+        contract("root", "cw", "goog", 100, win(0, 30), site(), true),
+        contract("solo", "cw", "msft", 5, win(0, 30), site(), false),
+    ]);
+    s.amendments.push(top_up("elsewhere", 1, 3));
+    s.amendments.push(top_up("root", 50, 5));
+    s.amendments.push(top_up("ch", 5, 2));
+    let order = s.load_order();
+    assert!(order.refused.is_empty(), "{:?}", order.refused);
+    let got = labels(&order.events);
+    assert_eq!(
+        got[7..],
+        [
+            "contract:root",
+            "amendment:root",
+            "contract:ch",
+            "amendment:ch",
+            "contract:gc",
+            "contract:solo",
+            "amendment:elsewhere",
+        ]
+    );
+    assert_eq!(
+        got[..7],
+        [
+            "gpu:h100",
+            "gpu:gb200",
+            "party:cw",
+            "party:goog",
+            "party:oai",
+            "party:msft",
+            "site:plano",
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_id_refuses_the_whole_scenario_and_reports_every_copy() {
+    // Three contracts called c1 and two parties called oai: 2 + 1 copies
+    // too many. A resale of c1 would be carved from a guess, so nothing is
+    // applied, not even the first copy.
+    let mut s = scenario_with(vec![
+        contract("c1", "cw", "goog", 100, win(0, 30), site(), true),
+        contract("c1", "cw", "oai", 100, win(0, 30), site(), true),
+        contract("r", "goog", "msft", 10, win(0, 5), backed("c1"), false),
+        contract("c1", "cw", "msft", 100, win(0, 30), site(), true),
+    ]);
+    s.parties.push(Party {
+        id: id("oai"),
+        name: None,
+    });
+    let order = s.load_order();
+    assert!(order.events.is_empty());
+    let dup = |item| Violation::DuplicateId { item };
+    let expected = vec![
+        dup(ItemRef::Party(id("oai"))),
+        dup(ItemRef::Contract(id("c1"))),
+        dup(ItemRef::Contract(id("c1"))),
+    ];
+    assert_eq!(order.refused, expected);
+    assert_eq!(Ledger::from_scenario(&s).unwrap_err().violations, expected);
+}
+
+#[test]
+fn a_cycle_is_refused_with_its_resales_before_anything_is_applied() {
+    let s = scenario_with(vec![
+        contract("a", "goog", "oai", 5, win(0, 5), backed("b"), true),
+        contract("b", "oai", "goog", 5, win(0, 5), backed("a"), true),
+        contract("c", "goog", "msft", 1, win(0, 5), backed("a"), false),
+        contract("ok", "cw", "goog", 5, win(0, 5), site(), false),
+    ]);
+    let order = s.load_order();
+    assert_eq!(labels(&order.events)[7..], ["contract:ok"]);
+    let codes: Vec<&str> = order.refused.iter().map(|v| v.code()).collect();
+    assert_eq!(codes, ["cycle", "backing_rejected"]);
+    assert_eq!(
+        order.refused[0].to_string(),
+        "contract \"a\": backed_by forms a cycle: a -> b -> a"
+    );
+}
+
+#[test]
+fn capacity_breakpoints_are_contract_dates_and_top_ups_sorted_once() {
+    let mut s = scenario_with(vec![
+        contract("late", "cw", "goog", 10, win(10, 30), site(), false),
+        contract("early", "cw", "oai", 10, win(0, 10), site(), false),
+    ]);
+    s.amendments.push(top_up("late", 5, 20));
+    // A commitment top-up adds money, not capacity: no breakpoint.
+    s.amendments.push(Amendment {
+        target: AmendmentTarget::Commitment {
+            id: id("k"),
+            usd: Usd::new("usd", Decimal::from(1)).unwrap(),
+        },
+        effective: day(25),
+    });
+    assert_eq!(
+        s.capacity_breakpoints(),
+        [day(0), day(10), day(20), day(30)]
+    );
+}
+
 // ---- property tests -------------------------------------------------------
 
 /// One accepted contract in the naive model: (id, backer index or None for

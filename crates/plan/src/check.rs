@@ -2,6 +2,16 @@
 //! of the planning model? It reads the scenario and the ledger directly —
 //! its own segments, its own usability rules, exact money — and shares no
 //! code with the model builder, so tests can hold the solver to it.
+//!
+//! This file deliberately restates the planning rules that `prep` and
+//! `model` also encode (usable offers, coverage, provider share, N-1,
+//! co-location, ROFR, budget): it is the planner's twin, written
+//! independently, so that a mistake in one shows up as a disagreement with
+//! the other instead of being shared. Do not merge it with the model or call
+//! into `prep`/`model`/`solve` from here, even where the code looks alike
+//! (a duplicate finder will flag it; that is expected). Only the domain
+//! facts owned by `cascade-core` (the ledger's walks, the capacity
+//! breakpoints) and the formatting helpers are shared.
 
 use std::collections::BTreeMap;
 
@@ -122,14 +132,9 @@ pub fn check_plan(
         offers.push((o, gpus));
     }
 
-    // Every instant where anything changes.
-    let mut cuts: Vec<Instant> = Vec::new();
-    for c in &scenario.contracts {
-        cuts.extend([c.window.start(), c.window.end()]);
-    }
-    for a in &scenario.amendments {
-        cuts.push(a.effective);
-    }
+    // Every instant where anything changes: capacity (core's one list, a
+    // domain rule rather than the model's), offers and demands.
+    let mut cuts: Vec<Instant> = scenario.capacity_breakpoints();
     for o in &scenario.offers {
         cuts.extend([o.window.start(), o.window.end()]);
     }

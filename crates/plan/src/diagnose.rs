@@ -18,8 +18,10 @@ use cascade_core::Ledger;
 use rust_decimal::Decimal;
 
 use crate::fmt::{human_h100e, human_usd, pct};
-use crate::milp::{self, Families, Mode, Slack};
+use crate::model::{self, Families, Mode, Slack};
+use crate::outcome::outcome;
 use crate::prep::{DSeg, Prep};
+use crate::solve;
 use crate::{Family, PlanError};
 
 fn more(n: usize) -> String {
@@ -229,7 +231,7 @@ fn elastic(prep: &Prep, before: Families, fam: Family) -> Result<String, PlanErr
         Family::Rofr => on.rofr = true,
         _ => {}
     }
-    let (built, run) = milp::solve(prep, on, Mode::Elastic(fam))?;
+    let (built, run) = solve::solve(prep, on, Mode::Elastic(fam))?;
     let generic = || {
         format!(
             "No plan meets {} together{}: HiGHS finds the model infeasible.",
@@ -321,7 +323,7 @@ fn elastic(prep: &Prep, before: Families, fam: Family) -> Result<String, PlanErr
 }
 
 fn budget(prep: &Prep, ledger: &Ledger, before: Families) -> Result<String, PlanError> {
-    let (built, run) = milp::solve(prep, before, Mode::Cost)?;
+    let (built, run) = solve::solve(prep, before, Mode::Cost)?;
     let b = prep.policy.budget_usd.map_or(Decimal::ZERO, |b| b.get());
     if !run.feasible() {
         return Ok(format!(
@@ -330,8 +332,8 @@ fn budget(prep: &Prep, ledger: &Ledger, before: Families) -> Result<String, Plan
             with(prep, before)
         ));
     }
-    let counts = milp::counts(prep, &built.n, &run.x);
-    let out = milp::outcome(prep, ledger, &counts);
+    let counts = model::counts(prep, &built.n, &run.x);
+    let out = outcome(prep, ledger, &counts);
     let cost = out.purchases_usd + out.shortfall_usd;
     Ok(format!(
         "Budget: the cheapest plan that meets {} costs {} (purchases {} + commitment shortfall {}), above the budget of {} by {}.",
@@ -350,7 +352,7 @@ pub(crate) fn diagnose(prep: &Prep, ledger: &Ledger, fams: Families) -> Result<S
         return Ok(s);
     }
     let mut on = Families::default();
-    let (_, run) = milp::solve(prep, on, Mode::Feasibility)?;
+    let (_, run) = solve::solve(prep, on, Mode::Feasibility)?;
     if !run.feasible() {
         return elastic(prep, on, Family::Coverage);
     }
@@ -374,7 +376,7 @@ pub(crate) fn diagnose(prep: &Prep, ledger: &Ledger, fams: Families) -> Result<S
             Family::Budget => on.budget = true,
             _ => {}
         }
-        let (_, run) = milp::solve(prep, on, Mode::Feasibility)?;
+        let (_, run) = solve::solve(prep, on, Mode::Feasibility)?;
         if run.feasible() {
             continue;
         }

@@ -1,12 +1,12 @@
 //! The preprocessed planning data as JSON, for rebuilding the very same
 //! MILP elsewhere (`bench/plan/highs_py.py` builds it with HiGHS's Python
-//! interface, row for row in the same order as `milp::build`).
+//! interface, row for row in the same order as `model::build`).
 
 use cascade_core::{Id, Ledger, Scenario};
 use serde_json::{Value, json};
 
 use crate::PlanError;
-use crate::milp::decimal_f64;
+use crate::model::decimal_f64;
 use crate::prep::Prep;
 
 /// JSON document `cascade-plan-model/1`: offers (cost per block in model

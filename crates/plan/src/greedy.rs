@@ -15,7 +15,7 @@ use std::time::Instant as Clock;
 use cascade_core::{Id, Ledger, Scenario};
 use rust_decimal::Decimal;
 
-use crate::milp::outcome;
+use crate::outcome::outcome;
 use crate::prep::Prep;
 use crate::{PlanError, PlanResult, PlanStatus, Strategy, check_plan};
 

@@ -22,23 +22,35 @@
 //!   HiGHS-from-Python comparison in `bench/plan/`);
 //! - [`synth`]: synthetic large planning scenarios for benchmarks.
 
+// The optimal strategy's modules, each using only those before it here:
+// prep (planning data) → model (rows and columns) → solve (HiGHS runs) →
+// proof (LP bound, restricted MIP) → diagnose (relaxed families); this file
+// orchestrates them. outcome (exact money of block counts) needs prep only;
+// check is the independent checker and uses none of them.
+mod diagnose;
+mod model;
+mod outcome;
+mod prep;
+mod proof;
+mod solve;
+
 mod apply;
 mod check;
-mod diagnose;
 mod export;
 mod fmt;
 mod greedy;
-mod guided;
 pub mod h100e;
-mod milp;
-mod prep;
 mod skypilot;
 pub mod synth;
 
 use std::fmt as stdfmt;
+use std::time::Instant as Clock;
 
 use cascade_core::{Id, Instant, Ledger, Scenario, Window};
+use highs::HighsModelStatus;
 use rust_decimal::Decimal;
+
+use crate::prep::Prep;
 
 pub use apply::apply;
 pub use check::check_plan;
@@ -341,9 +353,9 @@ pub fn build_only(
     buyer: &Id,
 ) -> Result<ModelStats, PlanError> {
     let prep = prep::Prep::new(scenario, ledger, buyer, None)?;
-    let mut built = milp::build(&prep, milp::Families::all(&prep), milp::Mode::Cost);
+    let mut built = model::build(&prep, model::Families::all(&prep), model::Mode::Cost);
     let problem = std::mem::take(&mut built.problem);
-    let model = milp::to_model(problem)?;
+    let model = solve::to_model(problem)?;
     drop(model);
     Ok(built.stats)
 }
@@ -376,9 +388,98 @@ pub fn plan_with(
     let t0 = std::time::Instant::now();
     let prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
     match options.strategy {
-        Strategy::Optimal => {
-            milp::solve_plan(&prep, ledger, t0, options.time_limit, options.whole_model)
-        }
+        Strategy::Optimal => optimal(&prep, ledger, t0, options.time_limit, options.whole_model),
         Strategy::Greedy => greedy::greedy_plan(&prep, scenario, ledger, t0),
     }
+}
+
+/// The optimal strategy: build the whole model; prove a plan against the LP
+/// bound (`proof`) or else run branch-and-bound on it (`solve`); diagnose
+/// when infeasible (`diagnose`).
+fn optimal(
+    prep: &Prep,
+    ledger: &Ledger,
+    t0: Clock,
+    time_limit: Option<f64>,
+    whole_model: bool,
+) -> Result<PlanResult, PlanError> {
+    let fams = model::Families::all(prep);
+    let mut built = model::build(prep, fams, model::Mode::Cost);
+    let problem = std::mem::take(&mut built.problem);
+    let model_build_seconds = t0.elapsed().as_secs_f64();
+    let ts = Clock::now();
+    let deadline = time_limit.map(|t| (ts, t));
+    let proven = if whole_model {
+        proof::Guided::Nothing
+    } else {
+        proof::solve(prep, fams, &built, &problem, deadline)?
+    };
+    let (run, bound) = match proven {
+        proof::Guided::Proven { x, gap } => {
+            let run = solve::Run {
+                status: HighsModelStatus::Optimal,
+                x,
+                gap: Some(gap),
+            };
+            (run, BoundSource::LpRelaxation)
+        }
+        proof::Guided::Nothing => {
+            let mut model = solve::to_model(problem)?;
+            if let Some(t) = solve::remaining(deadline) {
+                model
+                    .try_set_option("time_limit", t)
+                    .map_err(|e| PlanError::Solver(e.to_string()))?;
+            }
+            (solve::run(model)?, BoundSource::BranchAndBound)
+        }
+    };
+    let mut result = PlanResult {
+        buyer: prep.buyer.clone(),
+        strategy: Strategy::Optimal,
+        status: PlanStatus::Optimal,
+        purchases: Vec::new(),
+        purchases_usd: Decimal::ZERO,
+        shortfall_usd: Decimal::ZERO,
+        objective_usd: Decimal::ZERO,
+        commitments: Vec::new(),
+        breaches: Vec::new(),
+        excluded: prep.excluded.clone(),
+        first_demand: prep.first_demand,
+        model_build_seconds,
+        solve_seconds: 0.0,
+        stats: built.stats.clone(),
+        mip_gap: run.gap,
+        bound: Some(bound),
+    };
+    let timed_out = run.status == HighsModelStatus::ReachedTimeLimit;
+    if timed_out && run.x.is_empty() {
+        return Err(PlanError::Solver(format!(
+            "the time limit ({:.1} s) ran out before HiGHS found any plan",
+            time_limit.unwrap_or(0.0)
+        )));
+    }
+    if run.feasible() || timed_out {
+        if timed_out {
+            result.status = PlanStatus::Feasible;
+        }
+        let counts = model::counts(prep, &built.n, &run.x);
+        let out = outcome::outcome(prep, ledger, &counts);
+        result.purchases = out.purchases;
+        result.purchases_usd = out.purchases_usd;
+        result.shortfall_usd = out.shortfall_usd;
+        result.objective_usd = out.purchases_usd + out.shortfall_usd;
+        result.commitments = out.commitments;
+        result.solve_seconds = ts.elapsed().as_secs_f64();
+        return Ok(result);
+    }
+    if !run.infeasible() {
+        return Err(PlanError::Solver(format!(
+            "HiGHS stopped with status {:?}",
+            run.status
+        )));
+    }
+    let reason = diagnose::diagnose(prep, ledger, fams)?;
+    result.status = PlanStatus::Infeasible { reason };
+    result.solve_seconds = ts.elapsed().as_secs_f64();
+    Ok(result)
 }

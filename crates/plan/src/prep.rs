@@ -325,19 +325,13 @@ impl<'a> Prep<'a> {
             cuts.push(d.window.start());
             cuts.push(d.window.end());
         }
-        let inside = |t: Instant| lo_t < t && t < hi_t;
-        for c in &scenario.contracts {
-            for t in [c.window.start(), c.window.end()] {
-                if inside(t) {
-                    cuts.push(t);
-                }
-            }
-        }
-        for a in &scenario.amendments {
-            if inside(a.effective) {
-                cuts.push(a.effective);
-            }
-        }
+        // Held capacity and free capacity change only at these instants.
+        cuts.extend(
+            scenario
+                .capacity_breakpoints()
+                .into_iter()
+                .filter(|&t| lo_t < t && t < hi_t),
+        );
         cuts.sort_unstable();
         cuts.dedup();
         let nseg = cuts.len() - 1;

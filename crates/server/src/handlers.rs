@@ -1065,7 +1065,7 @@ pub async fn load_scenario(
             errors,
         ));
     }
-    let records = cascade_store::scenario_records(&s);
+    let records = cascade_store::scenario_records(&s).map_err(|r| Problem::conflict(&r))?;
     let n = records.len();
     Ok(write(&app, &who, key, hash, move |st| {
         st.apply(records).map_err(|r| Problem::conflict(&r))?;

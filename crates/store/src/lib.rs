@@ -44,7 +44,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 
 use cascade_core::{
-    Demand, Event, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
+    Demand, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
     Violation,
 };
 use tokio::sync::{Notify, RwLock, mpsc, oneshot, watch};
@@ -968,89 +968,19 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// The records of a whole scenario, in an order the ledger accepts: GPU
-/// classes, parties, sites, clauses, contracts with backers first (each
-/// followed by its own amendments), commitments, the other amendments,
-/// offers, demands, outages and policies.
-pub fn scenario_records(s: &Scenario) -> Vec<Record> {
-    use cascade_core::{AmendmentTarget, Source};
-    let mut out: Vec<Record> = Vec::new();
-    out.extend(s.gpus.iter().cloned().map(|g| Record::Event(Event::Gpu(g))));
-    out.extend(
-        s.parties
-            .iter()
-            .cloned()
-            .map(|p| Record::Event(Event::Party(p))),
-    );
-    out.extend(
-        s.sites
-            .iter()
-            .cloned()
-            .map(|x| Record::Event(Event::Site(x))),
-    );
-    out.extend(
-        s.clauses
-            .iter()
-            .cloned()
-            .map(|c| Record::Event(Event::Clause(c))),
-    );
-    let index: HashMap<&Id, usize> = s
-        .contracts
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.id, i))
-        .collect();
-    let mut amends_of: HashMap<&Id, Vec<usize>> = HashMap::new();
-    let mut other = Vec::new();
-    for (i, a) in s.amendments.iter().enumerate() {
-        match &a.target {
-            AmendmentTarget::Contract { id, .. } if index.contains_key(id) => {
-                amends_of.entry(id).or_default().push(i)
-            }
-            _ => other.push(i),
-        }
+/// The records of a whole scenario: its ledger events in core's load order
+/// (`Scenario::load_order`), then demands, outages and policies. A scenario
+/// refused on its shape alone (duplicate ids, `backed_by` cycles) is refused
+/// here with the same violations as `Ledger::from_scenario`, before
+/// anything reaches the store.
+pub fn scenario_records(s: &Scenario) -> Result<Vec<Record>, Rejection> {
+    let order = s.load_order();
+    if !order.refused.is_empty() {
+        return Err(Rejection {
+            violations: order.refused,
+        });
     }
-    // Depth-first, backers first; a cycle is emitted as is (the ledger refuses it).
-    let mut done = vec![false; s.contracts.len()];
-    for start in 0..s.contracts.len() {
-        let mut path = Vec::new();
-        let mut cur = Some(start);
-        while let Some(i) = cur {
-            if done[i] || path.contains(&i) {
-                break;
-            }
-            path.push(i);
-            cur = match &s.contracts[i].source {
-                Source::BackedBy(b) => index.get(b).copied(),
-                Source::Site(_) => None,
-            };
-        }
-        for &i in path.iter().rev() {
-            done[i] = true;
-            let c = &s.contracts[i];
-            out.push(Record::Event(Event::Contract(c.clone())));
-            for &a in amends_of.get(&c.id).map(Vec::as_slice).unwrap_or(&[]) {
-                out.push(Record::Event(Event::Amendment(s.amendments[a].clone())));
-            }
-        }
-    }
-    out.extend(
-        s.commitments
-            .iter()
-            .cloned()
-            .map(|c| Record::Event(Event::Commitment(c))),
-    );
-    out.extend(
-        other
-            .into_iter()
-            .map(|i| Record::Event(Event::Amendment(s.amendments[i].clone()))),
-    );
-    out.extend(
-        s.offers
-            .iter()
-            .cloned()
-            .map(|o| Record::Event(Event::Offer(o))),
-    );
+    let mut out: Vec<Record> = order.events.into_iter().map(Record::Event).collect();
     out.extend(s.demands.iter().cloned().map(Record::Demand));
     out.extend(s.outages.iter().cloned().map(Record::Outage));
     out.extend(
@@ -1059,7 +989,7 @@ pub fn scenario_records(s: &Scenario) -> Vec<Record> {
             .cloned()
             .map(|(b, p)| Record::Policy(b, p)),
     );
-    out
+    Ok(out)
 }
 
 /// Helpers for tests of the store and of the service.

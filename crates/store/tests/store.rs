@@ -60,7 +60,7 @@ async fn fresh(db: Db) -> Option<String> {
 
 fn scenario(src: &str) -> Vec<Record> {
     let s = cascade_scenario::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
-    scenario_records(&s)
+    scenario_records(&s).unwrap_or_else(|r| panic!("{r}"))
 }
 
 /// The capacity the race tests resell (shared with the service tests).
@@ -1328,6 +1328,81 @@ async fn race(db: Db, instances: usize) {
     assert_eq!(replay.read(|s| s.seq).await.unwrap(), rows.len() as i64);
     eprintln!(
         "race on {db:?} with {instances} instance(s): {accepted} accepted, {refused} refused for capacity, t1 peak {peak}/1000"
+    );
+}
+
+/// A scenario is written to the journal in core's load order (the same one
+/// `Ledger::from_scenario` applies): a resale written before its backer
+/// comes after it, with the backer's top-up right behind the backer.
+#[test]
+fn scenario_records_follow_the_ledgers_load_order() {
+    let src = r#"
+name = "order"
+[[gpu]]
+id = "h100"
+h100e = 1.0
+watts = 700
+[[party]]
+id = "cw"
+[[party]]
+id = "g"
+[[party]]
+id = "o"
+[[site]]
+id = "plano"
+owner = "cw"
+region = "us-south"
+gpus = { h100 = 100 }
+[[contract]]
+id = "resale"
+seller = "g"
+buyer = "o"
+gpu = "h100"
+gpus = 60
+start = 2026-03-01
+end = 2026-06-01
+price_per_gpu_hour = "2.50"
+backed_by = "backer"
+[[contract]]
+id = "backer"
+seller = "cw"
+buyer = "g"
+gpu = "h100"
+gpus = 50
+start = 2026-01-01
+end = 2027-01-01
+price_per_gpu_hour = "2.00"
+site = "plano"
+resale = true
+[[amendment]]
+contract = "backer"
+gpus = 10
+effective = 2026-02-01
+"#;
+    let s = cascade_scenario::parse_toml(src, "order.toml").unwrap_or_else(|e| panic!("{e}"));
+    let contracts: Vec<String> = scenario_records(&s)
+        .unwrap()
+        .iter()
+        .filter_map(|r| match r {
+            Record::Event(Event::Contract(c)) => Some(c.id.to_string()),
+            Record::Event(Event::Amendment(_)) => Some("amendment".into()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(contracts, ["backer", "amendment", "resale"]);
+
+    // The same contract twice: refused before anything reaches the store,
+    // with the ledger's own violation.
+    let twice = src.replace("id = \"resale\"", "id = \"backer\"");
+    let s = cascade_scenario::parse_toml(&twice, "twice.toml").unwrap_or_else(|e| panic!("{e}"));
+    let r = scenario_records(&s).unwrap_err();
+    let codes: Vec<&str> = r.violations.iter().map(|v| v.code()).collect();
+    assert_eq!(codes, ["duplicate_id"]);
+    assert_eq!(
+        r.violations,
+        cascade_core::Ledger::from_scenario(&s)
+            .unwrap_err()
+            .violations
     );
 }
 

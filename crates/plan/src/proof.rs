@@ -45,10 +45,10 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, SolvedModel};
 
 use highs::RowProblem;
 
-use crate::milp::{
-    Built, Families, Mode, build_with, counts, decimal_f64, objective_usd, remaining, to_model,
-};
+use crate::model::{Built, Families, Mode, build_with, counts, decimal_f64};
+use crate::outcome::objective_usd;
 use crate::prep::Prep;
+use crate::solve::{remaining, to_model};
 use crate::{MIP_REL_GAP, PlanError};
 
 /// At most this many open ROFR binaries are enumerated (2^6 LPs).

@@ -1,4 +1,6 @@
-//! The planning MILP on HiGHS.
+//! The planning MILP, built from the prepared data (`prep`): columns and
+//! rows only. Solving is `solve`, proving `proof`, diagnosing `diagnose`;
+//! none of them is imported here.
 //!
 //! Columns: `n_o` (integer blocks per usable offer); `s_c` (commitment
 //! shortfall, continuous); when provider share or N-1 is on, per demand
@@ -7,18 +9,11 @@
 //! for ROFR, `z_h` (binary: holder offer h is bought in full). Rows are
 //! documented in `docs/planning.md`.
 
-use std::time::Instant as Clock;
-
-use highs::{Col, HighsModelStatus, Model, RowProblem};
+use highs::{Col, RowProblem};
 use rust_decimal::Decimal;
 
-use cascade_core::Ledger;
-
 use crate::prep::Prep;
-use crate::{
-    CommitmentOutcome, Family, MIP_REL_GAP, ModelStats, PlanError, PlanResult, PlanStatus,
-    Purchase, Strategy,
-};
+use crate::{Family, ModelStats};
 
 /// Which optional constraint families are in the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -410,75 +405,11 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
     }
 }
 
-/// Seconds left of a `(started, limit)` time limit (at least a millisecond).
-pub(crate) fn remaining(deadline: Option<(Clock, f64)>) -> Option<f64> {
-    deadline.map(|(t, limit)| (limit - t.elapsed().as_secs_f64()).max(1e-3))
-}
-
+/// A decimal amount as the solver's float (money is recomputed exactly
+/// from block counts after solving).
 pub(crate) fn decimal_f64(d: Decimal) -> f64 {
     use rust_decimal::prelude::ToPrimitive;
     d.to_f64().unwrap_or(f64::MAX)
-}
-
-/// A model handed to HiGHS with the plan's options.
-pub(crate) fn to_model(problem: RowProblem) -> Result<Model, PlanError> {
-    let mut model =
-        Model::try_new(problem).map_err(|e| PlanError::Solver(format!("model rejected: {e:?}")))?;
-    model.make_quiet();
-    model
-        .try_set_option("mip_rel_gap", MIP_REL_GAP)
-        .map_err(|e| PlanError::Solver(e.to_string()))?;
-    Ok(model)
-}
-
-/// Outcome of one HiGHS run.
-pub(crate) struct Run {
-    pub status: HighsModelStatus,
-    pub x: Vec<f64>,
-    pub gap: Option<f64>,
-}
-
-impl Run {
-    pub fn feasible(&self) -> bool {
-        matches!(
-            self.status,
-            HighsModelStatus::Optimal | HighsModelStatus::ModelEmpty
-        )
-    }
-
-    pub fn infeasible(&self) -> bool {
-        matches!(
-            self.status,
-            HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible
-        )
-    }
-}
-
-pub(crate) fn run(model: Model) -> Result<Run, PlanError> {
-    let solved = model
-        .try_solve()
-        .map_err(|e| PlanError::Solver(format!("{e:?}")))?;
-    let status = solved.status();
-    let has_solution = status == HighsModelStatus::Optimal
-        || (status == HighsModelStatus::ReachedTimeLimit
-            && solved.primal_solution_status() == highs::HighsSolutionStatus::Feasible);
-    let x = if has_solution {
-        solved.get_solution().columns().to_vec()
-    } else {
-        Vec::new()
-    };
-    let gap = has_solution
-        .then(|| solved.mip_gap())
-        .filter(|g| g.is_finite());
-    Ok(Run { status, x, gap })
-}
-
-/// Builds and solves; `Run::x` is empty unless optimal.
-pub(crate) fn solve(prep: &Prep, fams: Families, mode: Mode) -> Result<(Built, Run), PlanError> {
-    let mut built = build(prep, fams, mode);
-    let problem = std::mem::take(&mut built.problem);
-    let run = run(to_model(problem)?)?;
-    Ok((built, run))
 }
 
 /// Block counts per usable offer from a solution's columns (`n` from
@@ -492,182 +423,4 @@ pub(crate) fn counts(prep: &Prep, n: &[Col], x: &[f64]) -> Vec<u32> {
             (v.max(0.0) as u32).min(o.max_blocks)
         })
         .collect()
-}
-
-/// Purchases, money and commitment outcomes of given block counts, exactly.
-pub(crate) struct Outcome {
-    pub purchases: Vec<Purchase>,
-    pub purchases_usd: Decimal,
-    pub shortfall_usd: Decimal,
-    pub commitments: Vec<CommitmentOutcome>,
-}
-
-pub(crate) fn outcome(prep: &Prep, ledger: &Ledger, counts: &[u32]) -> Outcome {
-    let mut purchases = Vec::new();
-    let mut purchases_usd = Decimal::ZERO;
-    for (o, &blocks) in prep.offers.iter().zip(counts) {
-        if blocks == 0 {
-            continue;
-        }
-        let gpus = blocks * o.block;
-        let cost = o.cost_block * Decimal::from(blocks);
-        purchases_usd += cost;
-        let site = &prep.sites[o.site as usize].id;
-        purchases.push(Purchase {
-            offer: o.offer.id.clone(),
-            seller: o.offer.seller.clone(),
-            provider: prep.providers[o.provider as usize].clone(),
-            site: site.clone(),
-            region: ledger
-                .site(site)
-                .map(|s| s.region.clone())
-                .unwrap_or_default(),
-            gpu: o.offer.gpu.clone(),
-            gpus,
-            blocks,
-            window: o.offer.window,
-            price_per_gpu_hour: o.offer.price_per_gpu_hour.get(),
-            cost_usd: cost,
-            h100e: f64::from(gpus) * o.h,
-        });
-    }
-    purchases.sort_by(|a, b| {
-        a.window
-            .start()
-            .cmp(&b.window.start())
-            .then_with(|| a.offer.cmp(&b.offer))
-    });
-    let commitments = commitment_outcomes(prep, counts);
-    Outcome {
-        purchases,
-        purchases_usd,
-        shortfall_usd: commitments.iter().map(|c| c.shortfall_usd).sum(),
-        commitments,
-    }
-}
-
-/// New spend with each commitment's seller, and the shortfall left, exactly.
-fn commitment_outcomes(prep: &Prep, counts: &[u32]) -> Vec<CommitmentOutcome> {
-    prep.commitments
-        .iter()
-        .map(|c| {
-            let new: Decimal = c
-                .offers
-                .iter()
-                .map(|&oi| prep.offers[oi as usize].cost_block * Decimal::from(counts[oi as usize]))
-                .sum();
-            CommitmentOutcome {
-                id: c.id.clone(),
-                seller: c.seller.clone(),
-                usd: c.usd,
-                spent_usd: c.spent,
-                new_spend_usd: new,
-                shortfall_usd: (c.remaining() - new).max(Decimal::ZERO),
-            }
-        })
-        .collect()
-}
-
-/// The objective of given block counts, exactly: purchases plus shortfall.
-pub(crate) fn objective_usd(prep: &Prep, counts: &[u32]) -> Decimal {
-    let purchases: Decimal = prep
-        .offers
-        .iter()
-        .zip(counts)
-        .map(|(o, &b)| o.cost_block * Decimal::from(b))
-        .sum();
-    purchases
-        + commitment_outcomes(prep, counts)
-            .iter()
-            .map(|c| c.shortfall_usd)
-            .sum::<Decimal>()
-}
-
-/// The optimal strategy: solve the full model; diagnose when infeasible.
-pub(crate) fn solve_plan(
-    prep: &Prep,
-    ledger: &Ledger,
-    t0: Clock,
-    time_limit: Option<f64>,
-    whole_model: bool,
-) -> Result<PlanResult, PlanError> {
-    let fams = Families::all(prep);
-    let mut built = build(prep, fams, Mode::Cost);
-    let problem = std::mem::take(&mut built.problem);
-    let model_build_seconds = t0.elapsed().as_secs_f64();
-    let ts = Clock::now();
-    let deadline = time_limit.map(|t| (ts, t));
-    let guided = if whole_model {
-        crate::guided::Guided::Nothing
-    } else {
-        crate::guided::solve(prep, fams, &built, &problem, deadline)?
-    };
-    let (run, bound) = match guided {
-        crate::guided::Guided::Proven { x, gap } => {
-            let run = Run {
-                status: HighsModelStatus::Optimal,
-                x,
-                gap: Some(gap),
-            };
-            (run, crate::BoundSource::LpRelaxation)
-        }
-        crate::guided::Guided::Nothing => {
-            let mut model = to_model(problem)?;
-            if let Some(t) = remaining(deadline) {
-                model
-                    .try_set_option("time_limit", t)
-                    .map_err(|e| PlanError::Solver(e.to_string()))?;
-            }
-            (run(model)?, crate::BoundSource::BranchAndBound)
-        }
-    };
-    let mut result = PlanResult {
-        buyer: prep.buyer.clone(),
-        strategy: Strategy::Optimal,
-        status: PlanStatus::Optimal,
-        purchases: Vec::new(),
-        purchases_usd: Decimal::ZERO,
-        shortfall_usd: Decimal::ZERO,
-        objective_usd: Decimal::ZERO,
-        commitments: Vec::new(),
-        breaches: Vec::new(),
-        excluded: prep.excluded.clone(),
-        first_demand: prep.first_demand,
-        model_build_seconds,
-        solve_seconds: 0.0,
-        stats: built.stats.clone(),
-        mip_gap: run.gap,
-        bound: Some(bound),
-    };
-    let timed_out = run.status == HighsModelStatus::ReachedTimeLimit;
-    if timed_out && run.x.is_empty() {
-        return Err(PlanError::Solver(format!(
-            "the time limit ({:.1} s) ran out before HiGHS found any plan",
-            time_limit.unwrap_or(0.0)
-        )));
-    }
-    if run.feasible() || timed_out {
-        if timed_out {
-            result.status = PlanStatus::Feasible;
-        }
-        let counts = counts(prep, &built.n, &run.x);
-        let out = outcome(prep, ledger, &counts);
-        result.purchases = out.purchases;
-        result.purchases_usd = out.purchases_usd;
-        result.shortfall_usd = out.shortfall_usd;
-        result.objective_usd = out.purchases_usd + out.shortfall_usd;
-        result.commitments = out.commitments;
-        result.solve_seconds = ts.elapsed().as_secs_f64();
-        return Ok(result);
-    }
-    if !run.infeasible() {
-        return Err(PlanError::Solver(format!(
-            "HiGHS stopped with status {:?}",
-            run.status
-        )));
-    }
-    let reason = crate::diagnose::diagnose(prep, ledger, fams)?;
-    result.status = PlanStatus::Infeasible { reason };
-    result.solve_seconds = ts.elapsed().as_secs_f64();
-    Ok(result)
 }
