@@ -38,7 +38,8 @@ pub const LATEST: Instant = Instant::from_unix_seconds(7_258_118_400);
 pub fn describe(e: &ValueError) -> String {
     match e {
         ValueError::BadId(s) => format!(
-            "{s:?} is not a valid id (ids match [a-z0-9][a-z0-9._-]* and have at most 64 characters)"
+            "{s:?} is not a valid id (ids match {} and have at most 64 characters)",
+            &ID_PATTERN[1..ID_PATTERN.len() - 1]
         ),
         ValueError::EmptyWindow { start, end } => {
             format!("window is empty: start {start} is not before end {end}")
@@ -50,7 +51,7 @@ pub fn describe(e: &ValueError) -> String {
 }
 
 macro_rules! id_text {
-    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $ctor:path, $what:expr) => {
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $ctor:path, $what:expr, $whats:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -61,9 +62,10 @@ macro_rules! id_text {
             pub fn to_core(&self) -> Result<Id, String> {
                 $ctor(&self.0).map_err(|_| {
                     format!(
-                        "{:?} is not a valid {} (it matches {} and has at most 64 characters)",
+                        "{:?} is not a valid {} ({} match {} and have at most 64 characters)",
                         self.0,
                         $what,
+                        $whats,
                         &$pattern[1..$pattern.len() - 1]
                     )
                 })
@@ -111,7 +113,8 @@ id_text!(
     ID_PATTERN,
     "coreweave",
     Id::new,
-    "id"
+    "id",
+    "ids"
 );
 
 id_text!(
@@ -120,7 +123,8 @@ id_text!(
     CLASS_ID_PATTERN,
     "H100",
     Id::new_gpu_class,
-    "GPU class id"
+    "GPU class id",
+    "GPU class ids"
 );
 
 // ---- instants -----------------------------------------------------------------

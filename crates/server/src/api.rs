@@ -1317,7 +1317,7 @@ pub struct ExposureView {
 }
 
 impl ExposureView {
-    /// The spec's exposure document, as `cascade_format::report::exposure_json`
+    /// The spec's exposure document, as `cascade_format::report::ExposureDoc`
     /// writes it (same fields, same rounding; a test pins the equality),
     /// built as a typed value because it is serialised on every read.
     pub fn of(e: &cascade_core::Exposure) -> ExposureView {
@@ -1516,7 +1516,7 @@ mod tests {
                     let e = l.exposure(&p.id, cascade_format::parse_instant(at).unwrap());
                     assert_eq!(
                         serde_json::to_value(ExposureView::of(&e)).unwrap(),
-                        cascade_format::report::exposure_json(&e),
+                        serde_json::to_value(cascade_format::report::ExposureDoc::of(&e)).unwrap(),
                         "{} {} {at}",
                         f.display(),
                         p.id
