@@ -200,6 +200,11 @@ thread_local! {
     static NATIVE_TOML_TIMES: Cell<bool> = const { Cell::new(false) };
 }
 
+/// While writing TOML, kinds without items are left out (JSON keeps them).
+pub(crate) fn empty_in_toml<T>(v: &[T]) -> bool {
+    v.is_empty() && NATIVE_TOML_TIMES.with(Cell::get)
+}
+
 /// Runs `f` with times serialized as native TOML values.
 pub(crate) fn with_native_toml_times<T>(f: impl FnOnce() -> T) -> T {
     struct Reset(bool);
