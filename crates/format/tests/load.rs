@@ -461,6 +461,22 @@ fn chain_documents_match_their_snapshots() {
     assert!(seen.sellers.is_none());
     assert!(seen.chain[0].id.is_some() && seen.chain[0].backed_by.is_none());
     assert!(seen.chain[1..].iter().all(|c| c.id.is_none()));
+
+    // A resale the viewer is not a party to hides everything carved from
+    // it, even a resale the viewer is a party to (it would reveal the
+    // hidden tier's seller).
+    let resold_ids = |doc: &ChainDoc| -> Vec<(String, usize)> {
+        doc.resold.iter().map(|r| (r.id.clone(), r.depth)).collect()
+    };
+    let pair = |id: &str, depth| (id.to_string(), depth);
+    assert_eq!(resold_ids(&top), [pair("b1-b2", 1), pair("b2-lab", 2)]);
+    let mut by_lab = top.clone();
+    by_lab.redact(&PartyViewer("lab"));
+    assert!(by_lab.resold.is_empty());
+    let mut by_broker = top.clone();
+    by_broker.redact(&PartyViewer("broker-two"));
+    assert_eq!(resold_ids(&by_broker), [pair("b1-b2", 1), pair("b2-lab", 2)]);
+    assert!(by_broker.chain[0].id.is_none());
 }
 
 #[test]
