@@ -562,4 +562,3 @@ impl From<&Scenario> for ScenarioDoc {
         }
     }
 }
-

@@ -137,12 +137,7 @@ fn segs(path: &serde_path_to_error::Path) -> Vec<Seg> {
 }
 
 /// Turns value problems into diagnostics, locating each path in the document.
-fn invalid(
-    file: &str,
-    src: &str,
-    tree: Option<Node>,
-    problems: Vec<Problem>,
-) -> LoadError {
+fn invalid(file: &str, src: &str, tree: Option<Node>, problems: Vec<Problem>) -> LoadError {
     LoadError::Invalid(
         problems
             .into_iter()

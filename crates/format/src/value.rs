@@ -23,7 +23,8 @@ pub const ID_PATTERN: &str = "^[a-z0-9][a-z0-9._-]*$";
 /// GPU class ids: like ids, but `H100` is allowed as in the spec's example.
 pub const CLASS_ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 /// A date or an RFC 3339 date-time with an offset, written once.
-pub const INSTANT_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([Zz]|[+-][0-9]{2}:[0-9]{2}))?$";
+pub const INSTANT_PATTERN: &str =
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([Zz]|[+-][0-9]{2}:[0-9]{2}))?$";
 /// Money as a string: an exact decimal.
 pub const MONEY_PATTERN: &str = r"^[+-]?[0-9]*\.?[0-9]+$";
 
@@ -464,7 +465,9 @@ mod tests {
             Ok(Instant::from_date(2026, 1, 1).unwrap())
         );
         assert_eq!(
-            parse_instant("2026-02-01T06:00:00+01:00").unwrap().to_string(),
+            parse_instant("2026-02-01T06:00:00+01:00")
+                .unwrap()
+                .to_string(),
             "2026-02-01T05:00:00Z"
         );
         for bad in [
@@ -479,7 +482,11 @@ mod tests {
         ] {
             assert!(parse_instant(bad).is_err(), "{bad}");
         }
-        assert!(parse_instant("2026-06-30T23:59:60Z").unwrap_err().contains("leap second"));
+        assert!(
+            parse_instant("2026-06-30T23:59:60Z")
+                .unwrap_err()
+                .contains("leap second")
+        );
     }
 
     #[test]

@@ -378,7 +378,12 @@ fn truncated_documents_never_panic() {
         }
     }
     let e = parse_json(r#"{"name": "x", "demand": [{"buyer": "b", "start": "9999-12-31T23:00:00-05:00", "end": "2026-01-01", "h100e": 1}]}"#, "x.json").unwrap_err();
-    assert!(e.to_string().contains("is outside the supported range 1970-01-01T00:00:00Z .. 2200-01-01T00:00:00Z"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "is outside the supported range 1970-01-01T00:00:00Z .. 2200-01-01T00:00:00Z"
+        ),
+        "{e}"
+    );
 }
 
 // ---- report documents against committed snapshots ------------------------------
@@ -475,7 +480,10 @@ fn chain_documents_match_their_snapshots() {
     assert!(by_lab.resold.is_empty());
     let mut by_broker = top.clone();
     by_broker.redact(&PartyViewer("broker-two"));
-    assert_eq!(resold_ids(&by_broker), [pair("b1-b2", 1), pair("b2-lab", 2)]);
+    assert_eq!(
+        resold_ids(&by_broker),
+        [pair("b1-b2", 1), pair("b2-lab", 2)]
+    );
     assert!(by_broker.chain[0].id.is_none());
 }
 

@@ -185,7 +185,11 @@ mod tests {
         assert!(decode("contract", "{}").is_err());
         assert!(decode("nope", "{}").is_err());
         let e = decode("party", r#"{"id":"UPPER"}"#).unwrap_err();
-        assert!(e.message.contains("party: field id: \"UPPER\" is not a valid id"), "{e}");
+        assert!(
+            e.message
+                .contains("party: field id: \"UPPER\" is not a valid id"),
+            "{e}"
+        );
         assert!(decode("party", r#"{"id":"p","extra":1}"#).is_err());
     }
 }
