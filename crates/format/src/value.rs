@@ -259,11 +259,8 @@ impl utoipa::ToSchema for TimeText {}
 /// offset, in whole seconds, no leap second, between [`EARLIEST`] and
 /// [`LATEST`] in UTC. `Err` is a sentence naming the problem.
 pub fn parse_instant(s: &str) -> Result<Instant, String> {
-    let d = Datetime::from_str(s.trim()).map_err(|_| {
-        format!(
-            "{s:?} is neither a date (2026-01-01) nor an RFC 3339 date-time (2026-02-01T06:00:00Z)"
-        )
-    })?;
+    let d = Datetime::from_str(s.trim())
+        .map_err(|_| format!("{s:?} is neither a date nor an RFC 3339 date-time"))?;
     let Some(date) = d.date else {
         return Err(format!(
             "{d} is a time of day without a date; write a date (2026-01-01) \
