@@ -602,7 +602,7 @@ impl Check {
     }
 
     pub fn time(&mut self, field: &str, s: &str) -> Option<Instant> {
-        match cascade_scenario::parse_instant(s) {
+        match cascade_format::parse_instant(s) {
             Ok(t) if limits::time_ok(t) => Some(t),
             Ok(t) => {
                 self.fail(
@@ -1317,11 +1317,11 @@ pub struct ExposureView {
 }
 
 impl ExposureView {
-    /// The spec's exposure document, as `cascade_scenario::report::exposure_json`
+    /// The spec's exposure document, as `cascade_format::report::ExposureDoc`
     /// writes it (same fields, same rounding; a test pins the equality),
     /// built as a typed value because it is serialised on every read.
     pub fn of(e: &cascade_core::Exposure) -> ExposureView {
-        use cascade_scenario::report::{round_h100e, round4};
+        use cascade_format::report::{round_h100e, round4};
         let row = |r: &cascade_core::Row| ExposureRow {
             id: r.id.to_string(),
             gpus: r.gpus,
@@ -1502,7 +1502,7 @@ mod tests {
             if f.extension().is_none_or(|e| e != "toml") {
                 continue;
             }
-            let s = cascade_scenario::load_path(&f).unwrap();
+            let s = cascade_format::load_path(&f).unwrap();
             let Ok(l) = cascade_core::Ledger::from_scenario(&s) else {
                 continue;
             };
@@ -1513,10 +1513,10 @@ mod tests {
                     "2026-01-01",
                     "2027-03-01",
                 ] {
-                    let e = l.exposure(&p.id, cascade_scenario::parse_instant(at).unwrap());
+                    let e = l.exposure(&p.id, cascade_format::parse_instant(at).unwrap());
                     assert_eq!(
                         serde_json::to_value(ExposureView::of(&e)).unwrap(),
-                        cascade_scenario::report::exposure_json(&e),
+                        serde_json::to_value(cascade_format::report::ExposureDoc::of(&e)).unwrap(),
                         "{} {} {at}",
                         f.display(),
                         p.id

@@ -919,7 +919,7 @@ pub async fn exposure(State(app): State<AppState>, who: Principal, q: QueryMap) 
         .map_err(|_| Problem::bad_param("buyer", format!("{raw:?} is not a valid party id")))?;
     let at = match q.get("at") {
         None => now(),
-        Some(s) => cascade_scenario::parse_instant(s).map_err(|e| {
+        Some(s) => cascade_format::parse_instant(s).map_err(|e| {
             Problem::bad_param(
                 "at",
                 format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
@@ -1037,7 +1037,7 @@ pub async fn load_scenario(
     }
     let (value, hash) = read_json_value(req).await?;
     let text = value.to_string();
-    let s = cascade_scenario::parse_json(&text, "request").map_err(|e| {
+    let s = cascade_format::parse_json(&text, "request").map_err(|e| {
         let errors: Vec<FieldError> = e
             .diagnostics()
             .iter()

@@ -59,7 +59,7 @@ async fn fresh(db: Db) -> Option<String> {
 }
 
 fn scenario(src: &str) -> Vec<Record> {
-    let s = cascade_scenario::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     scenario_records(&s).unwrap_or_else(|r| panic!("{r}"))
 }
 
@@ -643,10 +643,13 @@ async fn export_reads_the_journal_as_of_a_sequence_number(db: Db) {
     assert_eq!(format!("{:?}", end.scenario("export")), format!("{live:?}"));
     // The export loads back into another database as the same scenario.
     let copy = open(&fresh(db).await.unwrap()).await;
-    copy.append("admin", scenario_records(&end.scenario("export")))
-        .await
-        .unwrap()
-        .unwrap();
+    copy.append(
+        "admin",
+        scenario_records(&end.scenario("export")).expect("an exported state loads"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(
         format!("{:?}", copy.read(|s| s.scenario("export")).await.unwrap()),
         format!("{live:?}")
@@ -1379,7 +1382,7 @@ contract = "backer"
 gpus = 10
 effective = 2026-02-01
 "#;
-    let s = cascade_scenario::parse_toml(src, "order.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(src, "order.toml").unwrap_or_else(|e| panic!("{e}"));
     let contracts: Vec<String> = scenario_records(&s)
         .unwrap()
         .iter()
@@ -1394,7 +1397,7 @@ effective = 2026-02-01
     // The same contract twice: refused before anything reaches the store,
     // with the ledger's own violation.
     let twice = src.replace("id = \"resale\"", "id = \"backer\"");
-    let s = cascade_scenario::parse_toml(&twice, "twice.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(&twice, "twice.toml").unwrap_or_else(|e| panic!("{e}"));
     let r = scenario_records(&s).unwrap_err();
     let codes: Vec<&str> = r.violations.iter().map(|v| v.code()).collect();
     assert_eq!(codes, ["duplicate_id"]);
