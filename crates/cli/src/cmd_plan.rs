@@ -179,7 +179,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 r.violations.len()
             )
         })?;
-        std::fs::write(path, cascade_scenario::to_toml(applied))
+        std::fs::write(path, cascade_format::to_toml(applied))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!(
             "wrote {}: {} purchase(s) turned into contracts",
@@ -629,7 +629,7 @@ fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
             r.violations[0]
         );
     }
-    let text = cascade_scenario::to_toml(s);
+    let text = cascade_format::to_toml(s);
     match &a.out {
         Some(p) => {
             std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?

@@ -219,7 +219,7 @@ async fn server_addr(url: &str) -> anyhow::Result<SocketAddr> {
 }
 
 pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    let scenario = match cascade_scenario::load_path(&args.file) {
+    let scenario = match cascade_format::load_path(&args.file) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{}: invalid: {e}", args.file.display());
@@ -241,7 +241,7 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
                     anyhow::anyhow!("--server needs an admin token: --token or CASCADE_TOKEN")
                 })?;
             let addr = server_addr(url).await?;
-            let doc = cascade_scenario::to_json_value(&scenario).to_string();
+            let doc = cascade_format::to_json_value(&scenario).to_string();
             // The same file loads once: a repeated load replays the first answer.
             let key = format!("load:{}", &hash_token(&doc)[..32]);
             let client = cascade_server::client::Client::new(addr).with_token(token);

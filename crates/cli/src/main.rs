@@ -121,7 +121,7 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 /// Why a scenario could not be used; printed to stderr by the caller.
 #[derive(Debug)]
 pub enum ScenarioError {
-    Load(cascade_scenario::LoadError),
+    Load(cascade_format::LoadError),
     Invalid(Vec<String>),
 }
 
@@ -154,10 +154,10 @@ pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
                 ItemRef::Amendment(n, _)
                 | ItemRef::Clause(n, _)
                 | ItemRef::Demand(n)
-                | ItemRef::Outage(n) => cascade_scenario::locate_index(&src, item.kind(), *n),
+                | ItemRef::Outage(n) => cascade_format::locate_index(&src, item.kind(), *n),
                 _ => item
                     .id()
-                    .and_then(|id| cascade_scenario::locate(&src, item.kind(), id.as_str())),
+                    .and_then(|id| cascade_format::locate(&src, item.kind(), id.as_str())),
             };
             let at = position
                 .map(|(line, col)| format!("{}:{line}:{col}: ", path.display()))
@@ -169,7 +169,7 @@ pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
 
 /// Loads and validates a scenario: the one path every command takes.
 pub fn load_valid(path: &Path) -> Result<(Scenario, Ledger), ScenarioError> {
-    let scenario = cascade_scenario::load_path(path).map_err(ScenarioError::Load)?;
+    let scenario = cascade_format::load_path(path).map_err(ScenarioError::Load)?;
     match Ledger::from_scenario(&scenario) {
         Ok(ledger) => Ok((scenario, ledger)),
         Err(r) => Err(ScenarioError::Invalid(locate_violations(path, &r))),
@@ -238,7 +238,7 @@ pub fn parse_at(at: Option<&str>) -> anyhow::Result<Instant> {
 /// An instant given to a flag: a date or an RFC 3339 date-time, with the
 /// flag named in the error.
 pub fn parse_instant_flag(flag: &str, s: &str) -> anyhow::Result<Instant> {
-    cascade_scenario::parse_instant(s)
+    cascade_format::parse_instant(s)
         .map_err(|e| anyhow::anyhow!("{flag} {s:?}: {e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"))
 }
 
@@ -263,7 +263,7 @@ fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::R
     if json {
         emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&cascade_scenario::report::exposure_json(&e))?
+            serde_json::to_string_pretty(&cascade_format::report::exposure_json(&e))?
         ))?;
     } else {
         emit(&exposure_text(&e))?;
@@ -291,7 +291,7 @@ fn exposure_text(e: &Exposure) -> String {
         e.buyer,
         e.at,
         e.total_gpus,
-        cascade_scenario::report::round_h100e(e.total_h100e)
+        cascade_format::report::round_h100e(e.total_h100e)
     );
     if e.total_gpus == 0 {
         let _ = writeln!(out, "(holds no capacity at this instant)");
@@ -326,9 +326,9 @@ fn exposure_text(e: &Exposure) -> String {
         t.add_row(vec![
             r.id.to_string(),
             r.gpus.to_string(),
-            cascade_scenario::report::round_h100e(r.h100e).to_string(),
+            cascade_format::report::round_h100e(r.h100e).to_string(),
             pct(r.share),
-            cascade_scenario::report::round_h100e(l.remaining_h100e).to_string(),
+            cascade_format::report::round_h100e(l.remaining_h100e).to_string(),
             pct(l.remaining_share),
         ]);
     }
@@ -349,7 +349,7 @@ fn exposure_text(e: &Exposure) -> String {
         t.add_row(vec![
             r.id.to_string(),
             r.gpus.to_string(),
-            cascade_scenario::report::round_h100e(r.h100e).to_string(),
+            cascade_format::report::round_h100e(r.h100e).to_string(),
             pct(r.share),
             behind.join(", "),
         ]);
@@ -362,7 +362,7 @@ fn exposure_text(e: &Exposure) -> String {
             s.provider.to_string(),
             s.region.clone(),
             s.gpus.to_string(),
-            cascade_scenario::report::round_h100e(s.h100e).to_string(),
+            cascade_format::report::round_h100e(s.h100e).to_string(),
             pct(s.share),
         ]);
     }
@@ -400,7 +400,7 @@ fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
         );
     };
     if json {
-        let doc = cascade_scenario::report::chain_json(&ledger, &chain, &resold);
+        let doc = cascade_format::report::chain_json(&ledger, &chain, &resold);
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
         emit(&chain_text(&id, &chain, &resold))?;

@@ -315,11 +315,11 @@ fn three_tier_exposure_counts_net_holdings_at_each_instant() {
 #[test]
 fn the_same_scenario_loads_from_json() {
     let toml_path = scenario_file("tiers-for-json.toml", TIERS);
-    let s = cascade_scenario::load_path(&toml_path).unwrap();
+    let s = cascade_format::load_path(&toml_path).unwrap();
     let json_path = toml_path.with_extension("json");
     std::fs::write(
         &json_path,
-        serde_json::to_string_pretty(&cascade_scenario::to_json_value(&s)).unwrap(),
+        serde_json::to_string_pretty(&cascade_format::to_json_value(&s)).unwrap(),
     )
     .unwrap();
     let a = json_of(&cascade(&[

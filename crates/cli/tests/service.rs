@@ -271,7 +271,7 @@ async fn load_through_the_server_tokens_and_restart() {
 /// per source and at every instant where anything changes, Σ amount sold
 /// from it ≤ what it has. Returns the peak fill of `t1`.
 fn assert_no_oversell(contracts: &[Value], sites: &[Value]) -> i64 {
-    let t = |s: &Value| cascade_scenario::parse_instant(s.as_str().unwrap()).unwrap();
+    let t = |s: &Value| cascade_format::parse_instant(s.as_str().unwrap()).unwrap();
     let mut installed: HashMap<(String, String), i64> = HashMap::new();
     for s in sites {
         for (g, n) in s["gpus"].as_object().unwrap() {

@@ -31,5 +31,5 @@ fn main() {
         s.contracts.len(),
         s.demands.len()
     );
-    print!("{}", cascade_scenario::to_toml(&s));
+    print!("{}", cascade_format::to_toml(&s));
 }

@@ -72,7 +72,7 @@ fn demand(h: u32) -> String {
 
 fn load(extra: &str) -> (Scenario, Ledger) {
     let src = format!("{BASE}{extra}");
-    let s = cascade_scenario::parse_toml(&src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(&src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
     (s, l)
 }
@@ -566,8 +566,8 @@ fn apply_turns_purchases_into_valid_contracts() {
     assert_eq!(again.status, PlanStatus::Optimal);
     assert!(again.purchases.is_empty());
     // Round trip through TOML.
-    let text = cascade_scenario::to_toml(&applied);
-    let back = cascade_scenario::parse_toml(&text, "applied.toml").unwrap();
+    let text = cascade_format::to_toml(&applied);
+    let back = cascade_format::parse_toml(&text, "applied.toml").unwrap();
     Ledger::from_scenario(&back).unwrap();
     let _ = l;
 }
@@ -957,7 +957,7 @@ mod props {
 #[test]
 fn when_the_lp_guided_attempt_falls_short_the_whole_model_is_solved() {
     let src = include_str!("fixtures/lp-guided-falls-back.toml");
-    let s = cascade_scenario::parse_toml(src, "lp-guided-falls-back.toml").unwrap();
+    let s = cascade_format::parse_toml(src, "lp-guided-falls-back.toml").unwrap();
     let l = Ledger::from_scenario(&s).unwrap();
     let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap();
     assert_eq!(r.status, PlanStatus::Optimal);
@@ -1047,7 +1047,7 @@ fn mid_size_market(block_gpus: u32, scale: u32) -> String {
 /// (LP bound first, whole model).
 fn both_ways(block_gpus: u32, scale: u32) -> (PlanResult, PlanResult) {
     let src = mid_size_market(block_gpus, scale);
-    let s = cascade_scenario::parse_toml(&src, "mid-size.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(&src, "mid-size.toml").unwrap_or_else(|e| panic!("{e}"));
     let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
     let run = |whole_model| {
         let opts = cascade_plan::PlanOptions {

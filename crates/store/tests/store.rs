@@ -60,7 +60,7 @@ async fn fresh(db: Db) -> Option<String> {
 }
 
 fn scenario(src: &str) -> Vec<Record> {
-    let s = cascade_scenario::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    let s = cascade_format::parse_toml(src, "test.toml").unwrap_or_else(|e| panic!("{e}"));
     scenario_records(&s)
 }
 

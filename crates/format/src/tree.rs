@@ -9,13 +9,13 @@ use toml::de::{DeTable, DeValue};
 
 /// One step of a path into a document.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Seg {
+pub enum Seg {
     Key(String),
     Index(usize),
 }
 
 impl Seg {
-    pub(crate) fn key(k: &str) -> Seg {
+    pub fn key(k: &str) -> Seg {
         Seg::Key(k.to_string())
     }
 }

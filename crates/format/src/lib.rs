@@ -19,20 +19,28 @@
 //! round trips give equal scenarios.
 
 mod convert;
-mod raw;
+mod doc;
 pub mod report;
 mod tree;
-mod write;
+mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use cascade_core::Scenario;
 
-pub use write::{to_json_value, to_toml};
+pub use convert::{Cx, DEFAULT_BLOCK_GPUS, Item, ItemDoc, ItemError, Problem, Record, ToCore};
+pub use doc::{
+    AmendmentDoc, ClauseDoc, ClauseKind, CommitmentDoc, ContractDoc, DemandDoc, GpuDoc, OfferDoc,
+    Ordered, OutageDoc, PartyDoc, PolicyDoc, ScenarioDoc, SiteDoc,
+};
+pub use tree::Seg;
+pub use value::{
+    CLASS_ID_PATTERN, ClassIdText, EARLIEST, ID_PATTERN, INSTANT_PATTERN, IdText, LATEST,
+    MONEY_PATTERN, Money, TimeText, describe, parse_instant,
+};
 
-use crate::raw::RawDoc;
-use crate::tree::{Node, Seg};
+use crate::tree::Node;
 
 /// A problem at a place in a scenario file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,26 +141,26 @@ fn invalid(
     file: &str,
     src: &str,
     tree: Option<Node>,
-    problems: Vec<convert::Problem>,
+    problems: Vec<Problem>,
 ) -> LoadError {
     LoadError::Invalid(
         problems
             .into_iter()
             .map(|p| {
                 let offset = tree.as_ref().map_or(0, |t| t.resolve(&p.path));
-                diagnostic(file, src, offset, p.message)
+                diagnostic(file, src, offset, p.to_string())
             })
             .collect(),
     )
 }
 
 fn finish(
-    raw: RawDoc,
+    doc: ScenarioDoc,
     file: &str,
     src: &str,
     tree: impl FnOnce() -> Option<Node>,
 ) -> Result<Scenario, LoadError> {
-    match convert::convert(&raw) {
+    match doc.to_core("scenario") {
         Ok(mut s) => {
             for site in &mut s.sites {
                 site.gpus.sort_by(|a, b| a.0.cmp(&b.0));
@@ -179,11 +187,11 @@ pub fn parse_toml(src: &str, file: &str) -> Result<Scenario, LoadError> {
         LoadError::Syntax(diagnostic(file, src, offset, message))
     };
     let de = toml::Deserializer::parse(src).map_err(|e| toml_error(e, None))?;
-    let raw: RawDoc = serde_path_to_error::deserialize(de).map_err(|e| {
+    let doc: ScenarioDoc = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().clone();
         toml_error(e.into_inner(), Some(&path))
     })?;
-    finish(raw, file, src, || tree::from_toml(src))
+    finish(doc, file, src, || tree::from_toml(src))
 }
 
 /// Parses a JSON scenario document (same field names as TOML; times are
@@ -214,12 +222,12 @@ pub fn parse_json(src: &str, file: &str) -> Result<Scenario, LoadError> {
         })
     };
     let mut de = serde_json::Deserializer::from_str(src);
-    let raw: RawDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let doc: ScenarioDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().clone();
         json_error(e.into_inner(), Some(&path))
     })?;
     de.end().map_err(|e| json_error(e, None))?;
-    finish(raw, file, src, || tree::from_json(src))
+    finish(doc, file, src, || tree::from_json(src))
 }
 
 /// Reads and parses a scenario file: JSON when the extension is `.json`,
@@ -295,12 +303,26 @@ pub fn locate_index(src: &str, kind: &str, index: usize) -> Option<(usize, usize
 #[cfg(test)]
 mod tests;
 
-/// An instant written as on the command line or in a query string: a date
-/// (`2026-01-01`, midnight UTC) or an RFC 3339 date-time with an offset.
-pub fn parse_instant(s: &str) -> Result<cascade_core::Instant, String> {
-    let d: toml::value::Datetime = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is neither a date nor an RFC 3339 date-time"))?;
-    convert::to_instant(&d)
+/// The scenario as a TOML scenario file in the spec's format: money as
+/// strings, times as TOML dates when they fall on midnight UTC and as `Z`
+/// date-times otherwise, kinds without items left out. Parsing the result
+/// gives back an equal [`Scenario`].
+pub fn to_toml(s: &Scenario) -> String {
+    let doc = ScenarioDoc::from(s);
+    let mut table = value::with_native_toml_times(|| toml::Table::try_from(&doc))
+        .expect("a scenario document is a TOML table");
+    table.retain(|_, v| match v {
+        toml::Value::Array(a) => !a.is_empty(),
+        toml::Value::Table(t) => !t.is_empty(),
+        _ => true,
+    });
+    toml::to_string(&table).expect("a TOML table serializes")
+}
+
+/// The scenario as a JSON document with the TOML format's field names:
+/// money as exact decimal strings (`"1.85"`, at least two places), times as
+/// RFC 3339 strings in UTC. [`parse_json`] reads it back to an equal
+/// [`Scenario`].
+pub fn to_json_value(s: &Scenario) -> serde_json::Value {
+    serde_json::to_value(ScenarioDoc::from(s)).expect("documents always serialize")
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use cascade_core::{Id, Instant, Ledger, Scenario};
-use cascade_scenario::{load_path, parse_json, parse_toml, to_json_value, to_toml};
+use cascade_format::{load_path, parse_json, parse_toml, to_json_value, to_toml};
 use rust_decimal::Decimal;
 
 fn examples_dir() -> PathBuf {
@@ -374,7 +374,7 @@ fn truncated_documents_never_panic() {
             let part = &doc[..i];
             let _ = parse_toml(part, "x.toml");
             let _ = parse_json(part, "x.json");
-            let _ = cascade_scenario::locate(part, "contract", "b2-lab");
+            let _ = cascade_format::locate(part, "contract", "b2-lab");
         }
     }
     let e = parse_json(r#"{"name": "x", "demand": [{"buyer": "b", "start": "9999-12-31T23:00:00-05:00", "end": "2026-01-01", "h100e": 1}]}"#, "x.json").unwrap_err();

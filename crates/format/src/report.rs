@@ -1,0 +1,431 @@
+//! One typed document per report, built here from core's results and used
+//! as is by the CLI's `--json` and by the HTTP API. The API adds access
+//! rules only, with the documents' `redact` methods.
+//!
+//! Shapes: the spec's exposure and plan documents (the plan document adds
+//! `strategy` and where each purchase comes from; see docs/scenario-format.md)
+//! and the provenance (chain) document.
+
+use cascade_core::{Contract, Exposure, Ledger, Resold, Source, format_usd};
+use serde::Serialize;
+
+/// Shares and ratios are printed with four decimals, as in the spec's examples.
+pub fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// H100e keeps what the class ratios give, trimmed of float noise.
+pub fn round_h100e(x: f64) -> f64 {
+    (x * 1_000_000.0).round() / 1_000_000.0
+}
+
+/// Who is looking at a document, for the API's access rules.
+pub trait Viewer {
+    /// Sees everything.
+    fn is_admin(&self) -> bool;
+    /// May act for this party (an admin acts for every party).
+    fn acts_for(&self, party: &str) -> bool;
+}
+
+// ---- exposure -----------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureTotal {
+    pub gpus: i64,
+    pub h100e: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureRow {
+    pub id: String,
+    pub gpus: i64,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureSiteRow {
+    pub id: String,
+    pub provider: String,
+    pub region: String,
+    pub gpus: i64,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureLossRow {
+    pub lost: String,
+    pub remaining_h100e: f64,
+    pub remaining_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureCommitmentRow {
+    pub id: String,
+    pub seller: String,
+    pub usd: String,
+    pub spent_usd: String,
+    pub remaining_usd: String,
+}
+
+/// A buyer's true concentration at an instant: the spec's exposure document
+/// (`cascade exposure --json`, `GET /exposure`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureDoc {
+    pub buyer: String,
+    pub at: String,
+    pub total: ExposureTotal,
+    pub by_provider: Vec<ExposureRow>,
+    pub by_counterparty: Vec<ExposureRow>,
+    pub by_site: Vec<ExposureSiteRow>,
+    /// Σ share² over physical providers, by H100e.
+    pub hhi: f64,
+    pub n_minus_1: Vec<ExposureLossRow>,
+    pub commitments: Vec<ExposureCommitmentRow>,
+    pub flags: Vec<String>,
+}
+
+impl ExposureDoc {
+    pub fn of(e: &Exposure) -> ExposureDoc {
+        let row = |r: &cascade_core::Row| ExposureRow {
+            id: r.id.to_string(),
+            gpus: r.gpus,
+            h100e: round_h100e(r.h100e),
+            share: round4(r.share),
+        };
+        ExposureDoc {
+            buyer: e.buyer.to_string(),
+            at: e.at.to_string(),
+            total: ExposureTotal {
+                gpus: e.total_gpus,
+                h100e: round_h100e(e.total_h100e),
+            },
+            by_provider: e.by_provider.iter().map(row).collect(),
+            by_counterparty: e.by_counterparty.iter().map(row).collect(),
+            by_site: e
+                .by_site
+                .iter()
+                .map(|s| ExposureSiteRow {
+                    id: s.id.to_string(),
+                    provider: s.provider.to_string(),
+                    region: s.region.clone(),
+                    gpus: s.gpus,
+                    h100e: round_h100e(s.h100e),
+                    share: round4(s.share),
+                })
+                .collect(),
+            hhi: round4(e.hhi),
+            n_minus_1: e
+                .n_minus_1
+                .iter()
+                .map(|l| ExposureLossRow {
+                    lost: l.lost.to_string(),
+                    remaining_h100e: round_h100e(l.remaining_h100e),
+                    remaining_share: round4(l.remaining_share),
+                })
+                .collect(),
+            commitments: e
+                .commitments
+                .iter()
+                .map(|c| ExposureCommitmentRow {
+                    id: c.id.to_string(),
+                    seller: c.seller.to_string(),
+                    usd: format_usd(c.usd),
+                    spent_usd: format_usd(c.spent_usd),
+                    remaining_usd: format_usd(c.remaining_usd),
+                })
+                .collect(),
+            flags: e.flags.clone(),
+        }
+    }
+}
+
+// ---- chain ----------------------------------------------------------------------
+
+/// A top-up of a contract: GPUs added from `effective` to its end.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AmendmentEntry {
+    pub effective: String,
+    pub gpus: i64,
+}
+
+/// One link of a chain. Redacted for a viewer who is not a party to it:
+/// only its tier, class, GPUs and window remain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainLink {
+    /// 0 for the contract asked about, 1 for its backing contract, ...
+    pub tier: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<String>,
+    pub gpu: String,
+    pub gpus: u32,
+    pub start: String,
+    pub end: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_per_gpu_hour: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resale: Option<bool>,
+    /// The seller's site, for a contract sold from a site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The contract this one is resold from (its seller's; hidden from its buyer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backed_by: Option<String>,
+    /// Top-ups: (effective, GPUs added).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amendments: Option<Vec<AmendmentEntry>>,
+}
+
+/// A resale carved (directly or further down) from the contract asked about.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResoldEntry {
+    pub id: String,
+    pub seller: String,
+    pub buyer: String,
+    pub gpu: String,
+    pub gpus: u32,
+    pub start: String,
+    pub end: String,
+    pub backed_by: String,
+    /// 1 for a direct resale, 2 for a resale of a resale, ...
+    pub depth: usize,
+    pub price_per_gpu_hour: String,
+}
+
+/// Provenance of a contract (`cascade chain --json`, `GET /contracts/{id}/chain`):
+/// its chain down to the physical provider, site and region, and every
+/// resale carved from it, depth first.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainDoc {
+    pub contract: String,
+    pub physical_provider: String,
+    pub root_site: String,
+    pub region: String,
+    /// Number of contracts from this one down to the site.
+    pub tiers: usize,
+    /// Sellers along the chain (hidden from everyone but admins by the API:
+    /// upstream parties are not disclosed to a buyer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sellers: Option<Vec<String>>,
+    pub chain: Vec<ChainLink>,
+    /// Resales of this contract, depth first (a flat list: resale trees
+    /// are user-made and may be deep).
+    pub resold: Vec<ResoldEntry>,
+}
+
+fn amendments(l: &Ledger, c: &Contract) -> Vec<AmendmentEntry> {
+    l.contract(&c.id)
+        .map(|info| {
+            info.amendments
+                .iter()
+                .map(|(effective, gpus)| AmendmentEntry {
+                    effective: effective.to_string(),
+                    gpus: *gpus,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ChainDoc {
+    /// The whole document, or `None` if the ledger has no such contract.
+    pub fn of(l: &Ledger, id: &cascade_core::Id) -> Option<ChainDoc> {
+        let chain = l.chain(id)?;
+        let tree = l.resold_tree(id)?;
+        let chain_links = chain
+            .links
+            .iter()
+            .enumerate()
+            .map(|(tier, c)| {
+                let (site, backed_by) = match &c.source {
+                    Source::Site(s) => (Some(s.to_string()), None),
+                    Source::BackedBy(b) => (None, Some(b.to_string())),
+                };
+                ChainLink {
+                    tier,
+                    id: Some(c.id.to_string()),
+                    seller: Some(c.seller.to_string()),
+                    buyer: Some(c.buyer.to_string()),
+                    gpu: c.gpu.to_string(),
+                    gpus: c.gpus.get(),
+                    start: c.window.start().to_string(),
+                    end: c.window.end().to_string(),
+                    price_per_gpu_hour: Some(format_usd(c.price_per_gpu_hour.get())),
+                    resale: Some(c.resale),
+                    site,
+                    backed_by,
+                    amendments: Some(amendments(l, c)),
+                }
+            })
+            .collect();
+        let mut resold = Vec::new();
+        let mut stack: Vec<(&Resold, usize)> = tree.resold.iter().rev().map(|r| (r, 1)).collect();
+        while let Some((r, depth)) = stack.pop() {
+            let c = r.contract;
+            resold.push(ResoldEntry {
+                id: c.id.to_string(),
+                seller: c.seller.to_string(),
+                buyer: c.buyer.to_string(),
+                gpu: c.gpu.to_string(),
+                gpus: c.gpus.get(),
+                start: c.window.start().to_string(),
+                end: c.window.end().to_string(),
+                backed_by: match &c.source {
+                    Source::BackedBy(b) | Source::Site(b) => b.to_string(),
+                },
+                depth,
+                price_per_gpu_hour: format_usd(c.price_per_gpu_hour.get()),
+            });
+            stack.extend(r.resold.iter().rev().map(|x| (x, depth + 1)));
+        }
+        Some(ChainDoc {
+            contract: id.to_string(),
+            physical_provider: chain.provider.to_string(),
+            root_site: chain.root_site.id.to_string(),
+            region: chain.root_site.region.clone(),
+            tiers: chain.links.len(),
+            sellers: Some(chain.links.iter().map(|c| c.seller.to_string()).collect()),
+            chain: chain_links,
+            resold,
+        })
+    }
+
+    /// What `viewer` may see: links it is not a party to keep only their
+    /// tier, class, GPUs and window; a backing contract shows to the
+    /// link's seller only; resales it is not a party to are left out with
+    /// everything carved from them; the sellers list is for admins.
+    pub fn redact(&mut self, viewer: &impl Viewer) {
+        let party_to = |seller: &str, buyer: &str| viewer.acts_for(seller) || viewer.acts_for(buyer);
+        if !viewer.is_admin() {
+            self.sellers = None;
+        }
+        for link in &mut self.chain {
+            let (Some(seller), Some(buyer)) = (&link.seller, &link.buyer) else {
+                continue;
+            };
+            if !party_to(seller, buyer) {
+                *link = ChainLink {
+                    tier: link.tier,
+                    id: None,
+                    seller: None,
+                    buyer: None,
+                    gpu: std::mem::take(&mut link.gpu),
+                    gpus: link.gpus,
+                    start: std::mem::take(&mut link.start),
+                    end: std::mem::take(&mut link.end),
+                    price_per_gpu_hour: None,
+                    resale: None,
+                    site: None,
+                    backed_by: None,
+                    amendments: None,
+                };
+            } else if !viewer.acts_for(seller) {
+                link.backed_by = None;
+            }
+        }
+        let mut hidden_below: Option<usize> = None;
+        self.resold.retain(|r| {
+            if let Some(d) = hidden_below {
+                if r.depth > d {
+                    return false;
+                }
+                hidden_below = None;
+            }
+            let visible = party_to(&r.seller, &r.buyer);
+            if !visible {
+                hidden_below = Some(r.depth);
+            }
+            visible
+        });
+    }
+}
+
+// ---- plan -------------------------------------------------------------------------
+
+/// One purchase of a plan, and where its capacity physically is.
+#[cfg(feature = "plan")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseEntry {
+    pub offer: String,
+    pub gpus: u32,
+    pub cost_usd: String,
+    pub seller: String,
+    pub provider: String,
+    pub site: String,
+    pub region: String,
+    pub start: String,
+    pub end: String,
+}
+
+/// The plan document (`cascade plan --json`, `POST /plan`): the spec's keys,
+/// plus `strategy` and each purchase's seller, provider, site, region and
+/// window.
+#[cfg(feature = "plan")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanDoc {
+    pub buyer: String,
+    /// `optimal` or `greedy`.
+    pub strategy: String,
+    /// `optimal`, `feasible` or `infeasible`.
+    pub status: String,
+    /// Why the plan is infeasible, in a sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub objective_usd: String,
+    pub purchases_usd: String,
+    pub shortfall_usd: String,
+    pub purchases: Vec<PurchaseEntry>,
+    /// Wall-clock seconds of the solve, to the microsecond.
+    pub solve_seconds: f64,
+}
+
+#[cfg(feature = "plan")]
+impl PlanDoc {
+    pub fn of(r: &cascade_plan::PlanResult) -> PlanDoc {
+        PlanDoc {
+            buyer: r.buyer.to_string(),
+            strategy: r.strategy.as_str().to_string(),
+            status: r.status.as_str().to_string(),
+            reason: match &r.status {
+                cascade_plan::PlanStatus::Infeasible { reason } => Some(reason.clone()),
+                _ => None,
+            },
+            objective_usd: format_usd(r.objective_usd),
+            purchases_usd: format_usd(r.purchases_usd),
+            shortfall_usd: format_usd(r.shortfall_usd),
+            purchases: r
+                .purchases
+                .iter()
+                .map(|p| PurchaseEntry {
+                    offer: p.offer.to_string(),
+                    gpus: p.gpus,
+                    cost_usd: format_usd(p.cost_usd),
+                    seller: p.seller.to_string(),
+                    provider: p.provider.to_string(),
+                    site: p.site.to_string(),
+                    region: p.region.clone(),
+                    start: p.window.start().to_string(),
+                    end: p.window.end().to_string(),
+                })
+                .collect(),
+            solve_seconds: (r.solve_seconds * 1e6).round() / 1e6,
+        }
+    }
+}
