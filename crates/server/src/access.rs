@@ -16,6 +16,9 @@ use cascade_core::{
     Clause, Commitment, Contract, Id, ItemRef, Ledger, Rejection, Source, Violation,
 };
 
+use cascade_format::IdText;
+use cascade_format::report::{ChainDoc, Viewer};
+
 use crate::extract::Principal;
 use crate::problem::Problem;
 
@@ -170,23 +173,33 @@ pub fn backing_visible(
     Ok(())
 }
 
-/// Where a contract or offer comes from, as `who` may see it: `(site,
-/// backed_by)`. The backing contract is the seller's own holding, so it is
-/// shown to the seller (and admins) and hidden from the buyer.
-pub fn shown_source(
-    who: &Principal,
-    seller: &Id,
-    source: &Source,
-) -> (Option<String>, Option<String>) {
-    match source {
-        Source::Site(s) => (Some(s.to_string()), None),
-        Source::BackedBy(b) => (None, who.acts_for(seller).then(|| b.to_string())),
+/// What a contract or offer is resold from is the seller's own holding:
+/// shown to the seller (and admins), hidden from the buyer and everyone
+/// else.
+pub fn redact_backing(who: &Principal, seller: &Id, backed_by: &mut Option<IdText>) {
+    if !who.acts_for(seller) {
+        *backed_by = None;
     }
 }
 
-/// Sellers along a chain are upstream parties: admins only.
-pub fn may_see_sellers(who: &Principal) -> bool {
-    who.is_admin()
+/// A chain as `who` may see it: the rule itself is the chain document's
+/// (`ChainDoc::redact`: links `who` is not a party to keep only tier,
+/// class, GPUs and window; backing contracts for their seller; resales
+/// `who` is not a party to are left out; sellers for admins).
+pub fn redact_chain(doc: &mut ChainDoc, who: &Principal) {
+    doc.redact(who);
+}
+
+impl Viewer for Principal {
+    fn is_admin(&self) -> bool {
+        Principal::is_admin(self)
+    }
+    fn acts_for(&self, party: &str) -> bool {
+        match self {
+            Principal::Admin => true,
+            Principal::Party(p) => p.as_str() == party,
+        }
+    }
 }
 
 /// A refusal as `who` may see it: `no_resale_to` chains keep only the

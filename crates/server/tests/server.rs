@@ -129,7 +129,7 @@ async fn spawn_app(db: Db) -> Option<App> {
     std::fs::create_dir_all(&dir.0).expect("create a temp dir");
     let url = database(db, &dir.0).await?;
     let (addr, store, shutdown, served) = serve(&url).await;
-    let scenario = cascade_scenario::load_path(&example()).expect("the example loads");
+    let scenario = cascade_format::load_path(&example()).expect("the example loads");
     store
         .append("admin", cascade_store::scenario_records(&scenario))
         .await
@@ -936,13 +936,24 @@ async fn missing_clause_field_is_422(app: App) {
             .unwrap(),
         422,
     );
-    let fields: BTreeSet<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["holder", "until"].into());
+    let messages = v["errors"].to_string();
+    assert!(
+        messages.contains("missing field holder") && messages.contains("missing field until"),
+        "{v}"
+    );
+    // A field the kind does not take is named.
+    let v = problem(
+        &app.openai()
+            .post_json(
+                "/clauses",
+                r#"{"kind":"avoid_provider","buyer":"openai","provider":"oracle","holder":"google"}"#,
+                None,
+            )
+            .await
+            .unwrap(),
+        422,
+    );
+    assert_eq!(v["errors"][0]["pointer"], "/holder");
 }
 
 async fn non_json_body_is_415(app: App) {
@@ -977,7 +988,9 @@ async fn scenario_body_limit_is_larger(app: App) {
     // 2 MiB is over the limit of other routes but a valid size for a
     // scenario: it gets as far as reading the document (a 422 on its
     // content, not a 413).
-    let doc = json!({"party": [{"id": "bulky", "name": "x".repeat(2 * 1024 * 1024)}]}).to_string();
+    let doc =
+        json!({"name": "bulky", "party": [{"id": "bulky", "name": "x".repeat(2 * 1024 * 1024)}]})
+            .to_string();
     let r = app
         .admin()
         .post_json("/scenarios", &doc, None)
@@ -1168,6 +1181,7 @@ async fn bad_idempotency_key_is_400(app: App) {
 
 async fn scenarios_are_admin_only_and_atomic(app: App) {
     let doc = json!({
+        "name": "two parties and an oversold contract",
         "party": [{"id": "p1"}, {"id": "p2"}],
         "contract": [{"id": "p-big", "seller": "google", "buyer": "p1", "gpu": "h100", "gpus": 99999,
                       "start": "2026-01-01", "end": "2026-02-01", "price_per_gpu_hour": "1",
@@ -1191,7 +1205,7 @@ async fn scenarios_are_admin_only_and_atomic(app: App) {
         409,
     );
     assert_eq!(app.seq().await, seq);
-    let fine = json!({"party": [{"id": "p1"}, {"id": "p2"}]}).to_string();
+    let fine = json!({"name": "two parties", "party": [{"id": "p1"}, {"id": "p2"}]}).to_string();
     let v = ok(
         &app.admin()
             .post_json("/scenarios", &fine, Some("load-1"))

@@ -1,32 +1,22 @@
-//! Take-or-pay commitments: list, read one, create, top up.
+//! Take-or-pay commitments: list, read one, create, top up. Bodies are the
+//! scenario format's `CommitmentDoc`; a top-up takes only what the path
+//! does not already say.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cascade_core::{Amendment, AmendmentTarget, Commitment, Event, Id, Ledger, format_usd};
+use cascade_core::{Event, Id, Ledger, format_usd};
+use cascade_format::{AmendmentDoc, CommitmentDoc, Money, TimeText};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{PathId, Post, Res, json, read, read_item};
-use crate::check::{Check, IdText, Money, TimeText};
+use super::{Extended, PathId, Post, Res, json, read, read_item};
+use crate::check::{Bounds, accept};
 use crate::extract::{Principal, QueryMap, path_id};
-use crate::problem::Problem;
 use crate::{AppState, access};
 
-/// Take-or-pay: the buyer spends at least `usd` with the seller in the window.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitmentIn {
-    pub id: IdText,
-    pub buyer: IdText,
-    pub seller: IdText,
-    pub start: TimeText,
-    pub end: TimeText,
-    pub usd: Money,
-}
-
-/// A top-up of a commitment: `usd` more.
+/// A top-up of the commitment in the path: `usd` more from `effective`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommitmentAmendmentIn {
@@ -34,67 +24,23 @@ pub struct CommitmentAmendmentIn {
     pub effective: TimeText,
 }
 
-impl CommitmentIn {
-    pub fn check(&self) -> Result<Commitment, Problem> {
-        let mut c = Check::new();
-        let id = c.id("id", &self.id);
-        let buyer = c.id("buyer", &self.buyer);
-        let seller = c.id("seller", &self.seller);
-        let window = c.window(&self.start, &self.end);
-        let usd = c.usd("usd", self.usd);
-        let v = (|| {
-            Some(Commitment {
-                id: id?,
-                buyer: buyer?,
-                seller: seller?,
-                window: window?,
-                usd: usd?,
-            })
-        })();
-        c.done(v)
-    }
-}
-
-impl CommitmentAmendmentIn {
-    pub fn check(&self, commitment: Id) -> Result<Amendment, Problem> {
-        let mut c = Check::new();
-        let usd = c.usd("usd", self.usd);
-        let eff = c.time("effective", &self.effective);
-        let v = (|| {
-            Some(Amendment {
-                target: AmendmentTarget::Commitment {
-                    id: commitment,
-                    usd: usd?,
-                },
-                effective: eff?,
-            })
-        })();
-        c.done(v)
-    }
-}
-
+/// What the API adds to a commitment document.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CommitmentView {
-    pub id: String,
-    pub buyer: String,
-    pub seller: String,
-    pub start: String,
-    pub end: String,
-    pub usd: String,
+pub struct CommitmentFacts {
     /// `usd` plus amendments.
     pub usd_total: String,
 }
 
+/// A commitment as one of its parties (or an admin) sees it.
+pub type CommitmentView = Extended<CommitmentDoc, CommitmentFacts>;
+
 fn commitment_view(l: &Ledger, id: &Id) -> CommitmentView {
     let (c, total) = l.commitment(id).expect("commitment of the ledger");
-    CommitmentView {
-        id: c.id.to_string(),
-        buyer: c.buyer.to_string(),
-        seller: c.seller.to_string(),
-        start: c.window.start().to_string(),
-        end: c.window.end().to_string(),
-        usd: format_usd(c.usd.get()),
-        usd_total: format_usd(total),
+    Extended {
+        doc: CommitmentDoc::from(c),
+        more: CommitmentFacts {
+            usd_total: format_usd(total),
+        },
     }
 }
 
@@ -106,7 +52,7 @@ pub async fn list_commitments(State(app): State<AppState>, who: Principal, q: Qu
     let v: Vec<CommitmentView> = read(&app, |s| {
         s.ledger
             .commitments()
-            .filter(|c| access::may_see_commitment(&p.who, c))
+            .filter(|c| access::may_see_commitment(&who, c))
             .map(|c| commitment_view(&s.ledger, &c.id))
             .collect()
     })
@@ -131,10 +77,10 @@ pub async fn get_commitment(
 }
 
 /// Records a take-or-pay commitment (its seller, or admin).
-#[utoipa::path(post, path = "/commitments", tag = "commitments", request_body = CommitmentIn,
+#[utoipa::path(post, path = "/commitments", tag = "commitments", request_body = CommitmentDoc,
     responses((status = 201, description = "Created", body = CommitmentView)))]
-pub async fn create_commitment(p: Post<CommitmentIn>) -> Res {
-    let c = p.body.value.check()?;
+pub async fn create_commitment(p: Post<CommitmentDoc>) -> Res {
+    let c = accept(&p.body.value, "commitment", Bounds::commitment)?;
     access::may_sell(&p.who, &c.seller)?;
     let id = c.id.clone();
     p.append(
@@ -151,7 +97,15 @@ pub async fn create_commitment(p: Post<CommitmentIn>) -> Res {
     responses((status = 201, description = "Amended; the commitment as it is now", body = CommitmentView)))]
 pub async fn amend_commitment(PathId(raw): PathId, p: Post<CommitmentAmendmentIn>) -> Res {
     let id = path_id("commitment", &raw)?;
-    let a = p.body.value.check(id.clone())?;
+    let b = &p.body.value;
+    let doc = AmendmentDoc {
+        contract: None,
+        gpus: None,
+        commitment: Some((&id).into()),
+        usd: Some(b.usd),
+        effective: b.effective.clone(),
+    };
+    let a = accept(&doc, "amendment", Bounds::amendment)?;
     let target = id.clone();
     p.append(
         move |l, w| {

@@ -17,14 +17,20 @@ pub mod plan;
 pub mod scenarios;
 pub mod sites;
 
+use std::borrow::Cow;
+
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cascade_core::{Event, Id, Ledger};
 use cascade_store::{Idem, Record, Reply, Staging, State as StoreState, WriteOutcome};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::ser::Error as _;
+use serde::{Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::AppState;
 use crate::access;
@@ -166,6 +172,59 @@ impl<T> Post<T> {
             },
         )
         .await)
+    }
+}
+
+/// A document of the format plus what the API derives from the ledger
+/// (where the capacity physically is, values, totals), served as one flat
+/// object. Its schema is the document's with `E`'s properties added: the
+/// format's schemas refuse unknown properties, so `#[serde(flatten)]`
+/// (an `allOf`) would describe no valid response.
+pub struct Extended<D, E> {
+    pub doc: D,
+    pub more: E,
+}
+
+impl<D: Serialize, E: Serialize> Serialize for Extended<D, E> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = json_object(&self.doc).map_err(S::Error::custom)?;
+        m.extend(json_object(&self.more).map_err(S::Error::custom)?);
+        m.serialize(s)
+    }
+}
+
+fn json_object<T: Serialize>(v: &T) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::to_value(v).map_err(|e| e.to_string())? {
+        serde_json::Value::Object(m) => Ok(m),
+        other => Err(format!("expected a JSON object, got {other}")),
+    }
+}
+
+impl<D: PartialSchema, E: PartialSchema> PartialSchema for Extended<D, E> {
+    fn schema() -> RefOr<Schema> {
+        match (D::schema(), E::schema()) {
+            (RefOr::T(Schema::Object(mut d)), RefOr::T(Schema::Object(e))) => {
+                d.properties.extend(e.properties);
+                d.required.extend(e.required);
+                if e.description.is_some() {
+                    d.description = e.description;
+                }
+                RefOr::T(Schema::Object(d))
+            }
+            _ => unreachable!("documents and their extensions are derived object schemas"),
+        }
+    }
+}
+
+impl<D: ToSchema, E: ToSchema> ToSchema for Extended<D, E> {
+    /// `ContractDoc` extended is `ContractView`.
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}View", D::name().trim_end_matches("Doc")))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        D::schemas(schemas);
+        E::schemas(schemas);
     }
 }
 

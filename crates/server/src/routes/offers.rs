@@ -1,104 +1,43 @@
-//! Open offers: every caller lists them; their seller creates them.
+//! Open offers: every caller lists them; their seller creates them. Bodies
+//! are the scenario format's `OfferDoc`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cascade_core::{Event, ItemRef, Ledger, Offer, format_usd};
-use serde::{Deserialize, Serialize};
+use cascade_core::{Event, ItemRef, Ledger, Offer};
+use cascade_format::OfferDoc;
+use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Post, Res, json, read};
-use crate::check::{Check, ClassIdText, IdText, Money, TimeText};
+use super::{Extended, Post, Res, json, read};
+use crate::check::{Bounds, accept};
 use crate::extract::{Principal, QueryMap};
-use crate::problem::Problem;
 use crate::{AppState, access};
 
-/// Open capacity for sale, in whole blocks.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OfferIn {
-    pub id: IdText,
-    pub seller: IdText,
-    pub gpu: ClassIdText,
-    #[schema(minimum = 1, maximum = 4294967295_i64)]
-    pub max_gpus: i64,
-    /// Default 8.
-    #[serde(default)]
-    pub block_gpus: Option<i64>,
-    pub start: TimeText,
-    pub end: TimeText,
-    pub price_per_gpu_hour: Money,
-    #[serde(default)]
-    pub site: Option<IdText>,
-    #[serde(default)]
-    pub backed_by: Option<IdText>,
-}
-
-impl OfferIn {
-    pub fn check(&self) -> Result<Offer, Problem> {
-        let mut c = Check::new();
-        let id = c.id("id", &self.id);
-        let seller = c.id("seller", &self.seller);
-        let gpu = c.class_id("gpu", &self.gpu);
-        let max = c.gpus("max_gpus", self.max_gpus);
-        let block = c.gpus("block_gpus", self.block_gpus.unwrap_or(8));
-        let window = c.window(&self.start, &self.end);
-        let price = c.price("price_per_gpu_hour", self.price_per_gpu_hour);
-        let source = c.source(&self.site, &self.backed_by);
-        let v = (|| {
-            Some(Offer {
-                id: id?,
-                seller: seller?,
-                gpu: gpu?,
-                max_gpus: max?,
-                block_gpus: block?,
-                window: window?,
-                price_per_gpu_hour: price?,
-                source: source?,
-            })
-        })();
-        c.done(v)
-    }
-}
-
+/// What the API adds to an offer document: where its capacity physically
+/// is. `backed_by` is shown to the offer's seller and to admins only.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OfferView {
-    pub id: String,
-    pub seller: String,
-    pub gpu: String,
-    pub max_gpus: u32,
-    pub block_gpus: u32,
-    pub start: String,
-    pub end: String,
-    pub price_per_gpu_hour: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    /// Shown to the offer's seller and admins only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backed_by: Option<String>,
+pub struct OfferFacts {
     pub root_site: String,
     pub physical_provider: String,
     pub region: String,
 }
 
+/// An offer as the API shows it.
+pub type OfferView = Extended<OfferDoc, OfferFacts>;
+
 fn offer_view(l: &Ledger, o: &Offer, who: &Principal) -> OfferView {
-    let (site, backed_by) = access::shown_source(who, &o.seller, &o.source);
     let (provider, root) = l.offer_root(&o.id).expect("offer of the ledger");
-    OfferView {
-        id: o.id.to_string(),
-        seller: o.seller.to_string(),
-        gpu: o.gpu.to_string(),
-        max_gpus: o.max_gpus.get(),
-        block_gpus: o.block_gpus.get(),
-        start: o.window.start().to_string(),
-        end: o.window.end().to_string(),
-        price_per_gpu_hour: format_usd(o.price_per_gpu_hour.get()),
-        site,
-        backed_by,
-        root_site: root.id.to_string(),
-        physical_provider: provider.to_string(),
-        region: root.region.clone(),
+    let mut doc = OfferDoc::from(o);
+    access::redact_backing(who, &o.seller, &mut doc.backed_by);
+    Extended {
+        doc,
+        more: OfferFacts {
+            root_site: root.id.to_string(),
+            physical_provider: provider.to_string(),
+            region: root.region.clone(),
+        },
     }
 }
 
@@ -118,10 +57,10 @@ pub async fn list_offers(State(app): State<AppState>, who: Principal, q: QueryMa
 }
 
 /// Puts capacity on offer (its seller, or admin).
-#[utoipa::path(post, path = "/offers", tag = "offers", request_body = OfferIn,
+#[utoipa::path(post, path = "/offers", tag = "offers", request_body = OfferDoc,
     responses((status = 201, description = "Created", body = OfferView)))]
-pub async fn create_offer(p: Post<OfferIn>) -> Res {
-    let o = p.body.value.check()?;
+pub async fn create_offer(p: Post<OfferDoc>) -> Res {
+    let o = accept(&p.body.value, "offer", Bounds::offer)?;
     access::may_sell(&p.who, &o.seller)?;
     let id = o.id.clone();
     p.append(

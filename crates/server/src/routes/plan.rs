@@ -1,20 +1,22 @@
 //! `POST /plan`: the procurement optimizer on what the store holds, for
-//! the buyer itself or an admin.
+//! the buyer itself or an admin; the answer is the plan document of
+//! `cascade plan --json`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use cascade_core::format_usd;
+use cascade_format::IdText;
+use cascade_format::report::PlanDoc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Res, json, read};
-use crate::check::{Check, IdText};
 use crate::extract::{JsonBody, Principal};
-use crate::problem::{FieldError, Problem};
+use crate::problem::Problem;
 use crate::{AppState, access};
 
+/// `optimal` (default): the MILP on HiGHS; `greedy`: the cheapest-first baseline.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum StrategyIn {
@@ -33,44 +35,16 @@ pub struct PlanIn {
     pub strategy: Option<StrategyIn>,
 }
 
-/// One purchase of a plan.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PurchaseView {
-    pub offer: String,
-    pub gpus: u32,
-    pub cost_usd: String,
-    pub seller: String,
-    pub provider: String,
-    pub site: String,
-    pub region: String,
-    pub start: String,
-    pub end: String,
-}
-
-/// The plan document (the spec's `cascade plan --json` shape).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PlanView {
-    pub buyer: String,
-    pub strategy: String,
-    /// `optimal`, `feasible` (greedy) or `infeasible`.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub objective_usd: String,
-    pub purchases_usd: String,
-    pub shortfall_usd: String,
-    pub purchases: Vec<PurchaseView>,
-    pub solve_seconds: f64,
-}
-
 /// Plans purchases for a buyer from the open offers (MILP on HiGHS, or
 /// greedy), under the demands, policy, clauses and commitments in the store.
 #[utoipa::path(post, path = "/plan", tag = "analysis", request_body = PlanIn,
-    responses((status = 200, description = "The plan (status optimal, feasible or infeasible)", body = PlanView)))]
+    responses((status = 200, description = "The plan (status optimal, feasible or infeasible)", body = PlanDoc)))]
 pub async fn plan(State(app): State<AppState>, who: Principal, b: JsonBody<PlanIn>) -> Res {
-    let mut c = Check::new();
-    let buyer = c.id("buyer", &b.value.buyer);
-    let buyer = c.done(buyer)?;
+    let buyer = b
+        .value
+        .buyer
+        .to_core()
+        .map_err(|m| Problem::field("buyer", m))?;
     access::own_analysis(&who, &buyer, "plan only its own purchases")?;
     let strategy = match b.value.strategy.unwrap_or_default() {
         StrategyIn::Optimal => cascade_plan::Strategy::Optimal,
@@ -96,46 +70,9 @@ pub async fn plan(State(app): State<AppState>, who: Principal, b: JsonBody<PlanI
         Err(cascade_plan::PlanError::Solver(m)) => {
             return Err(Problem::unavailable(format!("the solver failed: {m}")));
         }
-        Err(e) => {
-            return Err(Problem::invalid(
-                e.to_string(),
-                vec![FieldError {
-                    field: "buyer".into(),
-                    pointer: Some("/buyer".into()),
-                    message: e.to_string(),
-                }],
-            ));
-        }
+        Err(e) => return Err(Problem::field("buyer", e.to_string())),
     };
-    let reason = match &r.status {
-        cascade_plan::PlanStatus::Infeasible { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    let view = PlanView {
-        buyer: r.buyer.to_string(),
-        strategy: r.strategy.as_str().to_string(),
-        status: r.status.as_str().to_string(),
-        reason,
-        objective_usd: format_usd(r.objective_usd),
-        purchases_usd: format_usd(r.purchases_usd),
-        shortfall_usd: format_usd(r.shortfall_usd),
-        purchases: r
-            .purchases
-            .iter()
-            .map(|p| PurchaseView {
-                offer: p.offer.to_string(),
-                gpus: p.gpus,
-                cost_usd: format_usd(p.cost_usd),
-                seller: p.seller.to_string(),
-                provider: p.provider.to_string(),
-                site: p.site.to_string(),
-                region: p.region.clone(),
-                start: p.window.start().to_string(),
-                end: p.window.end().to_string(),
-            })
-            .collect(),
-        solve_seconds: r.solve_seconds,
-    };
+    let view = PlanDoc::of(&r);
     Ok(json(StatusCode::OK, &view))
 }
 

@@ -4,13 +4,14 @@
 use axum::Extension;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
+use cascade_format::ScenarioDoc;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Res, body, write};
-use crate::check::scenario_limits;
+use crate::check::Bounds;
 use crate::extract::{BodyLimit, IdemKey, Principal, read_json_value};
 use crate::problem::{FieldError, Problem};
 use crate::{AppState, SCENARIO_LIMIT, access};
@@ -26,7 +27,7 @@ pub struct ScenarioLoaded {
 /// Loads a whole scenario document (the file format as JSON) atomically:
 /// every item is appended, or nothing (admin).
 #[utoipa::path(post, path = "/scenarios", tag = "directory",
-    request_body(content = Object, description = "A scenario document: the scenario format as JSON (same field names; times as strings)"),
+    request_body(content = ScenarioDoc, description = "A scenario document: the scenario format as JSON (same field names; times as strings)"),
     responses((status = 201, description = "Loaded", body = ScenarioLoaded)))]
 pub async fn load_scenario(
     State(app): State<AppState>,
@@ -37,7 +38,7 @@ pub async fn load_scenario(
     access::admin_only(&who, "load scenarios")?;
     let (value, hash) = read_json_value(req).await?;
     let text = value.to_string();
-    let s = cascade_scenario::parse_json(&text, "request").map_err(|e| {
+    let s = cascade_format::parse_json(&text, "request").map_err(|e| {
         let errors: Vec<FieldError> = e
             .diagnostics()
             .iter()
@@ -55,16 +56,9 @@ pub async fn load_scenario(
             .collect();
         Problem::invalid(format!("the scenario document is invalid: {e}"), errors)
     })?;
-    let errors = scenario_limits(&s);
-    if !errors.is_empty() {
-        return Err(Problem::invalid(
-            format!(
-                "{} value(s) outside the service's limits (see errors)",
-                errors.len()
-            ),
-            errors,
-        ));
-    }
+    let mut bounds = Bounds::default();
+    bounds.scenario(&s);
+    bounds.done()?;
     let records = cascade_store::scenario_records(&s);
     let n = records.len();
     Ok(write(&app, &who, key, hash, move |st| {
