@@ -118,7 +118,7 @@ async fn serve(
     let addr = listener.local_addr().expect("bound address");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(store.clone());
-    let served = tokio::spawn(cascade_server::serve(listener, state, async {
+    let served = tokio::spawn(cascade_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
     (addr, store, tx, served)

@@ -206,9 +206,6 @@ impl<D: PartialSchema, E: PartialSchema> PartialSchema for Extended<D, E> {
             (RefOr::T(Schema::Object(mut d)), RefOr::T(Schema::Object(e))) => {
                 d.properties.extend(e.properties);
                 d.required.extend(e.required);
-                if e.description.is_some() {
-                    d.description = e.description;
-                }
                 RefOr::T(Schema::Object(d))
             }
             _ => unreachable!("documents and their extensions are derived object schemas"),
