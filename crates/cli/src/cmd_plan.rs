@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cascade_core::{Exposure, Id, Instant, Ledger, Scenario, Window, format_usd};
+use cascade_core::{Exposure, Id, Instant, Ledger, Scenario, Window};
 use cascade_plan::{
     ImportOptions, PlanOptions, PlanResult, PlanStatus, Strategy, human_h100e, human_usd,
 };
@@ -193,7 +193,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&plan_json(&result))?
+            serde_json::to_string_pretty(&cascade_format::report::PlanDoc::of(&result))?
         ))?;
     } else {
         let greedy = if strategy == Strategy::Optimal && !args.no_compare {
@@ -221,36 +221,6 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The spec's `--json` document, and nothing else.
-pub fn plan_json(r: &PlanResult) -> serde_json::Value {
-    let mut doc = serde_json::Map::new();
-    doc.insert("buyer".into(), r.buyer.as_str().into());
-    doc.insert("status".into(), r.status.as_str().into());
-    if let PlanStatus::Infeasible { reason } = &r.status {
-        doc.insert("reason".into(), reason.as_str().into());
-    }
-    doc.insert("objective_usd".into(), format_usd(r.objective_usd).into());
-    doc.insert("purchases_usd".into(), format_usd(r.purchases_usd).into());
-    doc.insert("shortfall_usd".into(), format_usd(r.shortfall_usd).into());
-    doc.insert(
-        "purchases".into(),
-        r.purchases
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "offer": p.offer.as_str(),
-                    "gpus": p.gpus,
-                    "cost_usd": format_usd(p.cost_usd),
-                })
-            })
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    let secs = (r.solve_seconds * 1e6).round() / 1e6;
-    doc.insert("solve_seconds".into(), serde_json::json!(secs));
-    serde_json::Value::Object(doc)
 }
 
 fn table(header: &[&str]) -> Table {

@@ -263,7 +263,7 @@ fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::R
     if json {
         emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&cascade_format::report::exposure_json(&e))?
+            serde_json::to_string_pretty(&cascade_format::report::ExposureDoc::of(&e))?
         ))?;
     } else {
         emit(&exposure_text(&e))?;
@@ -400,7 +400,8 @@ fn chain(path: &Path, contract: &str, json: bool) -> anyhow::Result<ExitCode> {
         );
     };
     if json {
-        let doc = cascade_format::report::chain_json(&ledger, &chain, &resold);
+        let doc = cascade_format::report::ChainDoc::of(&ledger, &id)
+            .expect("the contract is in the ledger");
         emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
         emit(&chain_text(&id, &chain, &resold))?;

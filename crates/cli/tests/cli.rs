@@ -345,7 +345,7 @@ fn the_same_scenario_loads_from_json() {
 
 #[test]
 fn every_broken_fixture_fails_with_a_located_message() {
-    let dir = root().join("crates/scenario/tests/fixtures/broken");
+    let dir = root().join("crates/format/tests/fixtures/broken");
     // (file, what stderr must contain)
     let cases = [
         ("bad-toml.toml", "bad-toml.toml:8:8:"),

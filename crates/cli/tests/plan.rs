@@ -48,6 +48,8 @@ fn planning_example_json_has_the_spec_shape_and_exact_figures() {
         .collect();
     let mut sorted = keys.clone();
     sorted.sort_unstable();
+    // The spec's keys, plus `strategy` (the document the API returns too;
+    // docs/scenario-format.md, "Report documents").
     assert_eq!(
         sorted,
         [
@@ -57,22 +59,31 @@ fn planning_example_json_has_the_spec_shape_and_exact_figures() {
             "purchases_usd",
             "shortfall_usd",
             "solve_seconds",
-            "status"
+            "status",
+            "strategy"
         ]
     );
     assert!(doc["solve_seconds"].as_f64().unwrap() >= 0.0);
     doc.as_object_mut().unwrap().remove("solve_seconds");
+    let purchase = |offer: &str, gpus: u32, cost: &str, seller: &str, site: &str, region: &str| {
+        serde_json::json!({
+            "offer": offer, "gpus": gpus, "cost_usd": cost, "seller": seller,
+            "provider": seller, "site": site, "region": region,
+            "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z",
+        })
+    };
     assert_eq!(
         doc,
         serde_json::json!({
             "buyer": "lab",
+            "strategy": "optimal",
             "status": "optimal",
             "objective_usd": "46570000.00",
             "purchases_usd": "32850000.00",
             "shortfall_usd": "13720000.00",
             "purchases": [
-                {"offer": "a-h100", "gpus": 500, "cost_usd": "6570000.00"},
-                {"offer": "b-h100", "gpus": 1500, "cost_usd": "26280000.00"}
+                purchase("a-h100", 500, "6570000.00", "cloud-a", "a-dc", "us-east"),
+                purchase("b-h100", 1500, "26280000.00", "cloud-b", "b-dc", "us-central"),
             ]
         })
     );

@@ -1,6 +1,6 @@
 //! The items of a scenario, as validated values.
 //!
-//! These types carry no file positions and no serde: the `cascade-scenario`
+//! These types carry no file positions and no serde: the `cascade-format`
 //! crate turns TOML or JSON into them, and the ledger checks how they relate.
 
 use crate::types::{Gpus, Id, Instant, Positive, Share, Usd, UsdPerGpuHour, Window};

@@ -411,10 +411,7 @@ impl ToCore for AmendmentDoc {
                 self.gpus
                     .is_none()
                     .then_some(())
-                    .and(Some(AmendmentTarget::Commitment {
-                        id: id?,
-                        usd: usd?,
-                    }))
+                    .and(Some(AmendmentTarget::Commitment { id: id?, usd: usd? }))
             }
             (Some(_), Some(_)) => {
                 cx.at_item(it, "has both contract and commitment; give exactly one");
@@ -644,8 +641,20 @@ impl ToCore for ScenarioDoc {
             ..Scenario::default()
         };
         each(cx, "gpu", &self.gpu, |d| Some(d.id.as_str()), &mut s.gpus);
-        each(cx, "party", &self.party, |d| Some(d.id.as_str()), &mut s.parties);
-        each(cx, "site", &self.site, |d| Some(d.id.as_str()), &mut s.sites);
+        each(
+            cx,
+            "party",
+            &self.party,
+            |d| Some(d.id.as_str()),
+            &mut s.parties,
+        );
+        each(
+            cx,
+            "site",
+            &self.site,
+            |d| Some(d.id.as_str()),
+            &mut s.sites,
+        );
         each(
             cx,
             "contract",
@@ -660,8 +669,20 @@ impl ToCore for ScenarioDoc {
             |d| Some(d.id.as_str()),
             &mut s.commitments,
         );
-        each(cx, "amendment", &self.amendment, |_| None, &mut s.amendments);
-        each(cx, "offer", &self.offer, |d| Some(d.id.as_str()), &mut s.offers);
+        each(
+            cx,
+            "amendment",
+            &self.amendment,
+            |_| None,
+            &mut s.amendments,
+        );
+        each(
+            cx,
+            "offer",
+            &self.offer,
+            |d| Some(d.id.as_str()),
+            &mut s.offers,
+        );
         each(cx, "clause", &self.clause, |_| None, &mut s.clauses);
         each(cx, "demand", &self.demand, |_| None, &mut s.demands);
         each(cx, "outage", &self.outage, |_| None, &mut s.outages);

@@ -20,7 +20,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::value::{ClassIdText, IdText, Money, TimeText};
+use crate::value::{ClassIdText, IdText, Money, TimeText, empty_in_toml};
 
 /// A whole scenario document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,28 +28,28 @@ use crate::value::{ClassIdText, IdText, Money, TimeText};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioDoc {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub gpu: Vec<GpuDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub party: Vec<PartyDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub site: Vec<SiteDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub contract: Vec<ContractDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub commitment: Vec<CommitmentDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub amendment: Vec<AmendmentDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub offer: Vec<OfferDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub clause: Vec<ClauseDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub demand: Vec<DemandDoc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "empty_in_toml")]
     pub outage: Vec<OutageDoc>,
     /// Policies by buyer (`[policy.<buyer>]`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Ordered::empty_in_toml")]
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, PolicyDoc>))]
     pub policy: Ordered<PolicyDoc>,
 }
@@ -294,6 +294,12 @@ pub struct PolicyDoc {
 /// GPUs and policies are sorted by key after loading).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Ordered<T> {
+    fn empty_in_toml(&self) -> bool {
+        empty_in_toml(&self.0)
+    }
+}
 
 impl<T> Default for Ordered<T> {
     fn default() -> Self {
@@ -556,4 +562,3 @@ impl From<&Scenario> for ScenarioDoc {
         }
     }
 }
-

@@ -137,12 +137,7 @@ fn segs(path: &serde_path_to_error::Path) -> Vec<Seg> {
 }
 
 /// Turns value problems into diagnostics, locating each path in the document.
-fn invalid(
-    file: &str,
-    src: &str,
-    tree: Option<Node>,
-    problems: Vec<Problem>,
-) -> LoadError {
+fn invalid(file: &str, src: &str, tree: Option<Node>, problems: Vec<Problem>) -> LoadError {
     LoadError::Invalid(
         problems
             .into_iter()
@@ -309,14 +304,8 @@ mod tests;
 /// gives back an equal [`Scenario`].
 pub fn to_toml(s: &Scenario) -> String {
     let doc = ScenarioDoc::from(s);
-    let mut table = value::with_native_toml_times(|| toml::Table::try_from(&doc))
-        .expect("a scenario document is a TOML table");
-    table.retain(|_, v| match v {
-        toml::Value::Array(a) => !a.is_empty(),
-        toml::Value::Table(t) => !t.is_empty(),
-        _ => true,
-    });
-    toml::to_string(&table).expect("a TOML table serializes")
+    value::with_native_toml_times(|| toml::to_string(&doc))
+        .expect("a scenario document serializes as TOML")
 }
 
 /// The scenario as a JSON document with the TOML format's field names:

@@ -310,7 +310,8 @@ impl ChainDoc {
     /// link's seller only; resales it is not a party to are left out with
     /// everything carved from them; the sellers list is for admins.
     pub fn redact(&mut self, viewer: &impl Viewer) {
-        let party_to = |seller: &str, buyer: &str| viewer.acts_for(seller) || viewer.acts_for(buyer);
+        let party_to =
+            |seller: &str, buyer: &str| viewer.acts_for(seller) || viewer.acts_for(buyer);
         if !viewer.is_admin() {
             self.sellers = None;
         }

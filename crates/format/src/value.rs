@@ -23,7 +23,8 @@ pub const ID_PATTERN: &str = "^[a-z0-9][a-z0-9._-]*$";
 /// GPU class ids: like ids, but `H100` is allowed as in the spec's example.
 pub const CLASS_ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 /// A date or an RFC 3339 date-time with an offset, written once.
-pub const INSTANT_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([Zz]|[+-][0-9]{2}:[0-9]{2}))?$";
+pub const INSTANT_PATTERN: &str =
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}([Zz]|[+-][0-9]{2}:[0-9]{2}))?$";
 /// Money as a string: an exact decimal.
 pub const MONEY_PATTERN: &str = r"^[+-]?[0-9]*\.?[0-9]+$";
 
@@ -38,7 +39,8 @@ pub const LATEST: Instant = Instant::from_unix_seconds(7_258_118_400);
 pub fn describe(e: &ValueError) -> String {
     match e {
         ValueError::BadId(s) => format!(
-            "{s:?} is not a valid id (ids match [a-z0-9][a-z0-9._-]* and have at most 64 characters)"
+            "{s:?} is not a valid id (ids match {} and have at most 64 characters)",
+            &ID_PATTERN[1..ID_PATTERN.len() - 1]
         ),
         ValueError::EmptyWindow { start, end } => {
             format!("window is empty: start {start} is not before end {end}")
@@ -50,7 +52,7 @@ pub fn describe(e: &ValueError) -> String {
 }
 
 macro_rules! id_text {
-    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $ctor:path, $what:expr) => {
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $example:expr, $ctor:path, $what:expr, $whats:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -61,9 +63,10 @@ macro_rules! id_text {
             pub fn to_core(&self) -> Result<Id, String> {
                 $ctor(&self.0).map_err(|_| {
                     format!(
-                        "{:?} is not a valid {} (it matches {} and has at most 64 characters)",
+                        "{:?} is not a valid {} ({} match {} and have at most 64 characters)",
                         self.0,
                         $what,
+                        $whats,
                         &$pattern[1..$pattern.len() - 1]
                     )
                 })
@@ -111,7 +114,8 @@ id_text!(
     ID_PATTERN,
     "coreweave",
     Id::new,
-    "id"
+    "id",
+    "ids"
 );
 
 id_text!(
@@ -120,7 +124,8 @@ id_text!(
     CLASS_ID_PATTERN,
     "H100",
     Id::new_gpu_class,
-    "GPU class id"
+    "GPU class id",
+    "GPU class ids"
 );
 
 // ---- instants -----------------------------------------------------------------
@@ -196,6 +201,11 @@ thread_local! {
     static NATIVE_TOML_TIMES: Cell<bool> = const { Cell::new(false) };
 }
 
+/// While writing TOML, kinds without items are left out (JSON keeps them).
+pub(crate) fn empty_in_toml<T>(v: &[T]) -> bool {
+    v.is_empty() && NATIVE_TOML_TIMES.with(Cell::get)
+}
+
 /// Runs `f` with times serialized as native TOML values.
 pub(crate) fn with_native_toml_times<T>(f: impl FnOnce() -> T) -> T {
     struct Reset(bool);
@@ -249,11 +259,8 @@ impl utoipa::ToSchema for TimeText {}
 /// offset, in whole seconds, no leap second, between [`EARLIEST`] and
 /// [`LATEST`] in UTC. `Err` is a sentence naming the problem.
 pub fn parse_instant(s: &str) -> Result<Instant, String> {
-    let d = Datetime::from_str(s.trim()).map_err(|_| {
-        format!(
-            "{s:?} is neither a date (2026-01-01) nor an RFC 3339 date-time (2026-02-01T06:00:00Z)"
-        )
-    })?;
+    let d = Datetime::from_str(s.trim())
+        .map_err(|_| format!("{s:?} is neither a date nor an RFC 3339 date-time"))?;
     let Some(date) = d.date else {
         return Err(format!(
             "{d} is a time of day without a date; write a date (2026-01-01) \
@@ -455,7 +462,9 @@ mod tests {
             Ok(Instant::from_date(2026, 1, 1).unwrap())
         );
         assert_eq!(
-            parse_instant("2026-02-01T06:00:00+01:00").unwrap().to_string(),
+            parse_instant("2026-02-01T06:00:00+01:00")
+                .unwrap()
+                .to_string(),
             "2026-02-01T05:00:00Z"
         );
         for bad in [
@@ -470,7 +479,11 @@ mod tests {
         ] {
             assert!(parse_instant(bad).is_err(), "{bad}");
         }
-        assert!(parse_instant("2026-06-30T23:59:60Z").unwrap_err().contains("leap second"));
+        assert!(
+            parse_instant("2026-06-30T23:59:60Z")
+                .unwrap_err()
+                .contains("leap second")
+        );
     }
 
     #[test]

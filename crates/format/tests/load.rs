@@ -378,5 +378,125 @@ fn truncated_documents_never_panic() {
         }
     }
     let e = parse_json(r#"{"name": "x", "demand": [{"buyer": "b", "start": "9999-12-31T23:00:00-05:00", "end": "2026-01-01", "h100e": 1}]}"#, "x.json").unwrap_err();
-    assert!(e.to_string().contains("outside the years 0000-9999"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "is outside the supported range 1970-01-01T00:00:00Z .. 2200-01-01T00:00:00Z"
+        ),
+        "{e}"
+    );
+}
+
+// ---- report documents against committed snapshots ------------------------------
+
+fn snapshots_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
+}
+
+/// Compares `doc` (pretty JSON, newline-terminated, as the CLI prints it)
+/// with `tests/snapshots/<name>.json` byte for byte. `UPDATE_SNAPSHOTS=1`
+/// rewrites the file instead; a missing file fails.
+fn snapshot(name: &str, doc: &impl serde::Serialize) {
+    let text = format!("{}\n", serde_json::to_string_pretty(doc).unwrap());
+    let path = snapshots_dir().join(format!("{name}.json"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(snapshots_dir()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_SNAPSHOTS=1 to write it)",
+            path.display()
+        )
+    });
+    assert!(
+        want == text,
+        "{} differs from the document built now:\n{text}",
+        path.display()
+    );
+}
+
+fn ledger_of(example: &str) -> Ledger {
+    let s = load_path(&examples_dir().join(example)).unwrap_or_else(|e| panic!("{e}"));
+    Ledger::from_scenario(&s).unwrap_or_else(|r| panic!("{r}"))
+}
+
+#[test]
+fn exposure_documents_match_their_snapshots() {
+    use cascade_format::report::ExposureDoc;
+    let at = Instant::from_date(2026, 1, 1).unwrap();
+    let l = ledger_of("compute-chain-2025.toml");
+    snapshot(
+        "exposure-compute-chain-openai-2026-01-01",
+        &ExposureDoc::of(&l.exposure(&id("openai"), at)),
+    );
+    let l = ledger_of("resale-chain.toml");
+    snapshot(
+        "exposure-resale-chain-lab-2026-01-01",
+        &ExposureDoc::of(&l.exposure(&id("lab"), at)),
+    );
+}
+
+struct PartyViewer(&'static str);
+
+impl cascade_format::report::Viewer for PartyViewer {
+    fn is_admin(&self) -> bool {
+        false
+    }
+    fn acts_for(&self, party: &str) -> bool {
+        party == self.0
+    }
+}
+
+#[test]
+fn chain_documents_match_their_snapshots() {
+    use cascade_format::report::ChainDoc;
+    let l = ledger_of("resale-chain.toml");
+    let full = ChainDoc::of(&l, &id("b2-lab")).unwrap();
+    snapshot("chain-resale-chain-b2-lab", &full);
+    let top = ChainDoc::of(&l, &id("acme-b1")).unwrap();
+    snapshot("chain-resale-chain-acme-b1", &top);
+    assert!(ChainDoc::of(&l, &id("nope")).is_none());
+
+    // The lab sees its own link whole, the links above it only as capacity,
+    // and no sellers list.
+    let mut seen = full.clone();
+    seen.redact(&PartyViewer("lab"));
+    snapshot("chain-resale-chain-b2-lab-seen-by-lab", &seen);
+    assert!(seen.sellers.is_none());
+    assert!(seen.chain[0].id.is_some() && seen.chain[0].backed_by.is_none());
+    assert!(seen.chain[1..].iter().all(|c| c.id.is_none()));
+
+    // A resale the viewer is not a party to hides everything carved from
+    // it, even a resale the viewer is a party to (it would reveal the
+    // hidden tier's seller).
+    let resold_ids = |doc: &ChainDoc| -> Vec<(String, usize)> {
+        doc.resold.iter().map(|r| (r.id.clone(), r.depth)).collect()
+    };
+    let pair = |id: &str, depth| (id.to_string(), depth);
+    assert_eq!(resold_ids(&top), [pair("b1-b2", 1), pair("b2-lab", 2)]);
+    let mut by_lab = top.clone();
+    by_lab.redact(&PartyViewer("lab"));
+    assert!(by_lab.resold.is_empty());
+    let mut by_broker = top.clone();
+    by_broker.redact(&PartyViewer("broker-two"));
+    assert_eq!(
+        resold_ids(&by_broker),
+        [pair("b1-b2", 1), pair("b2-lab", 2)]
+    );
+    assert!(by_broker.chain[0].id.is_none());
+}
+
+#[test]
+fn plan_document_matches_its_snapshot() {
+    use cascade_format::report::PlanDoc;
+    let s = load_path(&examples_dir().join("planning.toml")).unwrap();
+    let l = Ledger::from_scenario(&s).unwrap();
+    let r = cascade_plan::plan(&s, &l, &id("lab"), cascade_plan::Strategy::Optimal).unwrap();
+    let mut doc = PlanDoc::of(&r);
+    assert!(doc.solve_seconds >= 0.0);
+    // The only figure that depends on the machine.
+    doc.solve_seconds = 0.0;
+    snapshot("plan-planning-lab", &doc);
+    assert_eq!(doc.objective_usd, "46570000.00");
 }
