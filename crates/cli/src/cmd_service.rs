@@ -244,7 +244,7 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
             let doc = cascade_format::to_json_value(&scenario).to_string();
             // The same file loads once: a repeated load replays the first answer.
             let key = format!("load:{}", &hash_token(&doc)[..32]);
-            let mut client = cascade_server::client::Client::new(addr).with_token(token);
+            let client = cascade_server::client::Client::new(addr).with_token(token);
             let r = client
                 .post_json("/scenarios", &doc, Some(&key))
                 .await

@@ -114,7 +114,7 @@ fn main() {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..a.concurrency {
-            let mut client = Client::new(a.addr).with_token(a.token.clone());
+            let client = Client::new(a.addr).with_token(a.token.clone());
             let custom = a.path.clone();
             let (mode, buyer, at, seller, site, buyers, prefix, idem) = (
                 a.mode.clone(),

@@ -1,0 +1,61 @@
+//! `GET /exposure`: a buyer's true concentration at an instant (the
+//! exposure document of `cascade exposure --json`), for the buyer itself or
+//! an admin.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use cascade_core::{Id, Instant};
+use cascade_format::report::ExposureDoc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Res, json, read};
+use crate::extract::{Principal, QueryMap};
+use crate::problem::Problem;
+use crate::{AppState, access};
+
+fn now() -> Instant {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Instant::from_unix_seconds(secs)
+}
+
+/// A buyer's true concentration at an instant (a party: only itself).
+#[utoipa::path(get, path = "/exposure", tag = "analysis",
+    params(
+        ("buyer" = String, Query, description = "The buyer (party id)"),
+        ("at" = Option<String>, Query, description = "A date (2026-01-01) or RFC 3339 date-time; default now"),
+    ),
+    responses((status = 200, description = "The exposure document", body = ExposureDoc)))]
+pub async fn exposure(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+    q.only(&["buyer", "at"])?;
+    let raw = q
+        .get("buyer")
+        .ok_or_else(|| Problem::bad_param("buyer", "required: the buyer's party id"))?;
+    let buyer = Id::new(raw)
+        .map_err(|_| Problem::bad_param("buyer", format!("{raw:?} is not a valid party id")))?;
+    let at = match q.get("at") {
+        None => now(),
+        Some(s) => cascade_format::parse_instant(s).map_err(|e| {
+            Problem::bad_param(
+                "at",
+                format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
+            )
+        })?,
+    };
+    access::own_analysis(&who, &buyer, "see only its own exposure")?;
+    let v = read(&app, |s| {
+        if s.ledger.party(&buyer).is_none() {
+            return Err(Problem::not_found(format!("no party {:?}", buyer.as_str())));
+        }
+        Ok(ExposureDoc::of(&s.ledger.exposure(&buyer, at)))
+    })
+    .await??;
+    Ok(json(StatusCode::OK, &v))
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(exposure))
+}

@@ -1,0 +1,255 @@
+//! The API, one module per resource: each holds its request and response
+//! types, its handlers and its [`OpenApiRouter`]. Adding a resource is one
+//! new module here and one line in [`crate::api_router`]. This module holds
+//! what every handler shares: reading, writing (with idempotency) and JSON
+//! responses. Access rules live in [`crate::access`].
+
+pub mod chain;
+pub mod clauses;
+pub mod commitments;
+pub mod contracts;
+pub mod exposure;
+pub mod gpus;
+pub mod health;
+pub mod offers;
+pub mod parties;
+pub mod plan;
+pub mod scenarios;
+pub mod sites;
+
+use std::borrow::Cow;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cascade_core::{Event, Id, Ledger};
+use cascade_store::{Idem, Record, Reply, Staging, State as StoreState, WriteOutcome};
+use serde::de::DeserializeOwned;
+use serde::ser::Error as _;
+use serde::{Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::AppState;
+use crate::access;
+use crate::extract::{IdemKey, JsonBody, Principal, QueryMap, path_id};
+use crate::problem::{PROBLEM_JSON, Problem};
+
+pub(crate) type Res = Result<Response, Problem>;
+
+/// A JSON response.
+pub(crate) fn json<T: Serialize>(status: StatusCode, v: &T) -> Response {
+    let body = serde_json::to_string(v).expect("views serialise");
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn reply_response(reply: Reply, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let ct = if reply.status >= 400 {
+        PROBLEM_JSON
+    } else {
+        "application/json"
+    };
+    let mut r = (status, reply.body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
+
+/// What a write job returns: the success status and body, or a problem.
+pub(crate) type JobResult = Result<(StatusCode, String), Problem>;
+
+/// Runs a write in the store's writer, with idempotency.
+pub(crate) async fn write<F>(
+    app: &AppState,
+    who: &Principal,
+    key: IdemKey,
+    request_hash: String,
+    job: F,
+) -> Response
+where
+    F: FnOnce(&mut Staging<'_>) -> JobResult + Send + 'static,
+{
+    let idem = key.0.map(|key| Idem { key, request_hash });
+    let f: cascade_store::JobFn = Box::new(move |st| match job(st) {
+        Ok((status, body)) => Reply {
+            status: status.as_u16(),
+            body,
+        },
+        Err(p) => Reply {
+            status: p.status,
+            body: p.to_json(),
+        },
+    });
+    match app.store.write(&who.as_stored(), idem, f).await {
+        Ok(WriteOutcome::Done(r)) => reply_response(r, false),
+        Ok(WriteOutcome::Replayed(r)) => reply_response(r, true),
+        Ok(WriteOutcome::KeyReused) => Problem::key_reused().into_response(),
+        Err(e) => Problem::unavailable(format!("the store could not complete the write: {e}"))
+            .into_response(),
+    }
+}
+
+pub(crate) fn body<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("views serialise")
+}
+
+pub(crate) async fn read<T>(
+    app: &AppState,
+    f: impl FnOnce(&StoreState) -> T,
+) -> Result<T, Problem> {
+    app.store
+        .read(f)
+        .await
+        .map_err(|e| Problem::unavailable(format!("the store could not be read: {e}")))
+}
+
+/// Applies one event; a refusal is a 409 naming every broken invariant,
+/// as `who` may see it.
+pub(crate) fn apply_one(st: &mut Staging<'_>, e: Event, who: &Principal) -> Result<(), Problem> {
+    st.apply(vec![Record::Event(e)])
+        .map_err(|r| Problem::conflict(&access::redact_rejection(&st.state().ledger, r, who)))
+}
+
+/// What every `POST` that creates one item takes: the caller, its
+/// Idempotency-Key and the JSON body, extracted in that order (so a missing
+/// token is a 401 whatever the body).
+pub struct Post<T> {
+    app: AppState,
+    pub who: Principal,
+    key: IdemKey,
+    pub body: JsonBody<T>,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Post<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Problem> {
+        let (mut parts, body) = req.into_parts();
+        let who = Principal::from_request_parts(&mut parts, app).await?;
+        let key = IdemKey::from_request_parts(&mut parts, app).await?;
+        let body = JsonBody::from_request(Request::from_parts(parts, body), app).await?;
+        Ok(Post {
+            app: app.clone(),
+            who,
+            key,
+            body,
+        })
+    }
+}
+
+impl<T> Post<T> {
+    /// Appends one event built against the current ledger (`build` also
+    /// runs the access checks that depend on it) and answers 201 with the
+    /// item as the caller sees it afterwards (`view`).
+    pub(crate) async fn append<B, V, U>(self, build: B, view: V) -> Res
+    where
+        B: FnOnce(&Ledger, &Principal) -> Result<Event, Problem> + Send + 'static,
+        V: FnOnce(&Ledger, &Principal) -> U + Send + 'static,
+        U: Serialize,
+    {
+        let w = self.who.clone();
+        Ok(write(
+            &self.app,
+            &self.who,
+            self.key,
+            self.body.request_hash,
+            move |st| {
+                let e = build(&st.state().ledger, &w)?;
+                apply_one(st, e, &w)?;
+                Ok((StatusCode::CREATED, body(&view(&st.state().ledger, &w))))
+            },
+        )
+        .await)
+    }
+}
+
+/// A document of the format plus what the API derives from the ledger
+/// (where the capacity physically is, values, totals), served as one flat
+/// object. Its schema is the document's with `E`'s properties added: the
+/// format's schemas refuse unknown properties, so `#[serde(flatten)]`
+/// (an `allOf`) would describe no valid response.
+pub struct Extended<D, E> {
+    pub doc: D,
+    pub more: E,
+}
+
+impl<D: Serialize, E: Serialize> Serialize for Extended<D, E> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = json_object(&self.doc).map_err(S::Error::custom)?;
+        m.extend(json_object(&self.more).map_err(S::Error::custom)?);
+        m.serialize(s)
+    }
+}
+
+fn json_object<T: Serialize>(v: &T) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::to_value(v).map_err(|e| e.to_string())? {
+        serde_json::Value::Object(m) => Ok(m),
+        other => Err(format!("expected a JSON object, got {other}")),
+    }
+}
+
+impl<D: PartialSchema, E: PartialSchema> PartialSchema for Extended<D, E> {
+    fn schema() -> RefOr<Schema> {
+        match (D::schema(), E::schema()) {
+            (RefOr::T(Schema::Object(mut d)), RefOr::T(Schema::Object(e))) => {
+                d.properties.extend(e.properties);
+                d.required.extend(e.required);
+                RefOr::T(Schema::Object(d))
+            }
+            _ => unreachable!("documents and their extensions are derived object schemas"),
+        }
+    }
+}
+
+impl<D: ToSchema, E: ToSchema> ToSchema for Extended<D, E> {
+    /// `ContractDoc` extended is `ContractView`.
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}View", D::name().trim_end_matches("Doc")))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        D::schemas(schemas);
+        E::schemas(schemas);
+    }
+}
+
+/// `GET /<kind>s/{id}...`: no query parameters, a well-formed id, and `f`
+/// on the caught-up state (which answers 404 for what `who` may not see).
+pub(crate) async fn read_item<T: Serialize>(
+    app: &AppState,
+    q: QueryMap,
+    kind: &str,
+    raw: &str,
+    f: impl FnOnce(&StoreState, &Id) -> Result<T, Problem>,
+) -> Res {
+    q.only(&[])?;
+    let id = path_id(kind, raw)?;
+    let v = read(app, |s| f(s, &id)).await??;
+    Ok(json(StatusCode::OK, &v))
+}
+
+/// An id from the path; malformed ids are 404s.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(s)| PathId(s))
+            .map_err(|_| Problem::not_found("no such item"))
+    }
+}
