@@ -668,6 +668,7 @@ fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
         instance_gpus: a.instance_gpus,
         window,
         name: a.name.clone(),
+        marketplaces_as_resellers: true,
     })?;
     let files = catalog_files(&a)?;
     for (path, cloud) in &files {

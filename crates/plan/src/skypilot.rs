@@ -87,6 +87,11 @@ pub struct ImportOptions {
     pub window: Window,
     /// The scenario's `name`.
     pub name: String,
+    /// Turn marketplace rows into resales of the provider their instance
+    /// name names (what a user wants); `false` keeps each marketplace as its
+    /// own provider, as the first importer did (the planning benchmark
+    /// keeps the scenario it was measured on).
+    pub marketplaces_as_resellers: bool,
 }
 
 /// Why rows were left out.
@@ -423,6 +428,7 @@ impl Importer {
             let instance = c_instance.map(get);
             let provider = MARKETPLACES
                 .iter()
+                .filter(|_| self.options.marketplaces_as_resellers)
                 .find(|m| m.cloud.eq_ignore_ascii_case(&row_cloud))
                 .map(|m| {
                     let prefix = instance
@@ -684,6 +690,7 @@ mod tests {
             instance_gpus: None,
             window: window(),
             name: "t".into(),
+            marketplaces_as_resellers: true,
         }
     }
 
