@@ -427,7 +427,7 @@ pub const TABLE: &[GpuSpec] = &[
     },
     GpuSpec {
         class: "tpu-v7",
-        names: &["tpu-v7-*", "tpu7x-*"],
+        names: &["tpu7x-*", "tpu-v7-*", "tpu-v7x-*"],
         tflops: 2307.0,
         metric: BF16,
         h100e: 2.3317,
