@@ -82,32 +82,44 @@ pub struct PlanArgs {
 /// `cascade offers ...`
 #[derive(Debug, Subcommand)]
 pub enum OffersCommand {
-    /// Turn a public SkyPilot catalog CSV (vms.csv format) into a scenario
-    /// of offers: one per cloud/region/GPU class at the best per-GPU price;
-    /// the cloud is seller and physical provider, the region is the site.
+    /// Turn SkyPilot catalogs (vms.csv format) into a scenario of offers:
+    /// one per cloud/region/GPU class/instance size at the best per-GPU
+    /// price, sold in whole instances (TPUs: whole slices); marketplace
+    /// rows become resales of the provider their instance name names.
     /// Writes TOML to stdout (or --out); a summary goes to stderr.
+    /// docs/import.md is the guide.
     ImportSkypilot(ImportArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Needed columns: Cloud (or --cloud), AcceleratorName, AcceleratorCount, Price, Region; InstanceType is used when present.\nWithout --start/--end the offers run 2027-01-01 .. 2028-01-01 (fixed, so imports are reproducible).\nExit status: 0 imported, 1 bad input (or, with --strict, any skipped row)."
+)]
 pub struct ImportArgs {
-    /// The catalog CSV (columns Cloud, AcceleratorName, AcceleratorCount,
-    /// Price, Region; others are ignored).
-    pub csv: PathBuf,
-    /// GPUs installed per site and class, and offered by each offer
-    /// (catalogs carry no capacity).
+    /// The combined catalog CSV (with a Cloud column), one cloud's
+    /// vms.csv (with --cloud), or SkyPilot's catalog directory
+    /// (~/.sky/catalogs/v8/: one <cloud>/vms.csv per cloud).
+    pub catalog: PathBuf,
+    /// The cloud of a per-cloud vms.csv (it has no Cloud column); for a
+    /// combined CSV, the only cloud imported.
+    #[arg(long)]
+    pub cloud: Option<String>,
+    /// GPUs each offer sells (catalogs carry no capacity).
     #[arg(long)]
     pub capacity_gpus: u32,
-    /// Block size of every offer.
-    #[arg(long, default_value_t = 8)]
-    pub block_gpus: u32,
-    /// Start of every offer (date or RFC 3339); default: the first day of
-    /// next month (UTC).
+    /// Import only instances with exactly this many GPUs (TPU chips);
+    /// default: every size, each its own offer in whole instances.
+    #[arg(long, value_name = "GPUS", alias = "block-gpus")]
+    pub instance_gpus: Option<u32>,
+    /// Start of every offer (date or RFC 3339); default 2027-01-01.
     #[arg(long)]
     pub start: Option<String>,
-    /// End of every offer; default: one year after the start.
+    /// End of every offer; default one year after the start.
     #[arg(long)]
     pub end: Option<String>,
+    /// Any skipped row is an error (exit 1, nothing written).
+    #[arg(long)]
+    pub strict: bool,
     /// The scenario's name.
     #[arg(long, default_value = "skypilot-offers")]
     pub name: String,
@@ -554,44 +566,182 @@ pub fn offers(cmd: OffersCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Midnight UTC of the first day of the month after `t`.
-fn next_month_start(t: Instant) -> Instant {
-    let (y, m, ..) = t.to_civil();
-    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    Instant::from_date(y as i32, m, 1).expect("valid date")
-}
-
 fn plus_one_year(t: Instant) -> Instant {
     let (y, m, d, h, mi, s) = t.to_civil();
     let d = if m == 2 && d == 29 { 28 } else { d };
     Instant::from_datetime(y as i32 + 1, m, d, h, mi, s, 0).expect("valid date")
 }
 
+/// The catalog files to read, with the cloud of each per-cloud file: a
+/// directory is SkyPilot's catalog layout (`<cloud>/vms.csv`), read in
+/// cloud-name order.
+fn catalog_files(a: &ImportArgs) -> anyhow::Result<Vec<(PathBuf, Option<String>)>> {
+    if !a.catalog.is_dir() {
+        return Ok(vec![(a.catalog.clone(), a.cloud.clone())]);
+    }
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(&a.catalog)
+        .with_context(|| format!("cannot read {}", a.catalog.display()))?;
+    for e in entries {
+        let e = e.with_context(|| format!("cannot read {}", a.catalog.display()))?;
+        let vms = e.path().join("vms.csv");
+        if vms.is_file() {
+            let cloud = e.file_name().to_string_lossy().into_owned();
+            if a.cloud
+                .as_ref()
+                .is_none_or(|c| c.eq_ignore_ascii_case(&cloud))
+            {
+                files.push((vms, Some(cloud)));
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!(
+            "{}: no <cloud>/vms.csv in this directory{} (SkyPilot's layout is ~/.sky/catalogs/v8/<cloud>/vms.csv)",
+            a.catalog.display(),
+            a.cloud
+                .as_ref()
+                .map_or(String::new(), |c| format!(" for --cloud {c}"))
+        );
+    }
+    Ok(files)
+}
+
+/// `name (rows: clouds)`, for the summary.
+fn skipped_list(entries: &[(&String, &cascade_plan::Skipped)]) -> String {
+    entries
+        .iter()
+        .map(|(n, s)| {
+            let clouds: Vec<&str> = s.clouds.iter().map(String::as_str).collect();
+            format!("{n} ({} rows: {})", s.rows, clouds.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
     let parse = crate::parse_instant_flag;
     let start = match &a.start {
         Some(s) => parse("--start", s)?,
-        None => next_month_start(crate::parse_at(None)?),
+        None => cascade_plan::default_window().start(),
     };
-    let end = match &a.end {
-        Some(s) => parse("--end", s)?,
-        None => plus_one_year(start),
+    let end = match (&a.end, &a.start) {
+        (Some(s), _) => parse("--end", s)?,
+        (None, None) => cascade_plan::default_window().end(),
+        (None, Some(_)) => plus_one_year(start),
     };
     let window = Window::new(start, end)
         .map_err(|_| anyhow::anyhow!("--end {end} must be after --start {start}"))?;
-    let file =
-        std::fs::File::open(&a.csv).with_context(|| format!("cannot read {}", a.csv.display()))?;
-    let imported = cascade_plan::import_skypilot(
-        std::io::BufReader::new(file),
-        &ImportOptions {
-            capacity_gpus: a.capacity_gpus,
-            block_gpus: a.block_gpus,
-            window,
-            name: a.name.clone(),
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{}: {e}", a.csv.display()))?;
+    let mut importer = cascade_plan::Importer::new(&ImportOptions {
+        capacity_gpus: a.capacity_gpus,
+        instance_gpus: a.instance_gpus,
+        window,
+        name: a.name.clone(),
+        marketplaces_as_resellers: true,
+    })?;
+    let files = catalog_files(&a)?;
+    for (path, cloud) in &files {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        importer.read(
+            std::io::BufReader::new(file),
+            &path.display().to_string(),
+            cloud.as_deref(),
+        )?;
+    }
+    let imported = importer.finish()?;
     let s = &imported.scenario;
+
+    let mut summary = format!(
+        "{}: {} rows read, {} used, {} skipped: {} offers ({} resold via marketplaces) from {} sellers, {} sites, {} GPU classes; window {} .. {}{}",
+        if files.len() == 1 {
+            files[0].0.display().to_string()
+        } else {
+            format!("{} ({} catalogs)", a.catalog.display(), files.len())
+        },
+        imported.rows,
+        imported.rows_used,
+        imported.skipped_rows(),
+        s.offers.len(),
+        s.offers
+            .iter()
+            .filter(|o| matches!(o.source, cascade_core::Source::BackedBy(_)))
+            .count(),
+        s.offers
+            .iter()
+            .map(|o| o.seller.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        s.sites.len(),
+        s.gpus.len(),
+        start,
+        end,
+        if a.start.is_none() && a.end.is_none() {
+            " (the fixed default)"
+        } else {
+            ""
+        }
+    );
+    let mut reasons: BTreeMap<cascade_plan::SkipReason, Vec<(&String, &cascade_plan::Skipped)>> =
+        BTreeMap::new();
+    for ((r, n), sk) in &imported.skipped {
+        reasons.entry(*r).or_default().push((n, sk));
+    }
+    for (r, entries) in &reasons {
+        let rows: usize = entries.iter().map(|e| e.1.rows).sum();
+        let _ = write!(
+            summary,
+            "\nskipped {rows} rows, {}: {}",
+            r.describe(),
+            skipped_list(entries)
+        );
+    }
+    if !imported.clouds_dropped.is_empty() {
+        let _ = write!(
+            summary,
+            "\nclouds with no offer left: {}",
+            imported.clouds_dropped.join(", ")
+        );
+    }
+    if !imported.resold.is_empty() {
+        let list: Vec<String> = imported
+            .resold
+            .iter()
+            .map(|((m, p), n)| format!("{m} → {p} ({n} rows)"))
+            .collect();
+        let _ = write!(
+            summary,
+            "\nmarketplace rows resold from their provider (backing contracts generated): {}",
+            list.join(", ")
+        );
+    }
+    if !imported.resold_unknown.is_empty() {
+        let list: Vec<String> = imported
+            .resold_unknown
+            .iter()
+            .map(|((m, p), n)| format!("{m} prefix {p:?} ({n} rows)"))
+            .collect();
+        let _ = write!(
+            summary,
+            "\nmarketplace rows whose provider is unknown, sold as the marketplace's own: {}",
+            list.join(", ")
+        );
+    }
+    if !imported.accelerator_only.is_empty() {
+        let _ = write!(
+            summary,
+            "\naccelerator-only prices (host VM not included, marked in the TOML): {} offers",
+            imported.accelerator_only.len()
+        );
+    }
+    if a.strict && !imported.skipped.is_empty() {
+        eprintln!("{summary}");
+        anyhow::bail!(
+            "--strict: {} rows skipped (listed above); nothing written",
+            imported.skipped_rows()
+        );
+    }
     if let Err(r) = Ledger::from_scenario(s) {
         anyhow::bail!(
             "the imported scenario does not validate ({} violations, first: {})",
@@ -599,49 +749,42 @@ fn import_skypilot(a: ImportArgs) -> anyhow::Result<ExitCode> {
             r.violations[0]
         );
     }
-    let text = cascade_format::to_toml(s);
+    let text = mark_accelerator_only(&cascade_format::to_toml(s), &imported.accelerator_only);
     match &a.out {
         Some(p) => {
             std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?
         }
         None => crate::emit(&text)?,
     }
-    let mut summary = format!(
-        "{}: {} rows read, {} used: {} offers from {} clouds, {} sites, {} GPU classes; window {} .. {}",
-        a.csv.display(),
-        imported.rows,
-        imported.rows_used,
-        s.offers.len(),
-        s.parties.len(),
-        s.sites.len(),
-        s.gpus.len(),
-        start,
-        end
-    );
-    if imported.rows_without_price > 0 {
-        let _ = write!(
-            summary,
-            "; {} rows without a price skipped",
-            imported.rows_without_price
-        );
-    }
-    if !imported.unmapped.is_empty() {
-        let rows: usize = imported.unmapped.values().sum();
-        let mut names: Vec<String> = imported
-            .unmapped
-            .iter()
-            .take(12)
-            .map(|(k, v)| format!("{k} ({v})"))
-            .collect();
-        if imported.unmapped.len() > 12 {
-            names.push(format!("... {} more names", imported.unmapped.len() - 12));
-        }
-        let _ = write!(
-            summary,
-            "; {rows} rows of accelerators without an h100e mapping skipped (see docs/h100e.md): {}",
-            names.join(", ")
-        );
-    }
     eprintln!("{summary}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The comment written above each offer priced from an accelerator-only
+/// row; `cascade plan` can look for it until offers carry the flag.
+pub const ACCELERATOR_ONLY_COMMENT: &str =
+    "# accelerator-only price: the host VM is not included (SkyPilot lists GCP accelerators apart)";
+
+/// The TOML with [`ACCELERATOR_ONLY_COMMENT`] above the `[[offer]]` table
+/// of each flagged offer.
+fn mark_accelerator_only(toml: &str, flagged: &std::collections::BTreeSet<Id>) -> String {
+    if flagged.is_empty() {
+        return toml.to_string();
+    }
+    let lines: Vec<&str> = toml.lines().collect();
+    let mut out = String::with_capacity(toml.len() + flagged.len() * 100);
+    for (i, line) in lines.iter().enumerate() {
+        if *line == "[[offer]]" {
+            let id = lines
+                .get(i + 1)
+                .and_then(|l| l.strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')));
+            if id.is_some_and(|id| flagged.iter().any(|f| f.as_str() == id)) {
+                out.push_str(ACCELERATOR_ONLY_COMMENT);
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

@@ -384,85 +384,167 @@ Cloud,InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPr
 aws,p5.48xlarge,H100,8.0,192.0,2048.0,98.32,,us-east-1,use1-az1,x
 aws,p5.48xlarge,H100,8.0,192.0,2048.0,90.00,,us-east-1,use1-az2,x
 gcp,,A100,1,,,1.70586,1.3974,asia-northeast1,asia-northeast1-a,x
-gcp,,tpu-v5p-8,1,,,12.3,,us-east5,us-east5-a,x
+gcp,,tpu-v2-8,1,,,4.5,,us-central1,us-central1-b,x
 lambda,gpu_1x_h100,H100,1.0,26,200,2.49,,us-east-1,,x
+shadeform,lambdalabs_H100-sxm5x8,H100,8.0,208.0,1800,31.92,,saltlakecity-usa-1,,x
 ";
+
+fn import(args: &[&str]) -> Output {
+    let mut all = vec!["offers", "import-skypilot"];
+    all.extend_from_slice(args);
+    cascade(&all)
+}
 
 #[test]
 fn import_skypilot_writes_a_valid_scenario() {
     let csv = tmp("catalog.csv");
     std::fs::write(&csv, CSV).unwrap();
     let out = tmp("offers.toml");
-    let o = cascade(&[
-        "offers",
-        "import-skypilot",
-        csv.to_str().unwrap(),
+    let c = csv.to_str().unwrap();
+    let o = import(&[c, "--capacity-gpus", "4096", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("6 rows read, 5 used, 1 skipped: 4 offers (1 resold via marketplaces) from 4 sellers, 4 sites, 2 GPU classes; window 2027-01-01T00:00:00Z .. 2028-01-01T00:00:00Z (the fixed default)"),
+        "{err}"
+    );
+    assert!(err.contains("skipped 1 rows, accelerator without an h100e mapping (docs/h100e.md): tpu-v2-8 (1 rows: gcp)"), "{err}");
+    assert!(!err.contains("clouds with no offer left"), "{err}");
+    assert!(err.contains("shadeform → lambda (1 rows)"), "{err}");
+    assert!(
+        err.contains(
+            "accelerator-only prices (host VM not included, marked in the TOML): 1 offers"
+        ),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("id = \"aws-us-east-1-h100-x8\""), "{text}");
+    assert!(text.contains("gpu = \"H100\""), "{text}");
+    assert!(text.contains("price_per_gpu_hour = \"11.25\""), "{text}");
+    assert!(text.contains("block_gpus = 8"), "{text}");
+    assert!(text.contains("block_gpus = 1"), "{text}");
+    assert!(
+        text.contains("# accelerator-only price: the host VM is not included (SkyPilot lists GCP accelerators apart)\n[[offer]]\nid = \"gcp-asia-northeast1-a100-x1\""),
+        "{text}"
+    );
+    assert!(!text.contains("= \"-0"), "{text}");
+    let v = cascade(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+
+    // --strict: the TPU v2 row is a skip, so an error, and nothing written.
+    let strict_out = tmp("strict.toml");
+    let o = import(&[
+        c,
         "--capacity-gpus",
         "4096",
-        "--start",
-        "2026-01-01",
-        "--end",
-        "2027-01-01",
+        "--strict",
+        "--out",
+        strict_out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--strict: 1 rows skipped"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!strict_out.exists());
+
+    // A bad number names file, line and column.
+    std::fs::write(&csv, CSV.replace("1.70586", "1.7x")).unwrap();
+    let o = import(&[c, "--capacity-gpus", "4096"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("{c}:4:7: Price \"1.7x\" is not a decimal number")),
+        "{}",
+        stderr(&o)
+    );
+    // A catalog with none of the needed columns names them.
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let o = import(&[c, "--capacity-gpus", "4096"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o)
+            .contains("has no column Cloud, AcceleratorName, AcceleratorCount, Price, Region"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn import_reads_skypilot_catalog_directories() {
+    // ~/.sky/catalogs/v8/<cloud>/vms.csv: no Cloud column.
+    let dir = tmp("catalogs-v8");
+    let _ = std::fs::remove_dir_all(&dir);
+    for (cloud, body) in [
+        (
+            "lambda",
+            "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone\ngpu_8x_h100_sxm5,H100,8,208,1800,23.92,,us-east-1,\n",
+        ),
+        (
+            "hyperbolic",
+            "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone\n3x-H100-224-2165,H100,3,224,2165,3.87,,default,\n",
+        ),
+    ] {
+        std::fs::create_dir_all(dir.join(cloud)).unwrap();
+        std::fs::write(dir.join(cloud).join("vms.csv"), body).unwrap();
+    }
+    let out = tmp("dir.toml");
+    let o = import(&[
+        dir.to_str().unwrap(),
+        "--capacity-gpus",
+        "96",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
     assert!(
-        err.contains("5 rows read, 4 used: 3 offers from 3 clouds, 3 sites, 2 GPU classes"),
-        "{err}"
-    );
-    assert!(err.contains("tpu-v5p-8 (1)"), "{err}");
-    let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("id = \"aws-us-east-1-h100\""), "{text}");
-    assert!(text.contains("price_per_gpu_hour = \"11.25\""), "{text}");
-    assert!(text.contains("block_gpus = 8"), "{text}");
-    let v = cascade(&["validate", out.to_str().unwrap()]);
-    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
-
-    // A bad number names its line.
-    std::fs::write(&csv, CSV.replace("1.70586", "1.7x")).unwrap();
-    let o = cascade(&[
-        "offers",
-        "import-skypilot",
-        csv.to_str().unwrap(),
-        "--capacity-gpus",
-        "4096",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("line 4: column Price: \"1.7x\" is not a decimal number"),
+        stderr(&o).contains("(2 catalogs): 2 rows read, 2 used, 0 skipped: 2 offers"),
         "{}",
         stderr(&o)
     );
-    // Capacity below one block.
-    let o = cascade(&[
-        "offers",
-        "import-skypilot",
-        csv.to_str().unwrap(),
-        "--capacity-gpus",
-        "4",
-    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("id = \"hyperbolic-default-h100-x3\""),
+        "{text}"
+    );
+    let v = cascade(&["validate", out.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    // One per-cloud file needs --cloud; without it the error says so.
+    let f = dir.join("lambda").join("vms.csv");
+    let o = import(&[f.to_str().unwrap(), "--capacity-gpus", "96"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--capacity-gpus must be at least the block size (8 GPUs), got 4"));
+    assert!(
+        stderr(&o).contains("has no column Cloud (needed: Cloud (or --cloud"),
+        "{}",
+        stderr(&o)
+    );
+    let o = import(&[
+        f.to_str().unwrap(),
+        "--cloud",
+        "lambda",
+        "--capacity-gpus",
+        "96",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]
 fn import_the_real_catalog_when_present() {
     let csv = root().join("../shared/data/gpu-offers/offers.csv");
     if !csv.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is missing under CI",
+            csv.display()
+        );
         eprintln!("skipped: {} not present", csv.display());
         return;
     }
     let out = tmp("real.toml");
-    let o = cascade(&[
-        "offers",
-        "import-skypilot",
+    let o = import(&[
         csv.to_str().unwrap(),
         "--capacity-gpus",
         "4096",
-        "--start",
-        "2026-01-01",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -471,4 +553,15 @@ fn import_the_real_catalog_when_present() {
     assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.matches("[[offer]]").count() > 400);
+    // The summary names the dropped cloud and class.
+    assert!(
+        stderr(&o).contains("H100-NVLINK (1 rows: fluidstack)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("clouds with no offer left: fluidstack"),
+        "{}",
+        stderr(&o)
+    );
 }

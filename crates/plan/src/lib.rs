@@ -56,7 +56,10 @@ pub use apply::apply;
 pub use check::check_plan;
 pub use export::export_model;
 pub use fmt::{describe_window, group_thousands, human_h100e, human_usd};
-pub use skypilot::{ImportError, ImportOptions, Imported, import_skypilot};
+pub use skypilot::{
+    ImportError, ImportOptions, Imported, Importer, MARKETPLACES, Marketplace, NEEDED_COLUMNS,
+    SkipReason, Skipped, default_window, import_skypilot,
+};
 
 /// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
 pub const MIP_REL_GAP: f64 = 1e-4;

@@ -2,7 +2,9 @@
 //! benchmarks (`crates/plan/benches/plan.rs`, `bench/plan/run.sh`).
 //!
 //! From the catalog ([`crate::import_skypilot`]): one base offer per
-//! cloud/region/GPU class at its best per-GPU price. Then:
+//! cloud/region/GPU class at its best per-GPU price of any instance size,
+//! in blocks of `block_gpus` (the shape the benchmark was first measured
+//! on: marketplaces as their own providers, no TPU slices). Then:
 //!
 //! - **Providers**: a cloud has few physical providers in the catalog, so
 //!   each cloud is split by the first word of its region into synthetic
@@ -75,19 +77,60 @@ fn id(s: &str) -> Id {
     Id::new(&normalise_id(s)).expect("normalised")
 }
 
+/// One offer per site and GPU class at the best per-GPU price of its
+/// instance sizes, in blocks of `o.block_gpus`; TPU classes left out.
+fn base_offers(s: &mut Scenario, o: &SynthOptions) {
+    let is_tpu = |g: &Id| g.as_str().starts_with("tpu-");
+    let block = Gpus::new("block_gpus", i64::from(o.block_gpus)).expect("positive");
+    let mut at: std::collections::HashMap<(Id, Id), usize> = std::collections::HashMap::new();
+    let mut kept: Vec<Offer> = Vec::new();
+    for mut off in std::mem::take(&mut s.offers) {
+        let Source::Site(site) = &off.source else {
+            continue;
+        };
+        if is_tpu(&off.gpu) {
+            continue;
+        }
+        match at.get(&(site.clone(), off.gpu.clone())) {
+            Some(&i) => {
+                if off.price_per_gpu_hour.get() < kept[i].price_per_gpu_hour.get() {
+                    kept[i].price_per_gpu_hour = off.price_per_gpu_hour;
+                }
+            }
+            None => {
+                at.insert((site.clone(), off.gpu.clone()), kept.len());
+                off.id = id(&format!("{}-{}", site, off.gpu));
+                off.block_gpus = block;
+                kept.push(off);
+            }
+        }
+    }
+    s.offers = kept;
+    s.contracts.clear();
+    s.gpus.retain(|g| !is_tpu(&g.id));
+    for site in &mut s.sites {
+        site.gpus.retain(|(g, _)| !is_tpu(g));
+    }
+    s.sites.retain(|x| !x.gpus.is_empty());
+}
+
 /// A synthetic planning scenario from a SkyPilot catalog CSV.
 pub fn bench_scenario<R: std::io::Read>(csv: R, o: &SynthOptions) -> Result<Scenario, ImportError> {
     let horizon = Window::new(month(o, 0), month(o, o.months)).expect("months > 0");
     let imported = import_skypilot(
         csv,
+        "catalog",
+        None,
         &ImportOptions {
             capacity_gpus: o.capacity_gpus,
-            block_gpus: o.block_gpus,
+            instance_gpus: None,
             window: horizon,
             name: "bench-plan".into(),
+            marketplaces_as_resellers: false,
         },
     )?;
     let mut s = imported.scenario;
+    base_offers(&mut s, o);
     s.name = format!(
         "bench-plan: {} months, synthetic providers from the SkyPilot catalog",
         o.months
@@ -165,7 +208,7 @@ pub fn bench_scenario<R: std::io::Read>(csv: R, o: &SynthOptions) -> Result<Scen
     // Sites with H100s: the buyer holds some at the provider with the most
     // of them (its exclusive seller for the first month), the broker resells
     // capacity of others.
-    let h100 = Id::new("h100").expect("valid");
+    let h100 = Id::new_gpu_class("H100").expect("valid");
     let h100_sites: Vec<(Id, Id, Decimal)> = base
         .iter()
         .filter(|b| b.gpu == h100)
