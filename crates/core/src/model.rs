@@ -3,7 +3,9 @@
 //! These types carry no file positions and no serde: the `cascade-scenario`
 //! crate turns TOML or JSON into them, and the ledger checks how they relate.
 
-use crate::types::{Gpus, Id, Instant, Positive, Share, Usd, UsdPerGpuHour, Window};
+use rust_decimal::Decimal;
+
+use crate::types::{Gpus, Id, Instant, Positive, Share, Usd, UsdPerGpuHour, ValueError, Window};
 
 /// A GPU class and its throughput relative to one H100.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,10 +145,45 @@ pub enum OutageScope {
     Provider(Id),
 }
 
+/// Capacity taken down for a window: a whole site, or all sites of a provider.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outage {
     pub scope: OutageScope,
     pub window: Window,
+    /// Share of installed GPUs that is down; the whole site unless the file says less.
+    pub fraction: OutageFraction,
+}
+
+/// The share of a site's installed GPUs an outage takes down: 0 < fraction ≤ 1.
+///
+/// Exact decimal, not f64: it scales installed capacity in the delivery
+/// rule, whose credits are money.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OutageFraction(Decimal);
+
+impl OutageFraction {
+    /// The default: the whole site is down.
+    pub const FULL: OutageFraction = OutageFraction(Decimal::ONE);
+
+    pub fn new(field: &'static str, d: Decimal) -> Result<OutageFraction, ValueError> {
+        if d <= Decimal::ZERO || d > Decimal::ONE {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: format!("{d} (an outage takes down a fraction in (0, 1])"),
+            });
+        }
+        Ok(OutageFraction(d.normalize()))
+    }
+
+    pub fn get(self) -> Decimal {
+        self.0
+    }
+}
+
+impl Default for OutageFraction {
+    fn default() -> Self {
+        OutageFraction::FULL
+    }
 }
 
 /// A buyer's planning policy; every field optional.

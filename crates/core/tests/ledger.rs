@@ -1,6 +1,8 @@
 //! The ledger's invariants as scenarios, and property tests against a naive
 //! from-scratch model.
 
+mod settle;
+
 use cascade_core::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;

@@ -440,7 +440,12 @@ pub(crate) fn convert(raw: &RawDoc) -> Result<Scenario, Vec<Problem>> {
             });
         let window = cx.window(&it, &o.start, &o.end);
         if let (Some(scope), Some(window)) = (scope, window) {
-            s.outages.push(Outage { scope, window });
+            // `fraction` is parsed in phase 2 (issue 12); until then every outage is whole.
+            s.outages.push(Outage {
+                scope,
+                window,
+                fraction: cascade_core::OutageFraction::FULL,
+            });
         }
     }
 

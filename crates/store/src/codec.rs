@@ -494,6 +494,7 @@ pub fn from_value(kind: &str, v: &Value) -> Result<Record, CodecError> {
             return Ok(Record::Outage(Outage {
                 scope,
                 window: b.window()?,
+                fraction: cascade_core::OutageFraction::FULL,
             }));
         }
         "policy" => {
@@ -619,6 +620,7 @@ mod tests {
             Record::Outage(Outage {
                 scope: OutageScope::Provider(id("p")),
                 window: w,
+                fraction: cascade_core::OutageFraction::FULL,
             }),
             Record::Policy(
                 id("q"),
