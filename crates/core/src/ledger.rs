@@ -12,8 +12,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rust_decimal::Decimal;
 
 use crate::model::{
-    Amendment, AmendmentTarget, Clause, Commitment, Contract, GpuClass, Offer, OutageScope, Party,
-    Scenario, Site, Source,
+    Amendment, AmendmentTarget, Clause, Commitment, Contract, Expansion, GpuClass, Offer,
+    OutageScope, Party, Scenario, Site, Source,
 };
 use crate::stepfn::{Forest, Tree};
 use crate::types::{Id, Instant, Window};
@@ -115,6 +115,7 @@ pub enum Event {
     Gpu(GpuClass),
     Party(Party),
     Site(Site),
+    Expansion(Expansion),
     Clause(Clause),
     Contract(Contract),
     Amendment(Amendment),
@@ -127,6 +128,7 @@ enum Entry {
     Gpu(u32),
     Party(u32),
     Site(u32),
+    Expansion(u32),
     Clause(u32),
     Contract(u32),
     Amendment(u32),
@@ -134,13 +136,84 @@ enum Entry {
     Offer(u32),
 }
 
+/// One GPU class at a site: installed and free GPUs as step functions of
+/// time (installed(t) = the site's own + expansions effective at or before t;
+/// free(t) = installed(t) − Σ amount of contracts sold from it).
 #[derive(Clone, Debug)]
-struct SiteState {
-    site: Site,
-    owner: u32,
-    /// Per installed class: (class, installed, free GPUs over time).
-    classes: Vec<(u32, i64, Tree)>,
+pub(crate) struct SiteClass {
+    pub gpu: u32,
+    pub installed: Tree,
+    pub free: Tree,
 }
+
+#[derive(Clone, Debug)]
+pub(crate) struct SiteState {
+    pub site: Site,
+    pub owner: u32,
+    /// Classes in the site's order, then classes its expansions brought.
+    pub classes: Vec<SiteClass>,
+    /// Its accepted expansions, by index, in the order accepted.
+    pub expansions: Vec<u32>,
+    /// The site's own power in W, if it sets power_mw.
+    pub power_w: Option<Decimal>,
+    /// (effective, W added) of its expansions with power_mw, by effective.
+    pub power_changes: Vec<(i64, Decimal)>,
+}
+
+impl SiteState {
+    pub fn class(&self, gpu: u32) -> Option<&SiteClass> {
+        self.classes.iter().find(|k| k.gpu == gpu)
+    }
+
+    /// First instant with a known power limit: always, if the site sets
+    /// power_mw; else from its first expansion that sets power_mw; else never.
+    pub fn power_from(&self) -> Option<i64> {
+        if self.power_w.is_some() {
+            Some(i64::MIN)
+        } else {
+            self.power_changes.first().map(|c| c.0)
+        }
+    }
+
+    /// Power in W at `t`, if a limit is known at `t`.
+    pub fn power_w_at(&self, t: i64) -> Option<Decimal> {
+        if self.power_from()? > t {
+            return None;
+        }
+        let added = self
+            .power_changes
+            .iter()
+            .take_while(|c| c.0 <= t)
+            .fold(Decimal::ZERO, |a, c| a.saturating_add(c.1));
+        Some(self.power_w.unwrap_or(Decimal::ZERO).saturating_add(added))
+    }
+}
+
+/// A float figure of the model (MW, W per GPU) as an exact decimal, so
+/// sums of power do not depend on the order they are added in. Values past
+/// Decimal's range (no real site) saturate.
+pub(crate) fn dec(x: f64) -> Decimal {
+    Decimal::try_from(x).unwrap_or(if x < 0.0 { Decimal::MIN } else { Decimal::MAX })
+}
+
+/// Power in W of a figure in MW.
+pub(crate) fn mw_to_w(mw: f64) -> Decimal {
+    dec(mw).saturating_mul(Decimal::from(1_000_000))
+}
+
+/// Watts drawn by `n` GPUs of `watts` each, saturating.
+pub(crate) fn draw_w(n: i64, watts: Decimal) -> Decimal {
+    Decimal::from(n).saturating_mul(watts)
+}
+
+/// A decimal as violations print it (no trailing zeros).
+fn w_text(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// The last second an expansion can take effect: [effective, ∞) must be
+/// non-empty in the step functions.
+const LAST_EFFECTIVE: i64 = i64::MAX - 1;
 
 #[derive(Clone, Debug)]
 struct ContractState {
@@ -206,6 +279,7 @@ pub struct Holding {
 pub(crate) struct Held {
     pub contract: u32,
     pub seller: u32,
+    pub gpu: u32,
     pub site: u32,
     pub provider: u32,
     pub gpus: i64,
@@ -241,13 +315,15 @@ pub struct Resold<'a> {
 /// The ledger. Cheap to query; every mutation goes through [`Ledger::apply`].
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    forest: Forest,
-    gpus: Vec<GpuClass>,
+    pub(crate) forest: Forest,
+    pub(crate) gpus: Vec<GpuClass>,
     gpu_ix: FxMap<Id, u32>,
     parties: Vec<Party>,
     party_ix: FxMap<Id, u32>,
-    sites: Vec<SiteState>,
+    pub(crate) sites: Vec<SiteState>,
     site_ix: FxMap<Id, u32>,
+    expansions: Vec<Expansion>,
+    expansion_ix: FxMap<Id, u32>,
     sites_by_owner: FxMap<u32, Vec<u32>>,
     contracts: Vec<ContractState>,
     contract_ix: ContractIndex,
@@ -310,6 +386,7 @@ impl Ledger {
             Event::Gpu(g) => self.add_gpu(g),
             Event::Party(p) => self.add_party(p),
             Event::Site(s) => self.add_site(s),
+            Event::Expansion(x) => self.add_expansion(x),
             Event::Clause(c) => self.add_clause(c),
             Event::Contract(c) => self.add_contract(c),
             Event::Amendment(a) => self.add_amendment(a),
@@ -331,6 +408,7 @@ impl Ledger {
             Entry::Gpu(i) => Event::Gpu(self.gpus[i as usize].clone()),
             Entry::Party(i) => Event::Party(self.parties[i as usize].clone()),
             Entry::Site(i) => Event::Site(self.sites[i as usize].site.clone()),
+            Entry::Expansion(i) => Event::Expansion(self.expansions[i as usize].clone()),
             Entry::Clause(i) => Event::Clause(self.clauses[i as usize].clone()),
             Entry::Contract(i) => Event::Contract(self.contracts[i as usize].c.clone()),
             Entry::Amendment(i) => Event::Amendment(self.amendments[i as usize].clone()),
@@ -376,7 +454,7 @@ impl Ledger {
             v.push(unknown(&item, "owner", "party", &s.owner));
         }
         let mut classes = Vec::new();
-        let mut watts = 0f64;
+        let mut watts = Decimal::ZERO;
         for (gpu, n) in &s.gpus {
             match self.gpu_ix.get(gpu) {
                 Some(&g) => {
@@ -386,21 +464,24 @@ impl Ledger {
                         });
                     }
                     classes.push((g, n.as_i64()));
-                    watts += n.as_i64() as f64 * self.gpus[g as usize].watts.get();
+                    let w = dec(self.gpus[g as usize].watts.get());
+                    watts = watts.saturating_add(draw_w(n.as_i64(), w));
                 }
                 None => v.push(unknown(&item, "gpus", "gpu", gpu)),
             }
         }
-        if let Some(mw) = s.power_mw {
-            let limit = mw.get() * 1e6;
-            if watts > limit {
-                v.push(Violation::PowerOverrun {
-                    item: item.clone(),
-                    required_w: format!("{watts}"),
-                    limit_w: format!("{limit}"),
-                    over_w: format!("{}", watts - limit),
-                });
-            }
+        let power_w = s.power_mw.map(|mw| mw_to_w(mw.get()));
+        if let Some(limit) = power_w
+            && watts > limit
+        {
+            v.push(Violation::PowerOverrun {
+                item: item.clone(),
+                site: s.id.clone(),
+                at: None,
+                required_w: w_text(watts),
+                limit_w: w_text(limit),
+                over_w: w_text(watts - limit),
+            });
         }
         if !v.is_empty() {
             return Err(v);
@@ -408,7 +489,11 @@ impl Ledger {
         let owner = owner.expect("checked above");
         let classes = classes
             .into_iter()
-            .map(|(g, n)| (g, n, self.forest.constant(n)))
+            .map(|(gpu, n)| SiteClass {
+                gpu,
+                installed: self.forest.constant(n),
+                free: self.forest.constant(n),
+            })
             .collect();
         let ix = self.sites.len() as u32;
         self.site_ix.insert(s.id.clone(), ix);
@@ -417,8 +502,213 @@ impl Ledger {
             site: s,
             owner,
             classes,
+            expansions: Vec::new(),
+            power_w,
+            power_changes: Vec::new(),
         });
         Ok(Entry::Site(ix))
+    }
+
+    /// Changes a site's installed GPUs and power from `effective` on.
+    ///
+    /// Each class's change is a range-add over [effective, ∞) on its
+    /// installed and free step functions; a retirement first checks that the
+    /// minimum over that range stays ≥ 0 (installed ≥ 0, and installed ≥
+    /// sold, i.e. free ≥ 0). Every class is tried, so one refusal lists every
+    /// shortfall; anything tried is undone unless all of it holds.
+    fn add_expansion(&mut self, x: Expansion) -> Checked<Entry> {
+        let item = ItemRef::Expansion(x.id.clone());
+        let mut v = Vec::new();
+        if self.expansion_ix.contains_key(&x.id) {
+            v.push(Violation::DuplicateId { item: item.clone() });
+        }
+        let site = self.site_ix.get(&x.site).copied();
+        if site.is_none() {
+            v.push(unknown(&item, "site", "site", &x.site));
+        }
+        if x.gpus.is_empty() && x.power_mw.is_none() {
+            v.push(Violation::EmptyExpansion { item: item.clone() });
+        }
+        let mut changes: Vec<(u32, i64)> = Vec::with_capacity(x.gpus.len());
+        for (gpu, d) in &x.gpus {
+            match self.gpu_ix.get(gpu) {
+                Some(&g) => {
+                    if changes.iter().any(|&(c, _)| c == g) {
+                        v.push(Violation::DuplicateId {
+                            item: ItemRef::Gpu(gpu.clone()),
+                        });
+                    }
+                    changes.push((g, d.get()));
+                }
+                None => v.push(unknown(&item, "gpus", "gpu", gpu)),
+            }
+        }
+        if !v.is_empty() {
+            return Err(v);
+        }
+        let si = site.expect("checked above");
+        let e = x.effective.unix_seconds().min(LAST_EFFECTIVE);
+        let first_new = self.sites[si as usize].classes.len();
+        let mut applied: Vec<(usize, i64)> = Vec::new();
+        for &(g, d) in &changes {
+            let st = &mut self.sites[si as usize];
+            let k = match st.classes.iter().position(|k| k.gpu == g) {
+                Some(k) => k,
+                None => {
+                    // A site may gain a class it never had: 0 until now.
+                    st.classes.push(SiteClass {
+                        gpu: g,
+                        installed: self.forest.constant(0),
+                        free: self.forest.constant(0),
+                    });
+                    st.classes.len() - 1
+                }
+            };
+            let slot = &mut st.classes[k];
+            if d > 0 {
+                self.forest.range_add(&mut slot.installed, e, i64::MAX, d);
+                self.forest.range_add(&mut slot.free, e, i64::MAX, d);
+                applied.push((k, d));
+                continue;
+            }
+            let q = -d;
+            if let Err(m) = self.forest.try_take(&mut slot.installed, e, i64::MAX, q) {
+                v.push(Violation::InstalledBelowZero {
+                    item: item.clone(),
+                    site: x.site.clone(),
+                    gpu: self.gpus[g as usize].id.clone(),
+                    at: Instant::from_unix_seconds(m.at),
+                    installed: m.min - q,
+                    shortfall: q - m.min,
+                });
+                continue;
+            }
+            match self.forest.try_take(&mut slot.free, e, i64::MAX, q) {
+                Ok(()) => applied.push((k, d)),
+                Err(m) => {
+                    let installed = self.forest.value_at(&slot.installed, m.at);
+                    self.forest.range_add(&mut slot.installed, e, i64::MAX, q);
+                    let at = Instant::from_unix_seconds(m.at);
+                    v.push(Violation::InstalledBelowSold {
+                        item: item.clone(),
+                        site: x.site.clone(),
+                        gpu: self.gpus[g as usize].id.clone(),
+                        at,
+                        installed,
+                        sold: installed + q - m.min,
+                        shortfall: q - m.min,
+                        contracts: self.sold_from(si, g, at),
+                    });
+                }
+            }
+        }
+        let power_w = x.power_mw.map(|mw| mw_to_w(mw.get()));
+        if let Some(w) = power_w {
+            let pc = &mut self.sites[si as usize].power_changes;
+            let at = pc.partition_point(|c| c.0 <= e);
+            pc.insert(at, (e, w));
+        }
+        if v.is_empty()
+            && let Some(p) = self.power_violation(si, e, &item, x.effective)
+        {
+            v.push(p);
+        }
+        if v.is_empty() {
+            let ix = self.expansions.len() as u32;
+            self.expansion_ix.insert(x.id.clone(), ix);
+            self.sites[si as usize].expansions.push(ix);
+            self.expansions.push(x);
+            return Ok(Entry::Expansion(ix));
+        }
+        // Undo in reverse: the step functions take back exactly what was added.
+        let st = &mut self.sites[si as usize];
+        for &(k, d) in applied.iter().rev() {
+            let slot = &mut st.classes[k];
+            self.forest.range_add(&mut slot.installed, e, i64::MAX, -d);
+            self.forest.range_add(&mut slot.free, e, i64::MAX, -d);
+        }
+        st.classes.truncate(first_new);
+        if let Some(w) = power_w {
+            let pos = st
+                .power_changes
+                .iter()
+                .rposition(|c| *c == (e, w))
+                .expect("inserted above");
+            st.power_changes.remove(pos);
+        }
+        Err(v)
+    }
+
+    /// Contracts sold directly from a site's class, live at `t`.
+    fn sold_from(&self, si: u32, gpu: u32, t: Instant) -> Vec<Id> {
+        let owner = self.sites[si as usize].owner;
+        self.by_seller
+            .get(&owner)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|&&ci| {
+                let cs = &self.contracts[ci as usize];
+                cs.backer.is_none() && cs.root_site == si && cs.gpu == gpu
+            })
+            .filter(|&&ci| self.amount_of(ci, t) > 0)
+            .map(|&ci| self.contracts[ci as usize].c.id.clone())
+            .collect()
+    }
+
+    /// Checks a site's power from `from` on, at every instant its power or
+    /// installed GPUs change: power ≥ 0 and installed × watts ≤ power.
+    /// Linear in the site's expansions (a campus has a few dozen phases,
+    /// not thousands); sites with no power limit cost nothing.
+    fn power_violation(
+        &self,
+        si: u32,
+        from: i64,
+        item: &ItemRef,
+        effective: Instant,
+    ) -> Option<Violation> {
+        let st = &self.sites[si as usize];
+        let start = from.max(st.power_from()?);
+        let mut instants: Vec<i64> = st
+            .expansions
+            .iter()
+            .map(|&x| self.expansions[x as usize].effective.unix_seconds())
+            .chain(st.power_changes.iter().map(|c| c.0))
+            .filter(|&t| t > start)
+            .collect();
+        instants.push(start);
+        instants.sort_unstable();
+        instants.dedup();
+        let at = |t: i64| {
+            if t == from {
+                effective
+            } else {
+                Instant::from_unix_seconds(t)
+            }
+        };
+        for t in instants {
+            let power = st.power_w_at(t).expect("limit known from start on");
+            if power.is_sign_negative() && !power.is_zero() {
+                return Some(Violation::PowerBelowZero {
+                    item: item.clone(),
+                    site: st.site.id.clone(),
+                    at: at(t),
+                    power_w: w_text(power),
+                });
+            }
+            let drawn = self.draw_at(si, t);
+            if drawn > power {
+                return Some(Violation::PowerOverrun {
+                    item: item.clone(),
+                    site: st.site.id.clone(),
+                    at: Some(at(t)),
+                    required_w: w_text(drawn),
+                    limit_w: w_text(power),
+                    over_w: w_text(drawn - power),
+                });
+            }
+        }
+        None
     }
 
     fn party_ref(
@@ -563,7 +853,7 @@ impl Ledger {
                     });
                 }
                 if let Some(g) = gpu
-                    && !st.classes.iter().any(|&(c, ..)| c == g)
+                    && st.class(g).is_none()
                 {
                     v.push(Violation::ClassNotAtSite {
                         item: item.clone(),
@@ -636,10 +926,10 @@ impl Ledger {
                 let slot = st
                     .classes
                     .iter_mut()
-                    .find(|(c, ..)| *c == gpu)
+                    .find(|k| k.gpu == gpu)
                     .expect("class at site is checked before capacity");
                 self.forest
-                    .try_take(&mut slot.2, s, e, gpus)
+                    .try_take(&mut slot.free, s, e, gpus)
                     .map_err(|m| Violation::SiteOversold {
                         item: item.clone(),
                         site: st.site.id.clone(),
@@ -647,7 +937,7 @@ impl Ledger {
                         at: Instant::from_unix_seconds(m.at),
                         requested: gpus,
                         free: m.min,
-                        installed: slot.1,
+                        installed: self.forest.value_at(&slot.installed, m.at),
                         shortfall: gpus - m.min,
                     })
             }
@@ -916,6 +1206,7 @@ impl Ledger {
         for site in &s.sites {
             push(&mut l, Event::Site(site.clone()), &mut v);
         }
+        l.load_expansions(&s.expansions, &mut v);
         for c in &s.clauses {
             push(&mut l, Event::Clause(c.clone()), &mut v);
         }
@@ -1033,6 +1324,34 @@ impl Ledger {
         }
     }
 
+    /// Applies a scenario's expansions whatever their order in the file.
+    ///
+    /// By effective date (then id), each one's check sees exactly the final
+    /// installed GPUs and power at its own date, so a retirement written
+    /// before the phase it retires still fits. Expansions of the same date
+    /// can still need each other (GPUs in one, their power in the other):
+    /// refused ones are retried while any pass accepts something.
+    fn load_expansions(&mut self, expansions: &[Expansion], v: &mut Vec<Violation>) {
+        let mut pending: Vec<&Expansion> = expansions.iter().collect();
+        pending.sort_by(|a, b| (a.effective, &a.id).cmp(&(b.effective, &b.id)));
+        loop {
+            let mut refused = Vec::new();
+            let mut last = Vec::new();
+            let before = pending.len();
+            for x in pending {
+                if let Err(r) = self.apply(Event::Expansion(x.clone())) {
+                    refused.push(x);
+                    last.extend(r.violations);
+                }
+            }
+            if refused.is_empty() || refused.len() == before {
+                v.extend(last);
+                return;
+            }
+            pending = refused;
+        }
+    }
+
     /// References of the items that are not ledger events: demands, outages, policies.
     fn check_references(&self, s: &Scenario, v: &mut Vec<Violation>) {
         for (i, d) in s.demands.iter().enumerate() {
@@ -1116,9 +1435,81 @@ impl Ledger {
     /// GPUs of a class still unsold at a site at `t`.
     pub fn site_free_at(&self, site: &Id, gpu: &Id, t: Instant) -> Option<i64> {
         let st = &self.sites[*self.site_ix.get(site)? as usize];
+        let slot = st.class(*self.gpu_ix.get(gpu)?)?;
+        Some(self.forest.value_at(&slot.free, t.unix_seconds()))
+    }
+
+    /// Installed GPUs of a class at a site at `t`: the site's own plus its
+    /// expansions effective at or before `t` (0 for a class the site never
+    /// had). `None` for an unknown site or class.
+    pub fn installed(&self, site: &Id, gpu: &Id, t: Instant) -> Option<i64> {
+        let st = &self.sites[*self.site_ix.get(site)? as usize];
         let g = *self.gpu_ix.get(gpu)?;
-        let slot = st.classes.iter().find(|(c, ..)| *c == g)?;
-        Some(self.forest.value_at(&slot.2, t.unix_seconds()))
+        Some(
+            st.class(g)
+                .map_or(0, |k| self.forest.value_at(&k.installed, t.unix_seconds())),
+        )
+    }
+
+    /// GPUs of a class sold directly from a site, live at `t` (resales are
+    /// carved from these and add nothing).
+    pub fn sold(&self, site: &Id, gpu: &Id, t: Instant) -> Option<i64> {
+        let st = &self.sites[*self.site_ix.get(site)? as usize];
+        let g = *self.gpu_ix.get(gpu)?;
+        Some(st.class(g).map_or(0, |k| {
+            let t = t.unix_seconds();
+            self.forest.value_at(&k.installed, t) - self.forest.value_at(&k.free, t)
+        }))
+    }
+
+    /// Power of a site at `t` in MW: its own power_mw plus the power_mw of
+    /// its expansions effective at or before `t`. `None` for an unknown site
+    /// and where no limit is known: a site without power_mw has a limit only
+    /// from its first expansion that sets power_mw on (counting from 0 MW).
+    pub fn power_mw(&self, site: &Id, t: Instant) -> Option<f64> {
+        let st = &self.sites[*self.site_ix.get(site)? as usize];
+        let w = st.power_w_at(t.unix_seconds())?;
+        Some(f64::try_from(w / Decimal::from(1_000_000)).unwrap_or(f64::MAX))
+    }
+
+    /// Power in MW drawn by the GPUs installed at a site at `t` (each class's
+    /// installed GPUs × its watts).
+    pub fn drawn_mw(&self, site: &Id, t: Instant) -> Option<f64> {
+        let si = *self.site_ix.get(site)?;
+        let w = self.draw_at(si, t.unix_seconds());
+        Some(f64::try_from(w / Decimal::from(1_000_000)).unwrap_or(f64::MAX))
+    }
+
+    pub(crate) fn draw_at(&self, si: u32, t: i64) -> Decimal {
+        self.sites[si as usize]
+            .classes
+            .iter()
+            .fold(Decimal::ZERO, |a, k| {
+                let n = self.forest.value_at(&k.installed, t);
+                a.saturating_add(draw_w(n, dec(self.gpus[k.gpu as usize].watts.get())))
+            })
+    }
+
+    pub fn expansions(&self) -> &[Expansion] {
+        &self.expansions
+    }
+
+    pub fn expansion(&self, id: &Id) -> Option<&Expansion> {
+        self.expansion_ix
+            .get(id)
+            .map(|&x| &self.expansions[x as usize])
+    }
+
+    /// Expansions of a site in the order accepted.
+    pub fn expansions_of(&self, site: &Id) -> Vec<&Expansion> {
+        let Some(&si) = self.site_ix.get(site) else {
+            return Vec::new();
+        };
+        self.sites[si as usize]
+            .expansions
+            .iter()
+            .map(|&x| &self.expansions[x as usize])
+            .collect()
     }
 
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
@@ -1174,6 +1565,7 @@ impl Ledger {
             f(Held {
                 contract: ci,
                 seller: cs.seller,
+                gpu: cs.gpu,
                 site: cs.root_site,
                 provider: self.sites[cs.root_site as usize].owner,
                 gpus: net,

@@ -5,7 +5,9 @@
 
 use rust_decimal::Decimal;
 
-use crate::types::{Gpus, Id, Instant, Positive, Share, Usd, UsdPerGpuHour, ValueError, Window};
+use crate::types::{
+    GpuDelta, Gpus, Id, Instant, MwDelta, Positive, Share, Usd, UsdPerGpuHour, ValueError, Window,
+};
 
 /// A GPU class and its throughput relative to one H100.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +33,21 @@ pub struct Site {
     pub power_mw: Option<Positive>,
     /// Installed GPUs by class, in the order written.
     pub gpus: Vec<(Id, Gpus)>,
+}
+
+/// Capacity that comes online (or retires) at a site from `effective` on.
+///
+/// Installed at t = the site's own GPUs + Σ `gpus` of its expansions with
+/// `effective ≤ t`; power likewise from `power_mw`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expansion {
+    pub id: Id,
+    pub site: Id,
+    pub effective: Instant,
+    /// Installed GPUs added by class (negative: retired), in the order written.
+    pub gpus: Vec<(Id, GpuDelta)>,
+    /// Power added (negative: removed).
+    pub power_mw: Option<MwDelta>,
 }
 
 /// Where capacity comes from: a site the seller owns, or a contract the
@@ -202,6 +219,7 @@ pub struct Scenario {
     pub gpus: Vec<GpuClass>,
     pub parties: Vec<Party>,
     pub sites: Vec<Site>,
+    pub expansions: Vec<Expansion>,
     pub contracts: Vec<Contract>,
     pub commitments: Vec<Commitment>,
     pub amendments: Vec<Amendment>,

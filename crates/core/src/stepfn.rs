@@ -347,6 +347,43 @@ impl Forest {
         None
     }
 
+    /// The pieces covering `[from, to)`, in order, into `out` (cleared
+    /// first): the piece holding `from` (starting at `from`), then every
+    /// breakpoint before `to`. Read-only, so queries can share the ledger.
+    pub fn pieces(&self, tree: &Tree, from: i64, to: i64, out: &mut Vec<(i64, i64)>) {
+        out.clear();
+        match &tree.0 {
+            Repr::Small(v) => {
+                let i = small_piece(v, from);
+                out.push((from, v[i].1));
+                out.extend(v[i + 1..].iter().take_while(|p| p.0 < to).copied());
+            }
+            Repr::Big(root) => {
+                out.push((from, self.treap_value_at(*root, from)));
+                self.collect(*root, from, to, 0, out);
+            }
+        }
+    }
+
+    /// In-order pieces of subtree `n` with keys in `(lo, hi)`; `acc` is the
+    /// lazy add of the ancestors, which the node's own value does not hold yet.
+    fn collect(&self, n: u32, lo: i64, hi: i64, acc: i64, out: &mut Vec<(i64, i64)>) {
+        if n == NIL {
+            return;
+        }
+        let node = &self.nodes[n as usize];
+        let below = acc + node.lazy;
+        if node.key > lo {
+            self.collect(node.left, lo, hi, below, out);
+        }
+        if lo < node.key && node.key < hi {
+            out.push((node.key, node.val + acc));
+        }
+        if node.key < hi {
+            self.collect(node.right, lo, hi, below, out);
+        }
+    }
+
     /// Adds `d` on `[s, e)`.
     pub fn range_add(&mut self, tree: &mut Tree, s: i64, e: i64, d: i64) {
         debug_assert!(s < e);
@@ -390,6 +427,45 @@ mod tests {
         assert_eq!(f.range_min(&mut t, 9, 10), RangeMin { min: 3, at: 9 });
     }
 
+    #[test]
+    fn large_functions_agree_with_an_array() {
+        // Enough breakpoints to leave the inline vector for the treap.
+        let mut f = Forest::new();
+        let mut t = f.constant(0);
+        let mut arr = vec![0i64; 1000];
+        let mut x = 0x2545_f491_u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as i64
+        };
+        for _ in 0..400 {
+            let s = next(990);
+            let e = s + 1 + next(999 - s as u64);
+            let d = next(11) - 5;
+            f.range_add(&mut t, s, e, d);
+            for v in &mut arr[s as usize..e as usize] {
+                *v += d;
+            }
+        }
+        assert!(matches!(t.0, Repr::Big(_)));
+        let mut pieces = Vec::new();
+        for _ in 0..50 {
+            let s = next(990);
+            let e = s + 1 + next(999 - s as u64);
+            f.pieces(&t, s, e, &mut pieces);
+            assert!(pieces.windows(2).all(|w| w[0].0 < w[1].0));
+            for i in s..e {
+                let k = pieces.partition_point(|p| p.0 <= i) - 1;
+                assert_eq!(pieces[k].1, arr[i as usize], "at {i}");
+            }
+        }
+        for (i, v) in arr.iter().enumerate() {
+            assert_eq!(f.value_at(&t, i as i64), *v);
+        }
+    }
+
     proptest! {
         // The treap agrees with a plain array on a small time axis.
         #[test]
@@ -409,6 +485,13 @@ mod tests {
                 }
                 for (i, v) in arr.iter().enumerate() {
                     prop_assert_eq!(f.value_at(&t, i as i64), *v);
+                }
+                // The pieces of [s, e) give back the array's values there.
+                let mut pieces = Vec::new();
+                f.pieces(&t, s, e, &mut pieces);
+                for x in s..e {
+                    let k = pieces.partition_point(|p| p.0 <= x) - 1;
+                    prop_assert_eq!(pieces[k].1, arr[x as usize]);
                 }
             }
         }

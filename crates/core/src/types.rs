@@ -292,6 +292,138 @@ impl fmt::Display for Gpus {
     }
 }
 
+/// A signed, non-zero whole number of GPUs: installed GPUs added by an
+/// expansion (negative: retired).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct GpuDelta(i64);
+
+impl GpuDelta {
+    /// Bounded like [`Gpus`] (|n| ≤ u32::MAX), so sums of installed GPUs
+    /// over any number of expansions stay far inside i64.
+    pub fn new(field: &'static str, n: i64) -> Result<GpuDelta, ValueError> {
+        if n == 0 {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: "0 (a change of installed GPUs is positive or negative, never 0)".into(),
+            });
+        }
+        if n.unsigned_abs() > u64::from(u32::MAX) {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: n.to_string(),
+            });
+        }
+        Ok(GpuDelta(n))
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for GpuDelta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:+}", self.0)
+    }
+}
+
+/// A signed, non-zero change of a site's power in MW (negative: removed).
+#[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
+pub struct MwDelta(f64);
+
+impl MwDelta {
+    /// A million MW (a petawatt) bounds any campus and keeps every power
+    /// sum exact as a decimal.
+    pub const MAX_ABS: f64 = 1e6;
+
+    pub fn new(field: &'static str, x: f64) -> Result<MwDelta, ValueError> {
+        if !x.is_finite() || x == 0.0 || x.abs() > Self::MAX_ABS {
+            return Err(ValueError::OutOfRange {
+                field,
+                value: format!(
+                    "{x} (a change of power is a finite non-zero number of MW, at most {} in size)",
+                    Self::MAX_ABS
+                ),
+            });
+        }
+        Ok(MwDelta(x))
+    }
+
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A calendar month in UTC: `[YYYY-MM-01T00:00:00Z, first day of the next month)`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Month {
+    year: i32,
+    month: u8,
+}
+
+impl Month {
+    pub fn new(year: i32, month: u8) -> Result<Month, ValueError> {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
+            return Err(ValueError::OutOfRange {
+                field: "month",
+                value: format!("{year:04}-{month:02} (a month is YYYY-MM, years 0001-9999)"),
+            });
+        }
+        Ok(Month { year, month })
+    }
+
+    /// The month holding instant `t`.
+    pub fn of(t: Instant) -> Month {
+        let (y, m, ..) = t.to_civil();
+        Month {
+            year: y.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+            month: m,
+        }
+    }
+
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// Midnight UTC of the month's first day.
+    pub fn start(self) -> Instant {
+        Instant(days_from_civil(self.year, self.month, 1) * 86_400)
+    }
+
+    pub fn next(self) -> Month {
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// The month as a window.
+    pub fn window(self) -> Window {
+        Window {
+            start: self.start(),
+            end: self.next().start(),
+        }
+    }
+}
+
+/// `YYYY-MM`.
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
 /// A non-negative amount of US dollars, exact.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
 pub struct Usd(Decimal);

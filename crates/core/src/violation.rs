@@ -13,6 +13,7 @@ pub enum ItemRef {
     Contract(Id),
     Commitment(Id),
     Offer(Id),
+    Expansion(Id),
     /// The n-th amendment (0-based) and what it amends.
     Amendment(usize, Id),
     /// The n-th clause (0-based) and its kind.
@@ -34,6 +35,7 @@ impl ItemRef {
             ItemRef::Contract(_) => "contract",
             ItemRef::Commitment(_) => "commitment",
             ItemRef::Offer(_) => "offer",
+            ItemRef::Expansion(_) => "expansion",
             ItemRef::Amendment(..) => "amendment",
             ItemRef::Clause(..) => "clause",
             ItemRef::Demand(_) => "demand",
@@ -51,6 +53,7 @@ impl ItemRef {
             | ItemRef::Contract(i)
             | ItemRef::Commitment(i)
             | ItemRef::Offer(i)
+            | ItemRef::Expansion(i)
             | ItemRef::Policy(i) => Some(i),
             _ => None,
         }
@@ -163,15 +166,61 @@ pub enum Violation {
     #[error("{item}: backing contract {backing:?} was itself rejected")]
     BackingRejected { item: ItemRef, backing: Id },
 
+    /// `at` is `None` when the site's own figures overrun (at every instant
+    /// before its first expansion), else the first instant of the overrun.
     #[error(
-        "{item}: power overrun: installed GPUs draw {required_w} W, the site allows {limit_w} W (power_mw), over by {over_w} W"
+        "{item}: power overrun{}: installed GPUs draw {required_w} W, the site allows {limit_w} W (power_mw), over by {over_w} W",
+        at_site(site, at)
     )]
     PowerOverrun {
         item: ItemRef,
+        site: Id,
+        at: Option<Instant>,
         required_w: String,
         limit_w: String,
         over_w: String,
     },
+
+    #[error(
+        "{item}: installed {gpu} GPUs at site {site:?} would go below 0 at {at}: {installed} installed, short by {shortfall}"
+    )]
+    InstalledBelowZero {
+        item: ItemRef,
+        site: Id,
+        gpu: Id,
+        at: Instant,
+        /// Installed GPUs at `at` had the change been applied (negative).
+        installed: i64,
+        shortfall: i64,
+    },
+
+    #[error(
+        "{item}: site {site:?} {gpu} would have {sold} GPUs sold but only {installed} installed at {at}, short by {shortfall} (contracts: {})",
+        list_ids(contracts)
+    )]
+    InstalledBelowSold {
+        item: ItemRef,
+        site: Id,
+        gpu: Id,
+        at: Instant,
+        /// Installed GPUs at `at` had the change been applied.
+        installed: i64,
+        sold: i64,
+        shortfall: i64,
+        /// Contracts sold directly from the site and class, live at `at`.
+        contracts: Vec<Id>,
+    },
+
+    #[error("{item}: power of site {site:?} would go below 0 at {at}: {power_w} W")]
+    PowerBelowZero {
+        item: ItemRef,
+        site: Id,
+        at: Instant,
+        power_w: String,
+    },
+
+    #[error("{item}: an expansion changes installed GPUs or power_mw; this one changes neither")]
+    EmptyExpansion { item: ItemRef },
 
     #[error(
         "{item}: violates exclusive clause: buyer {buyer:?} buys only from {seller:?} before {until}, but this contract starting {start} is sold by {actual:?}"
@@ -233,6 +282,10 @@ impl Violation {
             | Violation::Cycle { item, .. }
             | Violation::BackingRejected { item, .. }
             | Violation::PowerOverrun { item, .. }
+            | Violation::InstalledBelowZero { item, .. }
+            | Violation::InstalledBelowSold { item, .. }
+            | Violation::PowerBelowZero { item, .. }
+            | Violation::EmptyExpansion { item }
             | Violation::ExclusiveViolated { item, .. }
             | Violation::NoResaleTo { item, .. }
             | Violation::AmendmentAfterEnd { item, .. }
@@ -257,6 +310,10 @@ impl Violation {
             Violation::Cycle { .. } => "cycle",
             Violation::BackingRejected { .. } => "backing_rejected",
             Violation::PowerOverrun { .. } => "power_overrun",
+            Violation::InstalledBelowZero { .. } => "installed_below_zero",
+            Violation::InstalledBelowSold { .. } => "installed_below_sold",
+            Violation::PowerBelowZero { .. } => "power_below_zero",
+            Violation::EmptyExpansion { .. } => "empty_expansion",
             Violation::ExclusiveViolated { .. } => "exclusive_violated",
             Violation::NoResaleTo { .. } => "no_resale_to_violated",
             Violation::AmendmentAfterEnd { .. } => "amendment_after_end",
@@ -264,6 +321,29 @@ impl Violation {
             Violation::OfferNotResellable { .. } => "offer_not_resellable",
         }
     }
+}
+
+fn at_site(site: &Id, at: &Option<Instant>) -> String {
+    match at {
+        Some(t) => format!(" at {t} (site {site:?})"),
+        None => String::new(),
+    }
+}
+
+/// Ids for a message: all of a few, the first ones of many (the violation
+/// itself keeps every id).
+fn list_ids(ids: &[Id]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = ids
+        .iter()
+        .take(SHOWN)
+        .map(Id::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > SHOWN {
+        s.push_str(&format!(" and {} more", ids.len() - SHOWN));
+    }
+    s
 }
 
 /// Why an event or a scenario was refused: every violation found, never only the first.

@@ -489,6 +489,310 @@ fn backer_top_up_lets_a_resale_fit_whatever_the_file_order() {
     assert_eq!(l.contract_free_at(&id("b"), day(25)), Some(150));
 }
 
+// ---- site build-out ---------------------------------------------------------
+
+fn expansion(xid: &str, site: &str, d: i64, g: &[(&str, i64)], power_mw: Option<f64>) -> Event {
+    Event::Expansion(Expansion {
+        id: id(xid),
+        site: id(site),
+        effective: day(d),
+        gpus: g
+            .iter()
+            .map(|&(k, n)| (id(k), GpuDelta::new("gpus", n).unwrap()))
+            .collect(),
+        power_mw: power_mw.map(|p| MwDelta::new("power_mw", p).unwrap()),
+    })
+}
+
+/// A campus of cw with nothing installed yet and 1 MW of power to start.
+fn campus(l: &mut Ledger) {
+    l.apply(Event::Site(Site {
+        id: id("abilene"),
+        owner: id("cw"),
+        region: "us-central".into(),
+        power_mw: Some(Positive::new("power_mw", 1.0).unwrap()),
+        gpus: vec![],
+    }))
+    .unwrap();
+}
+
+fn gb200(cid: &str, seller: &str, buyer: &str, n: i64, w: Window, src: Source) -> Event {
+    match contract(cid, seller, buyer, n, w, src, true) {
+        Event::Contract(mut c) => {
+            c.gpu = id("gb200");
+            Event::Contract(c)
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn abilene() -> Source {
+    Source::Site(id("abilene"))
+}
+
+#[test]
+fn selling_ahead_of_construction_is_checked_at_every_instant() {
+    let mut l = base();
+    campus(&mut l);
+    // Phase 1 from day 10: 500 GB200 (600 kW); phase 2 from day 40: +1000 GB200 and +1.5 MW.
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 500)], None))
+        .unwrap();
+    l.apply(expansion(
+        "p2",
+        "abilene",
+        40,
+        &[("gb200", 1000)],
+        Some(1.5),
+    ))
+    .unwrap();
+    let at = |d| l.installed(&id("abilene"), &id("gb200"), day(d)).unwrap();
+    assert_eq!((at(9), at(10), at(39), at(40)), (0, 500, 500, 1500));
+    assert_eq!(l.power_mw(&id("abilene"), day(39)), Some(1.0));
+    assert_eq!(l.power_mw(&id("abilene"), day(40)), Some(2.5));
+    // 1500 × 1200 W = 1.8 MW drawn from day 40.
+    assert_eq!(l.drawn_mw(&id("abilene"), day(40)), Some(1.8));
+    // Sold before it is built: 1200 GPUs from day 40 fit, from day 39 they do not.
+    let r = l
+        .apply(gb200("early", "cw", "goog", 1200, win(39, 100), abilene()))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::SiteOversold {
+            item: ItemRef::Contract(id("early")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(39),
+            requested: 1200,
+            free: 500,
+            installed: 500,
+            shortfall: 700,
+        }]
+    );
+    l.apply(gb200("ahead", "cw", "goog", 1200, win(40, 100), abilene()))
+        .unwrap();
+    assert_eq!(l.sold(&id("abilene"), &id("gb200"), day(50)), Some(1200));
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(50)),
+        Some(300)
+    );
+    assert_eq!(l.expansions_of(&id("abilene")).len(), 2);
+}
+
+#[test]
+fn a_retirement_below_what_is_sold_is_refused_with_the_contracts() {
+    let mut l = base();
+    campus(&mut l);
+    l.apply(expansion("p1", "abilene", 0, &[("gb200", 800)], None))
+        .unwrap();
+    l.apply(gb200("a", "cw", "goog", 300, win(0, 60), abilene()))
+        .unwrap();
+    l.apply(gb200("b", "cw", "oai", 400, win(20, 50), abilene()))
+        .unwrap();
+    // Retiring 200 from day 30: 600 installed, 700 sold on [30, 50).
+    let before: Vec<Event> = l.events().collect();
+    let r = l
+        .apply(expansion("r", "abilene", 30, &[("gb200", -200)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::InstalledBelowSold {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(30),
+            installed: 600,
+            sold: 700,
+            shortfall: 100,
+            contracts: vec![id("a"), id("b")],
+        }]
+    );
+    assert_eq!(
+        r.violations[0].to_string(),
+        "expansion \"r\": site \"abilene\" gb200 would have 700 GPUs sold but only 600 installed at 2026-01-31T00:00:00Z, short by 100 (contracts: a, b)"
+    );
+    // Nothing changed.
+    assert_eq!(l.events().collect::<Vec<_>>(), before);
+    assert_eq!(
+        l.installed(&id("abilene"), &id("gb200"), day(45)),
+        Some(800)
+    );
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(45)),
+        Some(100)
+    );
+    // From day 50 on only "a" (300) is sold: retiring 500 then fits.
+    l.apply(expansion("r", "abilene", 50, &[("gb200", -500)], None))
+        .unwrap();
+    assert_eq!(
+        l.installed(&id("abilene"), &id("gb200"), day(50)),
+        Some(300)
+    );
+    assert_eq!(
+        l.site_free_at(&id("abilene"), &id("gb200"), day(55)),
+        Some(0)
+    );
+    // And a later contract cannot use what was retired.
+    let r = l
+        .apply(gb200("c", "cw", "oai", 1, win(55, 56), abilene()))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "site_oversold");
+}
+
+#[test]
+fn installed_gpus_and_power_never_go_below_zero() {
+    let mut l = base();
+    campus(&mut l);
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 100)], None))
+        .unwrap();
+    // Retiring 150 from day 5: installed would be −150 on [5, 10) and −50 after.
+    let r = l
+        .apply(expansion("r", "abilene", 5, &[("gb200", -150)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::InstalledBelowZero {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            gpu: id("gb200"),
+            at: day(5),
+            installed: -150,
+            shortfall: 150,
+        }]
+    );
+    // A class the site never had cannot be retired either.
+    let r = l
+        .apply(expansion("r", "abilene", 20, &[("h100", -1)], None))
+        .unwrap_err();
+    assert_eq!(r.violations[0].code(), "installed_below_zero");
+    assert_eq!(l.installed(&id("abilene"), &id("h100"), day(30)), Some(0));
+    let r = l
+        .apply(expansion("r", "abilene", 20, &[], Some(-1.5)))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::PowerBelowZero {
+            item: ItemRef::Expansion(id("r")),
+            site: id("abilene"),
+            at: day(20),
+            power_w: "-500000".into(),
+        }]
+    );
+}
+
+#[test]
+fn a_power_overrun_at_any_instant_is_refused() {
+    let mut l = base();
+    campus(&mut l);
+    // 1 MW holds 833 GB200 (999,600 W); 834 draw 1,000,800 W.
+    l.apply(expansion("p1", "abilene", 10, &[("gb200", 833)], None))
+        .unwrap();
+    let r = l
+        .apply(expansion("p2", "abilene", 20, &[("gb200", 1)], None))
+        .unwrap_err();
+    assert_eq!(
+        r.violations,
+        vec![Violation::PowerOverrun {
+            item: ItemRef::Expansion(id("p2")),
+            site: id("abilene"),
+            at: Some(day(20)),
+            required_w: "1000800".into(),
+            limit_w: "1000000".into(),
+            over_w: "800".into(),
+        }]
+    );
+    // Power delivered late: GPUs from day 20, power only from day 30.
+    l.apply(expansion("pw", "abilene", 30, &[], Some(0.5)))
+        .unwrap();
+    let r = l
+        .apply(expansion("p2", "abilene", 20, &[("gb200", 400)], None))
+        .unwrap_err();
+    assert!(
+        matches!(&r.violations[..], [Violation::PowerOverrun { at: Some(t), .. }] if *t == day(20))
+    );
+    l.apply(expansion("p2", "abilene", 30, &[("gb200", 400)], None))
+        .unwrap();
+    // Removing the power later would strand installed GPUs.
+    let r = l
+        .apply(expansion("cut", "abilene", 60, &[], Some(-0.3)))
+        .unwrap_err();
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::PowerOverrun { at: Some(t), over_w, .. }] if *t == day(60) && over_w == "279600"
+    ));
+    // A site with no power_mw has no limit until an expansion sets one.
+    l.apply(expansion("x", "plano", 5, &[("h100", 10)], None))
+        .unwrap();
+    assert_eq!(l.power_mw(&id("plano"), day(5)), None);
+}
+
+#[test]
+fn expansion_references_and_ids_are_checked() {
+    let mut l = base();
+    campus(&mut l);
+    let codes = |r: Rejection| r.violations.iter().map(|v| v.code()).collect::<Vec<_>>();
+    let r = l.apply(expansion("x", "nowhere", 0, &[("gb200", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
+    let r = l.apply(expansion("x", "abilene", 0, &[("tpu", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["unknown_reference"]);
+    let r = l.apply(expansion("x", "abilene", 0, &[], None));
+    assert_eq!(codes(r.unwrap_err()), ["empty_expansion"]);
+    let r = l.apply(expansion(
+        "x",
+        "abilene",
+        0,
+        &[("gb200", 1), ("gb200", 2)],
+        None,
+    ));
+    assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
+    l.apply(expansion("x", "abilene", 0, &[("gb200", 1)], None))
+        .unwrap();
+    let r = l.apply(expansion("x", "abilene", 5, &[("gb200", 1)], None));
+    assert_eq!(codes(r.unwrap_err()), ["duplicate_id"]);
+    assert!(GpuDelta::new("gpus", 0).is_err());
+    assert!(MwDelta::new("power_mw", 0.0).is_err());
+    assert!(MwDelta::new("power_mw", f64::NAN).is_err());
+    // The journal replays the expansion.
+    assert!(
+        l.events()
+            .any(|e| matches!(e, Event::Expansion(x) if x.id == id("x")))
+    );
+}
+
+#[test]
+fn file_order_of_expansions_does_not_matter() {
+    // A retirement written before the phases it retires, and GPUs written
+    // before the power they need on the same date.
+    let mut l = base();
+    campus(&mut l);
+    let mut s = scenario_of(&l);
+    for e in [
+        expansion("retire", "abilene", 90, &[("gb200", -300)], None),
+        expansion("gpus", "abilene", 30, &[("gb200", 1200)], None),
+        expansion("p1", "abilene", 10, &[("gb200", 500)], None),
+        expansion("power", "abilene", 30, &[], Some(1.5)),
+    ] {
+        if let Event::Expansion(x) = e {
+            s.expansions.push(x);
+        }
+    }
+    if let Event::Contract(c) = gb200("c", "cw", "goog", 1500, win(40, 80), abilene()) {
+        s.contracts.push(c);
+    }
+    let l = Ledger::from_scenario(&s).unwrap();
+    let at = |d| l.installed(&id("abilene"), &id("gb200"), day(d)).unwrap();
+    assert_eq!((at(10), at(30), at(90)), (500, 1700, 1400));
+    // The retirement comes after the contract ends. Retiring while it runs
+    // leaves the file invalid; a file loads build-out before contracts, so
+    // the contract is the one refused, at the retirement's date.
+    s.expansions[0].effective = day(79);
+    let r = Ledger::from_scenario(&s).unwrap_err();
+    assert!(matches!(
+        &r.violations[..],
+        [Violation::SiteOversold { item, at, shortfall: 100, .. }]
+            if *item == ItemRef::Contract(id("c")) && *at == day(79)
+    ));
+}
+
 // ---- property tests -------------------------------------------------------
 
 /// One accepted contract in the naive model: (id, backer index or None for
@@ -743,6 +1047,7 @@ fn scenario_of(l: &Ledger) -> Scenario {
             Event::Gpu(g) => s.gpus.push(g),
             Event::Party(p) => s.parties.push(p),
             Event::Site(x) => s.sites.push(x),
+            Event::Expansion(x) => s.expansions.push(x),
             Event::Contract(c) => s.contracts.push(c),
             Event::Amendment(a) => s.amendments.push(a),
             other => panic!("unexpected {other:?}"),
