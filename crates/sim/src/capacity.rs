@@ -1,11 +1,21 @@
 //! The buyer's capacity over time, per pool (root site × GPU class), from the
-//! ledger, and what the pools deliver once faults are known.
+//! ledger, and what the pools deliver once a run's faults are known.
+//!
+//! The delivery rule is core's ([`cascade_core::Piece`]): for each stretch
+//! of time this module states the root's installed, down and sold GPUs and
+//! asks the piece for f. It builds the pieces itself, rather than through
+//! [`cascade_core::Delivery`], because a run changes two inputs the ledger
+//! does not hold: installed capacity lowered by a build-out slip, and
+//! capacity bought during the run (reprocurement), which counts as sold.
 
-use cascade_core::{Id, Ledger, OutageScope, Scenario};
+use cascade_core::{Id, Instant, Ledger, Outage, OutageScope, Piece, Window};
 use rust_decimal::Decimal;
 
-use crate::rule;
 use crate::{SimError, Span};
+
+/// A fault: core's outage (a site, or every site of a provider, wholly or
+/// in part, for a window).
+pub type Fault = Outage;
 
 /// Where a gang job runs: the GPUs of one class at one root site.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,15 +28,6 @@ pub struct Pool {
     pub(crate) class_ix: u16,
 }
 
-/// A site or provider going down (wholly or in part) for a span.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Fault {
-    pub scope: OutageScope,
-    pub span: Span,
-    /// Share of installed GPUs down: 1.0 for a whole-site outage.
-    pub fraction: f64,
-}
-
 /// Capacity bought while the simulation runs (reprocurement): `gpus` of a
 /// class at a root site for a span.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,8 +38,16 @@ pub struct Extra {
     pub span: Span,
 }
 
-/// The part of a portfolio that does not depend on faults: net held and
-/// sold per pool, piecewise constant between cuts.
+/// A build-out phase that comes online late: the expansion's GPUs are not
+/// installed during `[effective, effective + delay_s)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slip {
+    pub expansion: Id,
+    pub delay_s: i64,
+}
+
+/// The part of a portfolio that does not depend on faults: net held,
+/// installed and sold per pool, piecewise constant between cuts.
 #[derive(Clone, Debug)]
 pub struct BaseCapacity {
     pub pools: Vec<Pool>,
@@ -49,16 +58,19 @@ pub struct BaseCapacity {
     cuts: Vec<i64>,
     /// `[segment][pool]`.
     net: Vec<Vec<i64>>,
+    installed: Vec<Vec<i64>>,
     sold: Vec<Vec<i64>>,
-    installed: Vec<i64>,
+    /// Per pool: `(effective, gpus added)` of the expansions that add GPUs,
+    /// with the expansion's id (what a slip delays).
+    phases: Vec<Vec<(Id, i64, i64)>>,
     /// The buyer's cost over the span (exact).
     pub cost_usd: Decimal,
 }
 
 impl BaseCapacity {
     /// Reads the buyer's net holdings (amendments and resales counted) and
-    /// what each (site, class) has sold, at every instant where either can
-    /// change inside `span`.
+    /// each root's installed and sold GPUs, at every instant inside `span`
+    /// where one of them can change.
     pub fn from_ledger(ledger: &Ledger, buyer: &Id, span: Span) -> Result<BaseCapacity, SimError> {
         if ledger.party(buyer).is_none() {
             return Err(SimError::UnknownBuyer(buyer.clone()));
@@ -66,23 +78,44 @@ impl BaseCapacity {
         let classes: Vec<Id> = ledger.gpu_classes().iter().map(|g| g.id.clone()).collect();
         let mut sites = Vec::new();
         let mut pools = Vec::new();
-        let mut installed = Vec::new();
+        let mut phases = Vec::new();
         for (si, site) in ledger.sites().enumerate() {
             sites.push((site.id.clone(), site.owner.clone()));
-            for (gpu, n) in &site.gpus {
+            // A site's classes: those installed at the start and those its
+            // expansions bring.
+            let mut here: Vec<Id> = site.gpus.iter().map(|(g, _)| g.clone()).collect();
+            for x in ledger.expansions_of(&site.id) {
+                for (g, _) in &x.gpus {
+                    if !here.contains(g) {
+                        here.push(g.clone());
+                    }
+                }
+            }
+            for gpu in here {
                 let class_ix = classes
                     .iter()
-                    .position(|c| c == gpu)
+                    .position(|c| *c == gpu)
                     .expect("validated class");
                 pools.push(Pool {
                     site: site.id.clone(),
                     provider: site.owner.clone(),
                     gpu: gpu.clone(),
-                    h100e: ledger.gpu_class(gpu).expect("validated").h100e.get(),
+                    h100e: ledger.gpu_class(&gpu).expect("validated").h100e.get(),
                     site_ix: si,
                     class_ix: class_ix as u16,
                 });
-                installed.push(n.as_i64());
+                phases.push(
+                    ledger
+                        .expansions_of(&site.id)
+                        .into_iter()
+                        .flat_map(|x| {
+                            x.gpus
+                                .iter()
+                                .filter(|(g, d)| *g == gpu && d.get() > 0)
+                                .map(|(_, d)| (x.id.clone(), x.effective.unix_seconds(), d.get()))
+                        })
+                        .collect(),
+                );
             }
         }
         let mut cuts = vec![span.start];
@@ -98,27 +131,35 @@ impl BaseCapacity {
         for a in ledger.amendments() {
             add(a.effective.unix_seconds());
         }
+        for x in ledger.expansions() {
+            add(x.effective.unix_seconds());
+        }
         cuts.sort_unstable();
         cuts.dedup();
-        let mut net = Vec::with_capacity(cuts.len());
-        let mut sold = Vec::with_capacity(cuts.len());
+        let (mut net, mut installed, mut sold) = (Vec::new(), Vec::new(), Vec::new());
         for &t in &cuts {
-            let at = cascade_core::Instant::from_unix_seconds(t);
+            let at = Instant::from_unix_seconds(t);
             let mut n = vec![0i64; pools.len()];
             for h in ledger.holdings(buyer, at) {
                 let p = pools
                     .iter()
                     .position(|p| p.site == h.site && p.gpu == h.gpu)
-                    .expect("a holding's root site has its class installed");
+                    .expect("a holding's root site has its class");
                 n[p] += h.gpus;
             }
-            let s: Vec<i64> = pools
-                .iter()
-                .zip(&installed)
-                .map(|(p, inst)| inst - ledger.site_free_at(&p.site, &p.gpu, at).unwrap_or(*inst))
-                .collect();
             net.push(n);
-            sold.push(s);
+            installed.push(
+                pools
+                    .iter()
+                    .map(|p| ledger.installed(&p.site, &p.gpu, at).unwrap_or(0))
+                    .collect(),
+            );
+            sold.push(
+                pools
+                    .iter()
+                    .map(|p| ledger.sold(&p.site, &p.gpu, at).unwrap_or(0))
+                    .collect(),
+            );
         }
         Ok(BaseCapacity {
             pools,
@@ -127,23 +168,24 @@ impl BaseCapacity {
             span,
             cuts,
             net,
-            sold,
             installed,
+            sold,
+            phases,
             cost_usd: cost_over(ledger, buyer, span),
         })
     }
 
     /// Sites a fault scope takes down.
-    pub(crate) fn sites_of(&self, scope: &OutageScope) -> Vec<usize> {
+    pub(crate) fn sites_of(&self, scope: &OutageScope) -> impl Iterator<Item = usize> + '_ {
+        let scope = scope.clone();
         self.sites
             .iter()
             .enumerate()
-            .filter(|(_, (s, owner))| match scope {
+            .filter(move |(_, (s, owner))| match &scope {
                 OutageScope::Site(id) => s == id,
                 OutageScope::Provider(id) => owner == id,
             })
             .map(|(i, _)| i)
-            .collect()
     }
 
     pub(crate) fn pool_of(&self, site: &Id, gpu: &Id) -> Option<usize> {
@@ -157,20 +199,56 @@ impl BaseCapacity {
         self.net.iter().map(|n| n[pool]).max().unwrap_or(0)
     }
 
-    /// What every pool delivers once the faults of one run (and any capacity
-    /// bought during it) are known.
-    pub fn deliver(&self, faults: &[Fault], extras: &[Extra], buckets: usize) -> Delivered {
+    /// Ids of the expansions that add GPUs and take effect before the span ends.
+    pub fn phases(&self) -> Vec<(Id, i64)> {
+        let mut v: Vec<(Id, i64)> = self
+            .phases
+            .iter()
+            .flatten()
+            .filter(|(_, e, _)| *e < self.span.end)
+            .map(|(id, e, _)| (id.clone(), *e))
+            .collect();
+        v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        v.dedup();
+        v
+    }
+
+    /// What every pool delivers once the faults and slips of one run (and
+    /// any capacity bought during it) are known.
+    pub fn deliver(
+        &self,
+        faults: &[Fault],
+        slips: &[Slip],
+        extras: &[Extra],
+        buckets: usize,
+    ) -> Delivered {
         let span = self.span;
-        let mut per_site: Vec<Vec<(i64, i64, f64)>> = vec![Vec::new(); self.sites.len()];
+        let mut down: Vec<Vec<(i64, i64, Decimal)>> = vec![Vec::new(); self.sites.len()];
         for f in faults {
             for s in self.sites_of(&f.scope) {
-                per_site[s].push((f.span.start, f.span.end, f.fraction));
+                down[s].push((
+                    f.window.start().unix_seconds(),
+                    f.window.end().unix_seconds(),
+                    f.fraction.get(),
+                ));
             }
         }
-        let mut extra_per_pool: Vec<Vec<(i64, i64, i64)>> = vec![Vec::new(); self.pools.len()];
+        // Per pool: (start, end, gpus) intervals that add (extras) or remove
+        // (slipped phases) capacity.
+        let mut extra: Vec<Vec<(i64, i64, i64)>> = vec![Vec::new(); self.pools.len()];
         for e in extras {
             if let Some(p) = self.pool_of(&e.site, &e.gpu) {
-                extra_per_pool[p].push((e.span.start, e.span.end, e.gpus));
+                extra[p].push((e.span.start, e.span.end, e.gpus));
+            }
+        }
+        let mut slipped: Vec<Vec<(i64, i64, i64)>> = vec![Vec::new(); self.pools.len()];
+        for s in slips {
+            for (p, ph) in self.phases.iter().enumerate() {
+                for (id, eff, gpus) in ph {
+                    if *id == s.expansion {
+                        slipped[p].push((*eff, eff + s.delay_s, *gpus));
+                    }
+                }
             }
         }
         let mut out = Delivered {
@@ -179,17 +257,30 @@ impl BaseCapacity {
             lost_h100e_hours: 0.0,
             usable_h100e_hours: 0.0,
             lost_series: vec![0.0; buckets],
-            down: per_site.clone(),
+            down: down
+                .iter()
+                .map(|v| {
+                    v.iter()
+                        .map(|&(s, e, f)| (s, e, f == Decimal::ONE))
+                        .collect()
+                })
+                .collect(),
+        };
+        let active = |v: &[(i64, i64, i64)], a: i64| -> i64 {
+            v.iter()
+                .filter(|(s, e, _)| *s <= a && a < *e)
+                .map(|x| x.2)
+                .sum()
         };
         let mut times = Vec::new();
         for (p, pool) in self.pools.iter().enumerate() {
             times.clear();
             times.extend_from_slice(&self.cuts);
-            for &(s, e, _) in &per_site[pool.site_ix] {
-                times.push(s.clamp(span.start, span.end));
-                times.push(e.clamp(span.start, span.end));
-            }
-            for &(s, e, _) in &extra_per_pool[p] {
+            let bounds = down[pool.site_ix]
+                .iter()
+                .map(|&(s, e, _)| (s, e))
+                .chain(extra[p].iter().chain(&slipped[p]).map(|&(s, e, _)| (s, e)));
+            for (s, e) in bounds {
                 times.push(s.clamp(span.start, span.end));
                 times.push(e.clamp(span.start, span.end));
             }
@@ -200,18 +291,32 @@ impl BaseCapacity {
             for (i, &a) in times.iter().enumerate() {
                 let b = times.get(i + 1).copied().unwrap_or(span.end);
                 let seg = self.cuts.partition_point(|&c| c <= a) - 1;
-                let extra: i64 = extra_per_pool[p]
+                let bought = active(&extra[p], a);
+                let net = self.net[seg][p] + bought;
+                let installed = self.installed[seg][p] - active(&slipped[p], a);
+                let down_fraction = down[pool.site_ix]
                     .iter()
                     .filter(|(s, e, _)| *s <= a && a < *e)
-                    .map(|x| x.2)
-                    .sum();
-                let net = self.net[seg][p] + extra;
-                let frac = per_site[pool.site_ix]
-                    .iter()
-                    .filter(|(s, e, _)| *s <= a && a < *e)
-                    .fold(0.0f64, |m, x| m.max(x.2));
-                let avail = self.installed[p] as f64 * (1.0 - frac);
-                let (usable, lost) = rule::deliver(net, avail, self.sold[seg][p] + extra);
+                    .fold(Decimal::ZERO, |m, x| m.max(x.2));
+                let piece = Piece {
+                    window: Window::new(
+                        Instant::from_unix_seconds(a),
+                        Instant::from_unix_seconds(b),
+                    )
+                    .expect("times are sorted and distinct"),
+                    installed_gpus: installed,
+                    down_fraction,
+                    avail_gpus: Decimal::from(installed.max(0)) * (Decimal::ONE - down_fraction),
+                    sold_gpus: self.sold[seg][p] + bought,
+                };
+                let f = piece.delivered_fraction_f64();
+                // Gangs need whole GPUs: the scheduler gets ⌊net × f⌋.
+                let usable = if f >= 1.0 {
+                    net
+                } else {
+                    ((net as f64) * f).floor() as i64
+                };
+                let lost = net as f64 * (1.0 - f);
                 let hours = (b - a) as f64 / 3600.0;
                 out.capacity_h100e_hours += net as f64 * pool.h100e * hours;
                 out.lost_h100e_hours += lost * pool.h100e * hours;
@@ -238,8 +343,8 @@ pub struct Delivered {
     /// Whole GPUs the scheduler may use, integrated (≤ capacity − lost).
     pub usable_h100e_hours: f64,
     pub lost_series: Vec<f64>,
-    /// Per site: `(start, end, fraction)` of every fault, for the self-check.
-    pub(crate) down: Vec<Vec<(i64, i64, f64)>>,
+    /// Per site: `(start, end, whole site down)` of every fault, for the self-check.
+    pub(crate) down: Vec<Vec<(i64, i64, bool)>>,
 }
 
 /// Adds `amount`, spread evenly over `[a, b)`, to equal-width buckets of `span`.
@@ -265,7 +370,8 @@ pub(crate) fn spread(series: &mut [f64], span: Span, a: i64, b: i64, amount: f64
 }
 
 /// What the buyer pays for its contracts inside `span`: Σ amount × price ×
-/// hours over each contract's pieces (cut at amendments), exact.
+/// hours over each contract's pieces (cut at amendments), exact. Gross:
+/// revenue from capacity the buyer resold is not netted out.
 pub fn cost_over(ledger: &Ledger, buyer: &Id, span: Span) -> Decimal {
     let mut total = Decimal::ZERO;
     for c in ledger.contracts().filter(|c| &c.buyer == buyer) {
@@ -286,7 +392,7 @@ pub fn cost_over(ledger: &Ledger, buyer: &Id, span: Span) -> Decimal {
         pts.dedup();
         for w in pts.windows(2) {
             let amount = ledger
-                .amount(&c.id, cascade_core::Instant::from_unix_seconds(w[0]))
+                .amount(&c.id, Instant::from_unix_seconds(w[0]))
                 .unwrap_or(0);
             total +=
                 Decimal::from(amount) * c.price_per_gpu_hour.get() * Decimal::from(w[1] - w[0])
@@ -294,19 +400,4 @@ pub fn cost_over(ledger: &Ledger, buyer: &Id, span: Span) -> Decimal {
         }
     }
     total
-}
-
-/// The scenario's own outages as faults (whole sites).
-pub fn scenario_faults(s: &Scenario) -> Vec<Fault> {
-    s.outages
-        .iter()
-        .map(|o| Fault {
-            scope: o.scope.clone(),
-            span: Span {
-                start: o.window.start().unix_seconds(),
-                end: o.window.end().unix_seconds(),
-            },
-            fraction: 1.0,
-        })
-        .collect()
 }

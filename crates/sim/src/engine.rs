@@ -278,7 +278,7 @@ impl Engine<'_> {
         let site = self.base.pools[q as usize].site_ix;
         if self.del.down[site]
             .iter()
-            .any(|&(s, e, f)| s <= t && t < e && f >= 1.0)
+            .any(|&(s, e, whole)| whole && s <= t && t < e)
         {
             return Err(SimError::SelfCheck(format!(
                 "job {j} started at {t} on site {} during its outage",

@@ -9,8 +9,8 @@
 //! seed give byte-identical output whatever the thread count.
 //!
 //! - [`capacity`]: the buyer's net held capacity per pool (root site ×
-//!   class) over time, and what it delivers under faults by the delivery
-//!   rule ([`rule`]);
+//!   class) over time, and what it delivers under faults and build-out
+//!   slips by core's delivery rule;
 //! - [`jobs`]: the Alibaba trace, the generic CSV, the synthetic generator;
 //! - [`engine`]: the discrete-event scheduler (priorities, FIFO + EASY
 //!   backfill, preemption, checkpoints) with its built-in self-check;
@@ -22,7 +22,6 @@ pub mod engine;
 pub mod faults;
 pub mod jobs;
 pub mod report;
-pub mod rule;
 
 use cascade_core::{Id, Ledger};
 use rand_chacha::ChaCha8Rng;
@@ -30,7 +29,7 @@ use rand_core::SeedableRng;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-pub use capacity::{BaseCapacity, Delivered, Extra, Fault, Pool, cost_over, scenario_faults};
+pub use capacity::{BaseCapacity, Delivered, Extra, Fault, Pool, Slip, cost_over};
 pub use engine::{EngineParams, RunMetrics};
 pub use faults::FaultParams;
 pub use jobs::{Job, Synthetic, TraceError, Workload, load_trace, synthetic};
@@ -84,6 +83,8 @@ pub struct Config {
     pub outages: Outages,
     pub faults: FaultParams,
     pub engine: EngineParams,
+    /// Sample build-out slips per run ([`FaultParams::slip_probability`]).
+    pub slips: bool,
     /// `reprocure` buys replacement capacity for outages expected to last
     /// at least this long.
     pub reprocure_after_s: i64,
@@ -202,17 +203,24 @@ fn one_run(
             faults::sample(base, &cfg.faults, &mut fault_rng)
         }
     };
+    let slips = if cfg.slips {
+        faults::sample_slips(base, &cfg.faults, &mut fault_rng)
+    } else {
+        Vec::new()
+    };
     let mut bought = Bought::default();
     if let Some(rp) = policy.reprocure {
         for f in &faults {
-            if f.span.end - f.span.start >= cfg.reprocure_after_s && f.span.start < cfg.span.end {
+            if f.window.seconds() >= cfg.reprocure_after_s
+                && f.window.start().unix_seconds() < cfg.span.end
+            {
                 let b = rp.replace(f).map_err(SimError::Reprocure)?;
                 bought.extras.extend(b.extras);
                 bought.cost_usd += b.cost_usd;
             }
         }
     }
-    let del = base.deliver(&faults, &bought.extras, ep.buckets);
+    let del = base.deliver(&faults, &slips, &bought.extras, ep.buckets);
     let mut m = engine::run(base, &del, &w.jobs, skip, &ep, job_rng)?;
     m.jobs_total = w.jobs.len() as u64 + w.skipped_total();
     m.jobs_skipped = skipped;

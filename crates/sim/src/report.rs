@@ -165,7 +165,7 @@ fn policy_json(p: &PolicyReport, runs: usize) -> Value {
         put(&mut o, name, p.summary(f));
     }
     let mut q = Map::new();
-    let qs: [(&str, fn(&RunMetrics) -> f64); 3] = [
+    let qs: [Field; 3] = [
         ("p50", |r| r.queue_delay_p50_s),
         ("p95", |r| r.queue_delay_p95_s),
         ("p99", |r| r.queue_delay_p99_s),
@@ -175,7 +175,7 @@ fn policy_json(p: &PolicyReport, runs: usize) -> Value {
     }
     o.insert("queue_delay_s".into(), Value::Object(q));
     put(&mut o, "utilization", p.summary(|r| r.utilization));
-    let counts: [(&str, fn(&RunMetrics) -> f64); 3] = [
+    let counts: [Field; 3] = [
         ("jobs_total", |r| r.jobs_total as f64),
         ("jobs_finished", |r| r.jobs_finished as f64),
         ("jobs_skipped", |r| r.jobs_skipped as f64),
@@ -323,7 +323,7 @@ fn group(v: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -1,7 +1,11 @@
 //! Scenarios in, hand-computed figures out.
 
-use cascade_core::{Id, Instant, Ledger, OutageScope, Scenario};
+use cascade_core::{
+    Delivery, Expansion, GpuDelta, Id, Instant, Ledger, Outage, OutageFraction, OutageScope,
+    Scenario, Window,
+};
 use cascade_sim::*;
+use rust_decimal::Decimal;
 
 const HEAD: &str = r#"
 name = "sim-test"
@@ -60,6 +64,7 @@ fn config(span: Span, outages: Outages) -> Config {
         seed: 7,
         runs: 1,
         outages,
+        slips: false,
         faults: FaultParams::default(),
         engine: EngineParams {
             record_starts: true,
@@ -90,15 +95,7 @@ fn run_one(extra: &str, jobs: Vec<Job>, cfg: &Config) -> RunMetrics {
         ledger: &l,
         reprocure: None,
     };
-    let r = simulate(
-        &p,
-        &Id::new("lab").unwrap(),
-        &scenario_faults(&s),
-        &w,
-        cfg,
-        &|| {},
-    )
-    .unwrap();
+    let r = simulate(&p, &Id::new("lab").unwrap(), &s.outages, &w, cfg, &|| {}).unwrap();
     r.runs.into_iter().next().unwrap()
 }
 
@@ -114,6 +111,10 @@ end = 2027-01-01
 price_per_gpu_hour = "2.00"
 site = "plano"
 "#;
+
+fn window(a: i64, b: i64) -> Window {
+    Window::new(Instant::from_unix_seconds(a), Instant::from_unix_seconds(b)).unwrap()
+}
 
 fn close(a: f64, b: f64) {
     assert!((a - b).abs() < 1e-6, "{a} != {b}");
@@ -211,15 +212,12 @@ end = 2026-01-01T18:00:00Z
 fn a_partial_outage_shares_the_loss_along_the_chain() {
     let (_, l) = load(RESOLD);
     let base = BaseCapacity::from_ledger(&l, &Id::new("lab").unwrap(), DAY1).unwrap();
-    let fault = Fault {
+    let fault = Outage {
         scope: OutageScope::Site(Id::new("plano").unwrap()),
-        span: Span {
-            start: DAY1.start,
-            end: DAY1.start + 3600,
-        },
-        fraction: 0.5,
+        window: window(DAY1.start, DAY1.start + 3600),
+        fraction: OutageFraction::new("fraction", Decimal::new(5, 1)).unwrap(),
     };
-    let d = base.deliver(&[fault], &[], 4);
+    let d = base.deliver(&[fault], &[], &[], 4);
     let plano = base
         .pools
         .iter()
@@ -280,15 +278,7 @@ end = 2026-01-01T04:00:00Z
         reprocure: None,
     };
     let lab = Id::new("lab").unwrap();
-    let r = simulate(
-        &p,
-        &lab,
-        &scenario_faults(&s),
-        &Workload::default(),
-        &cfg,
-        &|| {},
-    )
-    .unwrap();
+    let r = simulate(&p, &lab, &s.outages, &Workload::default(), &cfg, &|| {}).unwrap();
     let doc = metrics_json(&lab, 7, DAY1, &[r]);
     let pol = &doc["policies"][0];
     assert_eq!(pol["capacity_h100e_hours"], 60.0 * 24.0 + 8.0 * 2.5 * 24.0);
@@ -296,6 +286,20 @@ end = 2026-01-01T04:00:00Z
         pol["capacity_lost_h100e_hours"],
         60.0 * 12.0 + 8.0 * 2.5 * 4.0
     );
+    // The same figure from core's delivery rule, contract by contract, exact.
+    let rule = Delivery::new(&l, &s.outages).unwrap();
+    let by_core: Decimal = ["google-lab", "cw-lab-gb"]
+        .iter()
+        .map(|c| {
+            let id = Id::new(c).unwrap();
+            let class = &l.contract(&id).unwrap().contract.gpu;
+            let h = Decimal::try_from(l.gpu_class(class).unwrap().h100e.get()).unwrap();
+            rule.undelivered_net_gpu_hours(&l, &id, &window(DAY1.start, DAY1.end))
+                .unwrap()
+                * h
+        })
+        .sum();
+    assert_eq!(by_core, Decimal::from(800));
     // Exact cost: 60 × 2.50 × 24 + 8 × 4.00 × 24.
     assert_eq!(pol["cost_usd"], "4368.00");
     assert_eq!(doc["from"], "2026-01-01T00:00:00Z");
@@ -423,7 +427,7 @@ fn jobs_larger_than_any_pool_are_skipped_and_counted() {
     let r = simulate(
         &p,
         &Id::new("lab").unwrap(),
-        &scenario_faults(&s),
+        &s.outages,
         &w,
         &config(DAY1, Outages::None),
         &|| {},
@@ -461,7 +465,7 @@ fn random_doc(threads: usize) -> String {
         .build()
         .unwrap();
     let r = pool
-        .install(|| simulate(&p, &lab, &scenario_faults(&s), &w, &cfg, &|| {}))
+        .install(|| simulate(&p, &lab, &s.outages, &w, &cfg, &|| {}))
         .unwrap();
     let doc = metrics_json(&lab, 7, span, std::slice::from_ref(&r));
     assert!(doc["policies"][0]["delivered_h100e_hours_ci95"].is_array());
@@ -542,7 +546,7 @@ fn alibaba_self_check(src: &str) {
         reprocure: None,
     };
     // The self-check runs inside every run: an Ok is the check passing.
-    let r = simulate(&p, &lab, &scenario_faults(&s), &w, &cfg, &|| {}).unwrap();
+    let r = simulate(&p, &lab, &s.outages, &w, &cfg, &|| {}).unwrap();
     for m in &r.runs {
         assert!(m.jobs_finished > 0);
         assert!(
@@ -588,4 +592,108 @@ effective = 2026-01-01T12:00:00Z
     let c = cost_over(&l, &Id::new("lab").unwrap(), DAY1);
     // 12 GPUs × $2 × 24 h + 10 more × $2 × 12 h.
     assert_eq!(c, rust_decimal::Decimal::from(816));
+}
+
+/// Denton (10 GB200, lab 4 + google 6) gains 10 more on 2026-01-01T06:00,
+/// all sold to the lab from then on. A slip of 6 hours leaves denton with
+/// its 10 original GPUs sold 20 over 06:00–12:00: every contract rooted
+/// there gets f = 10/20, so the lab's 14 deliver 7 for 6 hours (and google's
+/// 6 deliver 3).
+#[test]
+fn a_slipped_phase_shorts_every_contract_rooted_there() {
+    let extra = r#"
+[[contract]]
+id = "cw-lab-gb"
+seller = "cw"
+buyer = "lab"
+gpu = "gb200"
+gpus = 4
+start = 2025-01-01
+end = 2027-01-01
+price_per_gpu_hour = "4.00"
+site = "denton"
+
+[[contract]]
+id = "cw-google-gb"
+seller = "cw"
+buyer = "google"
+gpu = "gb200"
+gpus = 6
+start = 2025-01-01
+end = 2027-01-01
+price_per_gpu_hour = "4.00"
+site = "denton"
+
+[[contract]]
+id = "cw-lab-gb-2"
+seller = "cw"
+buyer = "lab"
+gpu = "gb200"
+gpus = 10
+start = 2026-01-01T06:00:00Z
+end = 2027-01-01
+price_per_gpu_hour = "4.00"
+site = "denton"
+"#;
+    let src = format!("{HEAD}\n{extra}");
+    let mut s = cascade_scenario::parse_toml(&src, "t.toml").unwrap();
+    s.expansions.push(Expansion {
+        id: Id::new("denton-2").unwrap(),
+        site: Id::new("denton").unwrap(),
+        effective: Instant::from_unix_seconds(DAY1.start + 6 * 3600),
+        gpus: vec![(
+            Id::new("gb200").unwrap(),
+            GpuDelta::new("gpus", 10).unwrap(),
+        )],
+        power_mw: None,
+    });
+    let l = Ledger::from_scenario(&s).expect("valid with the expansion");
+    let base = BaseCapacity::from_ledger(&l, &Id::new("lab").unwrap(), DAY1).unwrap();
+    assert_eq!(
+        base.phases(),
+        vec![(Id::new("denton-2").unwrap(), DAY1.start + 6 * 3600)]
+    );
+    let slip = Slip {
+        expansion: Id::new("denton-2").unwrap(),
+        delay_s: 6 * 3600,
+    };
+    let on_time = base.deliver(&[], &[], &[], 4);
+    close(on_time.lost_h100e_hours, 0.0);
+    let late = base.deliver(&[], std::slice::from_ref(&slip), &[], 4);
+    // 14 held × (1 − 10/20) × 2.5 H100e × 6 h.
+    close(late.lost_h100e_hours, 14.0 * 0.5 * 2.5 * 6.0);
+    let denton = base
+        .pools
+        .iter()
+        .position(|p| p.site.as_str() == "denton")
+        .unwrap() as u32;
+    let steps: Vec<(i64, i64)> = late
+        .changes
+        .iter()
+        .filter(|c| c.1 == denton)
+        .map(|c| (c.0 - DAY1.start, c.2))
+        .collect();
+    assert_eq!(steps, [(0, 4), (6 * 3600, 7), (12 * 3600, 14)]);
+
+    // A job needing all 14 waits for the late phase.
+    let w = Workload {
+        jobs: vec![job(6 * 3600, 14, 3600, 0)],
+        ..Workload::default()
+    };
+    let p = Policy {
+        name: "held".into(),
+        ledger: &l,
+        reprocure: None,
+    };
+    let mut cfg = config(DAY1, Outages::None);
+    cfg.slips = true;
+    cfg.faults.slip_probability = 1.0;
+    cfg.faults.slip_mean_days = 0.25;
+    let r = simulate(&p, &Id::new("lab").unwrap(), &[], &w, &cfg, &|| {}).unwrap();
+    let started = r.runs[0].first_starts[0] - DAY1.start;
+    assert!(
+        started > 6 * 3600,
+        "the slipped phase delays the job (started at {started} s)"
+    );
+    assert!(r.runs[0].capacity_lost_h100e_hours > 0.0);
 }
