@@ -20,6 +20,7 @@
 pub mod capacity;
 pub mod engine;
 pub mod faults;
+pub mod impact;
 pub mod jobs;
 pub mod report;
 
@@ -32,6 +33,7 @@ use rust_decimal::Decimal;
 pub use capacity::{BaseCapacity, Delivered, Extra, Fault, Pool, Slip, cost_over};
 pub use engine::{EngineParams, RunMetrics};
 pub use faults::FaultParams;
+pub use impact::{Impact, fault_impact};
 pub use jobs::{Job, Synthetic, TraceError, Workload, load_trace, synthetic};
 pub use report::{PolicyReport, Summary, metrics_json, svg_chart};
 
@@ -59,6 +61,8 @@ pub enum SimError {
     /// The built-in self-check failed: a bug, reported as an error.
     #[error("self-check failed: {0}")]
     SelfCheck(String),
+    #[error("delivery rule: {0}")]
+    Delivery(String),
     #[error("reprocurement failed: {0}")]
     Reprocure(String),
 }
