@@ -203,6 +203,17 @@ end = 2026-01-01T18:00:00Z
     close(m.delivered_h100e_hours, 480.0);
     assert_eq!(m.jobs_finished, 1);
     assert_eq!(m.interruptions, 1);
+
+    // Who the outage hit: the lab's counterparty is google, the provider cw.
+    let (s, l) = load(&format!("{RESOLD}{outage}"));
+    let rows = fault_impact(&l, &Id::new("lab").unwrap(), &s.outages, DAY1).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(
+        (r.contract.as_str(), r.seller.as_str(), r.provider.as_str(), r.site.as_str()),
+        ("google-lab", "google", "cw", "plano")
+    );
+    close(r.lost_h100e_hours, 60.0 * 12.0);
 }
 
 /// Partial outages through the delivery rule: plano has sold 100 (all to
