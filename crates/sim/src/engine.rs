@@ -107,6 +107,10 @@ struct Engine<'a> {
     rng: ChaCha8Rng,
     fail_per_gpu_s: f64,
     buf: Vec<u32>,
+    /// Per pool: bumped whenever its running set or capacity changes.
+    version: Vec<u64>,
+    /// Per pool: (head, version, reservation end, spare GPUs) last computed.
+    res_cache: Vec<(u32, u64, i64, i64)>,
     m: RunMetrics,
 }
 
@@ -167,6 +171,8 @@ pub fn run(
         rng,
         fail_per_gpu_s: p.gpu_failures_per_1000_gpu_days / 1000.0 / 86_400.0,
         buf: Vec::new(),
+        version: vec![0; np],
+        res_cache: vec![(NONE, 0, 0, 0); np],
         m: RunMetrics {
             capacity_h100e_hours: del.capacity_h100e_hours,
             capacity_lost_h100e_hours: del.lost_h100e_hours,
@@ -294,6 +300,7 @@ impl Engine<'_> {
         let runtime = self.runtime(j, q);
         let level = self.st[j as usize].level as usize;
         self.used[q as usize] += need;
+        self.version[q as usize] += 1;
         self.used_by_level[q as usize * self.levels + level] += need;
         let pos = self.running[q as usize].len() as u32;
         self.running[q as usize].push(j);
@@ -367,6 +374,7 @@ impl Engine<'_> {
         }
         self.ends[q as usize].remove(&(s.end, j));
         self.used[q as usize] -= gpus;
+        self.version[q as usize] += 1;
         self.used_by_level[q as usize * self.levels + s.level as usize] -= gpus;
         let st = &mut self.st[j as usize];
         st.pool = NONE;
@@ -410,6 +418,7 @@ impl Engine<'_> {
 
     fn set_capacity(&mut self, q: u32, gpus: i64, t: i64) -> Result<(), SimError> {
         self.cap[q as usize] = gpus;
+        self.version[q as usize] += 1;
         if self.used[q as usize] > gpus {
             let n = self.evict_down_to(q, gpus, None, t);
             self.m.interruptions += n;
@@ -457,23 +466,35 @@ impl Engine<'_> {
 
     /// When and where the blocked head could start if nothing else started:
     /// the earliest expected end after which one pool has room.
-    fn reservation(&self, j: u32) -> (i64, u32, i64) {
+    fn reservation(&mut self, j: u32) -> (i64, u32, i64) {
         let need = self.jobs[j as usize].gpus as i64;
         let mut best = (i64::MAX, NONE, 0);
-        for &q in &self.eligible[self.class_list(j)] {
-            if self.cap[q as usize] < need {
+        for i in 0..self.eligible[self.class_list(j)].len() {
+            let q = self.eligible[self.class_list(j)][i] as usize;
+            if self.cap[q] < need {
                 continue;
             }
-            let mut free = self.free(q);
-            for &(end, k) in &self.ends[q as usize] {
-                if end >= best.0 {
-                    break;
+            // Per pool, cached until a job starts or stops there or its
+            // capacity changes: the walk over a large pool's running jobs is
+            // the costliest step of a busy schedule.
+            let (head, version, end, extra) = self.res_cache[q];
+            let (end, extra) = if head == j && version == self.version[q] {
+                (end, extra)
+            } else {
+                let mut free = self.cap[q] - self.used[q];
+                let mut found = (i64::MAX, 0);
+                for &(end, k) in &self.ends[q] {
+                    free += self.jobs[k as usize].gpus as i64;
+                    if free >= need {
+                        found = (end, free - need);
+                        break;
+                    }
                 }
-                free += self.jobs[k as usize].gpus as i64;
-                if free >= need {
-                    best = (end, q, free - need);
-                    break;
-                }
+                self.res_cache[q] = (j, self.version[q], found.0, found.1);
+                found
+            };
+            if end < best.0 {
+                best = (end, q as u32, extra);
             }
         }
         best
@@ -508,7 +529,6 @@ impl Engine<'_> {
         if max_free <= 0 {
             return Ok(());
         }
-        let (shadow, shadow_pool, mut extra) = self.reservation(head);
         let mut cands = std::mem::take(&mut self.buf);
         cands.clear();
         cands.extend(
@@ -518,6 +538,18 @@ impl Engine<'_> {
                 .take(self.p.backfill_depth)
                 .map(|&(_, _, j)| j),
         );
+        // The reservation walks the pool's running jobs: skip it when no
+        // candidate could start anyway.
+        let smallest = cands
+            .iter()
+            .map(|&c| self.jobs[c as usize].gpus as i64)
+            .min()
+            .unwrap_or(i64::MAX);
+        if smallest > max_free {
+            self.buf = cands;
+            return Ok(());
+        }
+        let (shadow, shadow_pool, mut extra) = self.reservation(head);
         let mut max_free = max_free;
         for &c in &cands {
             let need = self.jobs[c as usize].gpus as i64;

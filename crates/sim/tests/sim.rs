@@ -210,7 +210,12 @@ end = 2026-01-01T18:00:00Z
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     assert_eq!(
-        (r.contract.as_str(), r.seller.as_str(), r.provider.as_str(), r.site.as_str()),
+        (
+            r.contract.as_str(),
+            r.seller.as_str(),
+            r.provider.as_str(),
+            r.site.as_str()
+        ),
         ("google-lab", "google", "cw", "plano")
     );
     close(r.lost_h100e_hours, 60.0 * 12.0);
