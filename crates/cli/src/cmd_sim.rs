@@ -18,7 +18,7 @@ use cascade_sim::{
 };
 use clap::{Args, ValueEnum};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutagesArg {
@@ -277,7 +277,7 @@ pub fn simulate(a: SimArgs) -> anyhow::Result<ExitCode> {
         cache: Mutex::new(HashMap::new()),
     };
     let bar = if a.json || !std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+        ProgressBar::hidden()
     } else {
         let b = ProgressBar::new(u64::from(a.runs) * portfolios.len() as u64);
         b.set_style(
