@@ -9,9 +9,9 @@
 use std::str::FromStr;
 
 use cascade_core::{
-    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Event, GpuClass, Gpus, Id,
-    Instant, Offer, Outage, OutageScope, Party, Policy, Positive, Share, Site, Source, Usd,
-    UsdPerGpuHour, Window,
+    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Event, Expansion, GpuClass,
+    GpuDelta, Gpus, Id, Instant, MwDelta, Offer, Outage, OutageScope, Party, Policy, Positive,
+    Share, Site, Source, Usd, UsdPerGpuHour, Window,
 };
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -68,6 +68,7 @@ pub fn kind(r: &Record) -> &'static str {
         Record::Event(Event::Amendment(_)) => "amendment",
         Record::Event(Event::Commitment(_)) => "commitment",
         Record::Event(Event::Offer(_)) => "offer",
+        Record::Event(Event::Expansion(_)) => "expansion",
         Record::Demand(_) => "demand",
         Record::Outage(_) => "outage",
         Record::Policy(..) => "policy",
@@ -119,6 +120,20 @@ pub fn encode(r: &Record) -> (&'static str, String) {
 
 fn event_value(e: &Event) -> Value {
     match e {
+        Event::Expansion(x) => {
+            let gpus: Map<String, Value> = x
+                .gpus
+                .iter()
+                .map(|(c, d)| (c.as_str().to_string(), json!(d.get())))
+                .collect();
+            let mut m = obj(json!({
+                "id": x.id.as_str(), "site": x.site.as_str(), "effective": time(x.effective), "gpus": gpus,
+            }));
+            if let Some(p) = x.power_mw {
+                m.insert("power_mw".into(), json!(p.get()));
+            }
+            Value::Object(m)
+        }
         Event::Gpu(g) => {
             json!({"id": g.id.as_str(), "h100e": g.h100e.get(), "watts": g.watts.get()})
         }
@@ -438,6 +453,40 @@ pub fn from_value(kind: &str, v: &Value) -> Result<Record, CodecError> {
             Event::Amendment(Amendment {
                 target,
                 effective: b.time("effective")?,
+            })
+        }
+        "expansion" => {
+            let gpus = b
+                .req("gpus")?
+                .as_object()
+                .ok_or_else(|| b.err("field gpus is not an object"))?
+                .iter()
+                .map(|(k, n)| {
+                    let id = Id::new_gpu_class(k).map_err(|e| b.err(format!("gpus: {e}")))?;
+                    let n = n
+                        .as_i64()
+                        .ok_or_else(|| b.err(format!("gpus.{k} is not an integer")))?;
+                    let d =
+                        GpuDelta::new("gpus", n).map_err(|e| b.err(format!("gpus.{k}: {e}")))?;
+                    Ok((id, d))
+                })
+                .collect::<Result<Vec<_>, CodecError>>()?;
+            let power_mw = match b.opt("power_mw") {
+                None => None,
+                Some(v) => Some(
+                    v.as_f64()
+                        .ok_or_else(|| b.err("power_mw is not a number"))
+                        .and_then(|x| {
+                            MwDelta::new("power_mw", x).map_err(|e| b.err(e.to_string()))
+                        })?,
+                ),
+            };
+            Event::Expansion(Expansion {
+                id: b.id("id")?,
+                site: b.id("site")?,
+                effective: b.time("effective")?,
+                gpus,
+                power_mw,
             })
         }
         "commitment" => Event::Commitment(Commitment {

@@ -168,6 +168,7 @@ impl State {
             contracts: l.contracts().cloned().collect(),
             commitments: l.commitments().cloned().collect(),
             amendments: l.amendments().to_vec(),
+            expansions: l.expansions().to_vec(),
             offers: l.offers().cloned().collect(),
             clauses: l.clauses().to_vec(),
             demands: self.demands.clone(),
