@@ -441,12 +441,19 @@ struct PlanReprocure<'a> {
 }
 
 impl Reprocure for PlanReprocure<'_> {
-    fn replace(&self, fault: &Outage) -> Result<Bought, String> {
-        let key = format!("{:?}", (&fault.scope, fault.window, fault.fraction));
+    fn replace(&self, fault: &Outage, bought: &[Extra]) -> Result<Bought, String> {
+        let already: Vec<(&Id, i64)> = bought
+            .iter()
+            .filter_map(|e| e.offer.as_ref().map(|o| (o, e.gpus)))
+            .collect();
+        let key = format!(
+            "{:?}",
+            (&fault.scope, fault.window, fault.fraction, &already)
+        );
         if let Some(hit) = self.cache.lock().expect("not poisoned").get(&key) {
             return hit.clone();
         }
-        let r = self.buy(fault);
+        let r = self.buy(fault, &already);
         self.cache
             .lock()
             .expect("not poisoned")
@@ -456,7 +463,7 @@ impl Reprocure for PlanReprocure<'_> {
 }
 
 impl PlanReprocure<'_> {
-    fn buy(&self, fault: &Outage) -> Result<Bought, String> {
+    fn buy(&self, fault: &Outage, already: &[(&Id, i64)]) -> Result<Bought, String> {
         let start = fault.window.start();
         let rule = cascade_core::Delivery::new(self.ledger, std::slice::from_ref(fault))
             .map_err(|e| e.to_string())?;
@@ -475,6 +482,22 @@ impl PlanReprocure<'_> {
             self.ledger
                 .offer_root(&o.id)
                 .is_some_and(|(_, site)| !down.contains(&site.id))
+        });
+        // What earlier outages of this run bought is no longer on offer.
+        s.offers.retain_mut(|o| {
+            let taken: i64 = already
+                .iter()
+                .filter(|(id, _)| **id == o.id)
+                .map(|x| x.1)
+                .sum();
+            let left = i64::from(o.max_gpus.get()) - taken;
+            if left < i64::from(o.block_gpus.get()) {
+                return false;
+            }
+            if let Ok(g) = cascade_core::Gpus::new("max_gpus", left) {
+                o.max_gpus = g;
+            }
+            true
         });
         // Coverage counts held capacity as if delivered, so the demand asks
         // for everything held plus what the outage takes.
@@ -504,6 +527,7 @@ impl PlanReprocure<'_> {
             .purchases
             .iter()
             .map(|p| Extra {
+                offer: Some(p.offer.clone()),
                 site: p.site.clone(),
                 gpu: p.gpu.clone(),
                 gpus: i64::from(p.gpus),

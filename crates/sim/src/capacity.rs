@@ -32,6 +32,9 @@ pub struct Pool {
 /// class at a root site for a span.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Extra {
+    /// The offer it was bought from, if any (so later purchases in the same
+    /// run do not buy the same GPUs again).
+    pub offer: Option<Id>,
     pub site: Id,
     pub gpu: Id,
     pub gpus: i64,

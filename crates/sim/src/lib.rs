@@ -105,8 +105,10 @@ pub struct Bought {
 /// expected to last at least the threshold. The CLI implements it with the
 /// optimizer (cascade-plan) under the scenario's clauses; this crate only
 /// calls it. Called from several threads: implementations cache.
+/// `bought` is what the run has already bought (earlier outages), which is
+/// no longer on offer.
 pub trait Reprocure: Sync {
-    fn replace(&self, fault: &Fault) -> Result<Bought, String>;
+    fn replace(&self, fault: &Fault, bought: &[Extra]) -> Result<Bought, String>;
 }
 
 /// One policy to simulate: the portfolio it leads to (a ledger) and, for
@@ -218,7 +220,7 @@ fn one_run(
             if f.window.seconds() >= cfg.reprocure_after_s
                 && f.window.start().unix_seconds() < cfg.span.end
             {
-                let b = rp.replace(f).map_err(SimError::Reprocure)?;
+                let b = rp.replace(f, &bought.extras).map_err(SimError::Reprocure)?;
                 bought.extras.extend(b.extras);
                 bought.cost_usd += b.cost_usd;
             }
