@@ -75,14 +75,28 @@ fn text_output_shows_both_counterparties_failing_together() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("outage of site cw-plano"), "{out}");
-    assert!(out.contains("360,000 H100e-hours through 2 contract(s)"), "{out}");
+    assert!(
+        out.contains("360,000 H100e-hours through 2 contract(s)"),
+        "{out}"
+    );
     assert!(out.contains("bought from coreweave directly"), "{out}");
-    assert!(out.contains("bought from google, resold from coreweave"), "{out}");
+    assert!(
+        out.contains("bought from google, resold from coreweave"),
+        "{out}"
+    );
 }
 
 #[test]
 fn same_seed_same_bytes() {
-    let args = base(&["--outages", "random", "--runs", "4", "--seed", "11", "--json"]);
+    let args = base(&[
+        "--outages",
+        "random",
+        "--runs",
+        "4",
+        "--seed",
+        "11",
+        "--json",
+    ]);
     let a = cascade(&args);
     let b = cascade(&args);
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
@@ -110,8 +124,17 @@ fn policies_compare_and_draw() {
         .iter()
         .map(|p| p["policy"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["held", "optimal", "greedy", "single:oracle", "reprocure"]);
-    let cost = |i: usize| -> f64 { doc["policies"][i]["cost_usd"].as_str().unwrap().parse().unwrap() };
+    assert_eq!(
+        names,
+        ["held", "optimal", "greedy", "single:oracle", "reprocure"]
+    );
+    let cost = |i: usize| -> f64 {
+        doc["policies"][i]["cost_usd"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
     // Planned purchases add to the held cost; reprocure pays for replacements.
     assert!(cost(1) > cost(0));
     assert!(cost(4) > cost(0));
@@ -134,9 +157,17 @@ fn bad_input_is_named_and_fails() {
     ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("sim-bad-jobs.csv:line 3: column gpus: -4 is negative"), "{err}");
+    assert!(
+        err.contains("sim-bad-jobs.csv:line 3: column gpus: -4 is negative"),
+        "{err}"
+    );
 
-    let o = cascade(&base(&[]).iter().map(|s| if *s == "openai" { "nobody" } else { s }).collect::<Vec<_>>());
+    let o = cascade(
+        &base(&[])
+            .iter()
+            .map(|s| if *s == "openai" { "nobody" } else { s })
+            .collect::<Vec<_>>(),
+    );
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--buyer: no party \"nobody\""));
 
@@ -145,7 +176,14 @@ fn bad_input_is_named_and_fails() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown policy \"cheapest\""));
 
     let o = cascade(&[
-        "simulate", CHAIN, "--buyer", "openai", "--trace", CHAIN, "--trace-start", "2026-01-01",
+        "simulate",
+        CHAIN,
+        "--buyer",
+        "openai",
+        "--trace",
+        CHAIN,
+        "--trace-start",
+        "2026-01-01",
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
