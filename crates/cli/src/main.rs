@@ -3,6 +3,7 @@
 
 mod cmd_plan;
 mod cmd_service;
+mod cmd_sim;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ enum Command {
     /// Work with offers (import public price catalogs).
     #[command(subcommand)]
     Offers(cmd_plan::OffersCommand),
+    /// Replay jobs on a buyer's capacity under outages and late build-out,
+    /// through every resale chain, and compare sourcing policies.
+    Simulate(cmd_sim::SimArgs),
     /// Run the HTTP service (SQLite by default, or PostgreSQL).
     Serve(cmd_service::ServeArgs),
     /// Import a scenario into the service's store.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
         } => chain(&file, &contract, json),
         Command::Plan(a) => cmd_plan::plan(a),
         Command::Offers(c) => cmd_plan::offers(c),
+        Command::Simulate(a) => cmd_sim::simulate(a),
         Command::Serve(a) => cmd_service::serve(a),
         Command::Load(a) => cmd_service::load(a),
         Command::Token(c) => cmd_service::token(c),
