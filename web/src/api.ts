@@ -131,20 +131,22 @@ export class Api {
     return this.openapiPaths;
   }
 
+  /** Whether the server documents a route (`/sites/{id}/timeline`; parameter names do not matter). */
+  async has(template: string): Promise<boolean> {
+    const norm = (p: string) => p.replace(/\{[^}]*\}/g, "{}");
+    const want = norm(template);
+    for (const p of await this.routes()) if (norm(p) === want) return true;
+    return false;
+  }
+
   /**
-   * A GET on a route that later builds add: a 404 from a route the server
-   * does not document becomes NotAvailable; a 404 for an item stays ApiError.
+   * A GET on a route that later builds add. The server's OpenAPI document
+   * lists every route it has: a route it does not list is NotAvailable
+   * without asking (a 404 would be logged as an error in the console).
    */
   async optional<T>(template: string, path: string): Promise<T> {
-    try {
-      return await this.get<T>(path);
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) {
-        const routes = await this.routes();
-        if (!routes.has(template)) throw new NotAvailable(template);
-      }
-      throw e;
-    }
+    if (!(await this.has(template))) throw new NotAvailable(template);
+    return this.get<T>(path);
   }
 
   async contracts(): Promise<Contract[]> {

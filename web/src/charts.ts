@@ -56,11 +56,13 @@ export interface LineOpts {
   onPick?: (t: number) => void;
 }
 
-const W = 720;
 
 /** A time chart: x is time (UTC), any number of series, optional markers. */
 export function lineChart(series: Series[], o: LineOpts): HTMLElement {
-  const H = o.height ?? 240;
+  // Drawn at about the size it is shown, so that text stays legible from
+  // phone to desktop.
+  const W = Math.max(320, Math.min(960, window.innerWidth - 72));
+  const H = o.height ?? Math.round(Math.min(260, Math.max(180, W * 0.34)));
   const pad = { l: 64, r: 12, t: 12, b: 28 };
   const xs = series.flatMap((q) => q.points.map((p) => p[0])).concat((o.markers ?? []).map((m) => m.at));
   const ys = series.flatMap((q) => q.points.map((p) => p[1]));
@@ -88,19 +90,24 @@ export function lineChart(series: Series[], o: LineOpts): HTMLElement {
     );
   }
   // x ticks: about six dates
-  for (let i = 0; i <= 5; i++) {
-    const t = x0 + ((x1 - x0) * i) / 5;
+  const nx = W < 500 ? 3 : 5;
+  for (let i = 0; i <= nx; i++) {
+    const t = x0 + ((x1 - x0) * i) / nx;
     svg.append(
-      s("text", { x: X(t), y: H - 8, "text-anchor": i === 0 ? "start" : i === 5 ? "end" : "middle", class: "tick" },
-        day(new Date(t).toISOString().slice(0, 10) + "T00:00:00Z")),
+      s("text", { x: X(t), y: H - 8, "text-anchor": i === 0 ? "start" : i === nx ? "end" : "middle", class: "tick" },
+        x1 - x0 > 120 * 86_400_000 ? new Date(t).toISOString().slice(0, 7) : day(new Date(t).toISOString().slice(0, 10) + "T00:00:00Z")),
     );
   }
-  for (const m of o.markers ?? []) {
+  const markers = [...(o.markers ?? [])].sort((a, b) => a.at - b.at);
+  markers.forEach((m, i) => {
+    // Labels step down so that close markers do not write over each other;
+    // past the middle they sit left of their line.
+    const right = X(m.at) > W / 2;
     svg.append(
       s("line", { x1: X(m.at), x2: X(m.at), y1: pad.t, y2: H - pad.b, class: "marker" }),
-      s("text", { x: X(m.at) + 3, y: pad.t + 10, class: "marker-label" }, m.label),
+      s("text", { x: X(m.at) + (right ? -3 : 3), y: pad.t + 10 + (i % 4) * 12, class: "marker-label", "text-anchor": right ? "end" : "start" }, m.label),
     );
-  }
+  });
   for (const q of series) {
     if (q.points.length === 0) continue;
     let d = "";

@@ -186,5 +186,8 @@ async function start(token: string, status?: HTMLElement) {
 window.addEventListener("popstate", () => void show());
 
 const saved = savedToken();
-if (saved) void start(saved);
+if (saved) {
+  app.append(loading());
+  void start(saved);
+}
 else renderSignIn();

@@ -73,7 +73,8 @@ function burnDown(ctx: Ctx, cm: Commitment): HTMLElement {
     }
   }
   const ts = [...times].sort((a, b) => a - b);
-  const now = Date.now();
+  const today = new Date();
+  const now = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
   const markers: Marker[] = [];
   for (const c of cs) {
     for (const a of c.amendments) {

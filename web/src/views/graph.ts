@@ -160,20 +160,32 @@ function itemKey(i: Item): string {
 export async function graphView(ctx: Ctx, el: HTMLElement): Promise<void> {
   const g = await buildGraph(ctx);
   const d = layout(g);
-  const gw = d.graph().width ?? 600;
-  const gh = d.graph().height ?? 300;
+  // dagre's size covers the nodes; edges may bend outside it.
+  let x0 = 0;
+  let y0 = 0;
+  let x1 = d.graph().width ?? 600;
+  let y1 = d.graph().height ?? 300;
+  for (const e of d.edges()) {
+    for (const p of (d.edge(e) as { points: { x: number; y: number }[] }).points) {
+      x0 = Math.min(x0, p.x - 8);
+      y0 = Math.min(y0, p.y - 8);
+      x1 = Math.max(x1, p.x + 8);
+      y1 = Math.max(y1, p.y + 8);
+    }
+  }
+  const gw = x1 - x0;
+  const gh = y1 - y0;
   const maxGpus = Math.max(1, ...[...g.edges.values()].map((e) => e.gpus));
   const svg = s("svg", {
-    viewBox: `0 0 ${gw} ${gh}`,
+    viewBox: `${x0} ${y0} ${gw} ${gh}`,
     class: "graph",
     role: "img",
     "aria-label": "Supply chain graph",
     "data-testid": "graph",
-    style: `max-height:${Math.max(320, Math.min(gh, 900))}px`,
   });
   svg.append(
     s("defs", {},
-      s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" },
+      s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto" },
         s("path", { d: "M0,0L10,5L0,10z", class: "arrowhead" }))),
   );
   const edgeEls = new Map<string, SVGGElement>();
@@ -314,19 +326,29 @@ export async function graphView(ctx: Ctx, el: HTMLElement): Promise<void> {
   filter.addEventListener("input", () => rowsFor(filter.value));
   rowsFor("");
 
+  // At zoom 1 the graph is drawn at least at 80% of its natural size, so
+  // labels stay legible; a graph wider than the box then scrolls inside
+  // it (the page itself never scrolls sideways). "Fit" shows it whole.
   let zoom = 1;
+  let fit = false;
   const box = h("div", { class: "graph-box" }, svg);
   const setZoom = (z: number) => {
     zoom = Math.max(1, Math.min(6, z));
     svg.style.width = `${zoom * 100}%`;
-    svg.style.maxHeight = zoom === 1 ? `${Math.max(320, Math.min(gh, 900))}px` : "none";
+    svg.style.minWidth = fit ? "0" : `${Math.round(0.8 * gw)}px`;
+    svg.style.maxHeight = zoom === 1 && fit ? `${Math.max(320, Math.min(gh, 900))}px` : "none";
   };
+  setZoom(1);
   const zin = h("button", { type: "button", "aria-label": "Zoom in" }, "+");
   const zout = h("button", { type: "button", "aria-label": "Zoom out" }, "−");
   const zreset = h("button", { type: "button" }, "Fit");
-  zin.addEventListener("click", () => setZoom(zoom * 1.5));
+  zin.addEventListener("click", () => {
+    fit = false;
+    setZoom(zoom * 1.5);
+  });
   zout.addEventListener("click", () => setZoom(zoom / 1.5));
   zreset.addEventListener("click", () => {
+    fit = true;
     setZoom(1);
     clearHighlight();
   });
