@@ -112,6 +112,11 @@ export function count(x: number): string {
   return num(x, 1);
 }
 
+/** An instant as the API takes it: RFC 3339 in UTC, whole seconds. */
+export function rfc3339(t: number): string {
+  return new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 export function ms(iso: string): number {
   return Date.parse(iso);
 }

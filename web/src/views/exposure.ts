@@ -6,7 +6,7 @@
 import { type Exposure, pool } from "../api";
 import { bars, lineChart } from "../charts";
 import { clear, h, panel, table } from "../dom";
-import { day, monthStarts, ms, num, pct, usdExact } from "../fmt";
+import { day, monthStarts, ms, num, pct, rfc3339, usdExact } from "../fmt";
 import { type Ctx, partyName } from "../session";
 
 export function instantPicker(value: string, onChange: (v: string) => void, label = "At"): HTMLElement {
@@ -124,7 +124,7 @@ async function drawTrend(ctx: Ctx, el: HTMLElement, pick: (t: number) => void) {
     return;
   }
   const instants = monthStarts(span[0], span[1], 36);
-  const docs = await pool(instants, 6, (t) => ctx.api.exposure(ctx.buyer, new Date(t).toISOString()));
+  const docs = await pool(instants, 6, (t) => ctx.api.exposure(ctx.buyer, rfc3339(t)));
   const pts = docs.map((d, i) => [instants[i], d] as [number, Exposure]).filter(([, d]) => d.total.h100e > 0);
   el.append(panel("HHI over time",
     h("p", { class: "muted" }, `Exposure asked at ${instants.length} instants (month starts) while ${partyName(ctx, ctx.buyer)} holds capacity; click a point to see that instant.`),

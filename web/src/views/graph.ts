@@ -128,7 +128,14 @@ const CHAR_W = 7.2;
 
 function layout(g: Graph) {
   const d = new dagre.graphlib.Graph();
-  d.setGraph({ rankdir: "LR", ranksep: 90, nodesep: 18, edgesep: 8, marginx: 12, marginy: 12 });
+  // network-simplex ranks best but grows fast with edges; on a big market
+  // longest-path (buyers aligned on the right) lays out in a fraction of
+  // the time (360 merged edges: 0.6 s instead of 1.7 s).
+  const big = g.edges.size > 150;
+  d.setGraph({
+    rankdir: "LR", ranksep: big ? 140 : 90, nodesep: big ? 12 : 18, edgesep: 6, marginx: 12, marginy: 12,
+    ranker: big ? "longest-path" : "network-simplex",
+  });
   d.setDefaultEdgeLabel(() => ({}));
   for (const n of g.nodes.values()) {
     const w = Math.max(n.label.length, n.sub.length) * CHAR_W + 24;
@@ -177,8 +184,8 @@ export async function graphView(ctx: Ctx, el: HTMLElement): Promise<void> {
   const gh = y1 - y0;
   const maxGpus = Math.max(1, ...[...g.edges.values()].map((e) => e.gpus));
   const svg = s("svg", {
+    class: g.edges.size > 150 ? "graph big" : "graph",
     viewBox: `${x0} ${y0} ${gw} ${gh}`,
-    class: "graph",
     role: "img",
     "aria-label": "Supply chain graph",
     "data-testid": "graph",
@@ -326,17 +333,17 @@ export async function graphView(ctx: Ctx, el: HTMLElement): Promise<void> {
   filter.addEventListener("input", () => rowsFor(filter.value));
   rowsFor("");
 
-  // At zoom 1 the graph is drawn at least at 80% of its natural size, so
-  // labels stay legible; a graph wider than the box then scrolls inside
-  // it (the page itself never scrolls sideways). "Fit" shows it whole.
+  // At zoom 1 the graph is drawn at its natural size, so labels stay
+  // legible; a graph wider than the box scrolls inside it (the page itself
+  // never scrolls sideways). "Fit" shrinks it to the box to see it whole.
   let zoom = 1;
   let fit = false;
   const box = h("div", { class: "graph-box" }, svg);
   const setZoom = (z: number) => {
-    zoom = Math.max(1, Math.min(6, z));
-    svg.style.width = `${zoom * 100}%`;
-    svg.style.minWidth = fit ? "0" : `${Math.round(0.8 * gw)}px`;
-    svg.style.maxHeight = zoom === 1 && fit ? `${Math.max(320, Math.min(gh, 900))}px` : "none";
+    zoom = Math.max(0.25, Math.min(4, z));
+    svg.style.width = fit ? "100%" : `${Math.round(gw * zoom)}px`;
+    svg.style.maxWidth = fit ? "100%" : "none";
+    svg.style.maxHeight = fit ? "80vh" : "none";
   };
   setZoom(1);
   const zin = h("button", { type: "button", "aria-label": "Zoom in" }, "+");
@@ -344,9 +351,12 @@ export async function graphView(ctx: Ctx, el: HTMLElement): Promise<void> {
   const zreset = h("button", { type: "button" }, "Fit");
   zin.addEventListener("click", () => {
     fit = false;
-    setZoom(zoom * 1.5);
+    setZoom(zoom * 1.25);
   });
-  zout.addEventListener("click", () => setZoom(zoom / 1.5));
+  zout.addEventListener("click", () => {
+    fit = false;
+    setZoom(zoom / 1.25);
+  });
   zreset.addEventListener("click", () => {
     fit = true;
     setZoom(1);

@@ -4,7 +4,7 @@
 import { ApiError, type Exposure, type Offer, type Plan } from "../api";
 import { bars } from "../charts";
 import { clear, errorBox, h, panel, table } from "../dom";
-import { day, ms, num, pct, usdExact } from "../fmt";
+import { day, ms, num, pct, rfc3339, usdExact } from "../fmt";
 import { type Ctx, h100e, partyName } from "../session";
 import { tiles } from "./exposure";
 
@@ -100,7 +100,7 @@ async function showPlan(ctx: Ctx, out: HTMLElement, plan: Plan, offers: Map<stri
   const cmp = h("div", {});
   const draw = async () => {
     const at = Number(pick.value);
-    const before = await ctx.api.exposure(ctx.buyer, new Date(at).toISOString());
+    const before = await ctx.api.exposure(ctx.buyer, rfc3339(at));
     const a = after(ctx, before, plan, offers, at);
     clear(cmp);
     const row = (label: string, b: HTMLElement, c: HTMLElement) =>
