@@ -20,7 +20,8 @@ const web = resolve(here, "..");
 const repo = resolve(web, "..");
 const bin = process.env.CASCADE_BIN;
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const shots = process.env.SCREENSHOTS === "0" ? null : join(repo, "docs", "screenshots");
+// SCREENSHOTS=0: none; SCREENSHOTS=DIR: into DIR; default docs/screenshots.
+const shots = process.env.SCREENSHOTS === "0" ? null : resolve(process.env.SCREENSHOTS || join(repo, "docs", "screenshots"));
 if (!bin || !existsSync(bin)) fail(`CASCADE_BIN must name the cascade binary (got ${bin ?? "nothing"})`);
 if (!existsSync(browserPath)) fail(`no Chromium at ${browserPath} (apt-get install -y chromium)`);
 if (shots) mkdirSync(shots, { recursive: true });
@@ -177,8 +178,8 @@ async function noHorizontalOverflow(page, what) {
   assert(o.sw <= o.w, `${what}: page is ${o.sw}px wide in a ${o.w}px window`);
 }
 
-async function shot(page, name) {
-  if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+async function shot(page, name, fullPage = true) {
+  if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 const VIEWS = ["graph", "exposure", "buildout", "commitments", "plan", "simulation", "invoices"];
@@ -370,7 +371,7 @@ async function main() {
     await desk.close();
 
     // ---- phone width --------------------------------------------------------
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
     const m = await watchedPage(phone, base);
     await check("usable at phone width (390×844): every view, no horizontal overflow", async () => {
       await signIn(m.page, base, openai);
@@ -421,7 +422,7 @@ async function main() {
       const n = await w.page.$$eval("svg[data-testid=graph] g.node", (x) => x.length);
       assert(n === 70, `50 parties + 20 sites drawn, got ${n}`);
       figures.push(["graph of 50 parties, 20 sites, 500 contracts (admin): sign-in to drawn", `${ms} ms`]);
-      await shot(w.page, "graph-500");
+      await shot(w.page, "graph-500", false);
       await w.page.click("header .link");
       const ms2 = await signIn(w.page, base2, b0);
       figures.push(["same market as buyer b0 (chains of its resales asked for): sign-in to drawn", `${ms2} ms`]);
