@@ -66,9 +66,12 @@ export async function exposureView(ctx: Ctx, el: HTMLElement): Promise<void> {
 }
 
 export function exposurePanels(ctx: Ctx, e: Exposure): HTMLElement[] {
-  const top = e.by_provider[0];
+  // The provider whose physical share most exceeds its share as a direct
+  // counterparty: concentration that reaches the buyer through resellers.
+  const gap = (r: { id: string; share: number }) => r.share - (e.by_counterparty.find((c) => c.id === r.id)?.share ?? 0);
+  const top = [...e.by_provider].sort((a, b) => gap(b) - gap(a))[0];
   const topCp = e.by_counterparty.find((r) => r.id === top?.id);
-  const hidden = top && (!topCp || topCp.share + 1e-9 < top.share)
+  const hidden = top && gap(top) > 0.005
     ? h("p", { class: "callout", "data-testid": "hidden-concentration" },
       `${partyName(ctx, top.id)} physically provides ${pct(top.share)} of this capacity, `,
       `but is the direct counterparty for only ${pct(topCp?.share ?? 0)}: the rest reaches you through resellers.`)
