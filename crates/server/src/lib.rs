@@ -21,6 +21,7 @@ pub mod client;
 pub mod extract;
 pub mod handlers;
 pub mod problem;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -264,7 +265,7 @@ pub fn router(state: AppState) -> Router {
                 }
             }),
         )
-        .fallback(not_found)
+        .fallback_service(ui::router(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
