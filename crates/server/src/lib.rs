@@ -17,6 +17,7 @@ pub mod extract;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod ui;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -99,7 +100,7 @@ pub fn router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
     router
         .merge(openapi::route(api))
-        .fallback(not_found)
+        .fallback_service(ui::router(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
