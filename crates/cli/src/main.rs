@@ -1,6 +1,7 @@
 //! `cascade`: the command-line edge of Cascade. Parses flags, loads files,
 //! calls the library crates and prints; all logic lives in the libraries.
 
+mod cmd_buildout;
 mod cmd_plan;
 mod cmd_service;
 mod cmd_sim;
@@ -48,6 +49,10 @@ enum Command {
         /// Defaults to now.
         #[arg(long)]
         at: Option<String>,
+        /// Delivery risk as of this instant: capacity that depends on
+        /// expansions effective after it is not yet built. Defaults to now.
+        #[arg(long)]
+        asof: Option<String>,
         /// Print the spec's JSON document on stdout.
         #[arg(long)]
         json: bool,
@@ -64,6 +69,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Monthly build-out of sites: installed GPUs per class, installed
+    /// power, power drawn, sold and free; with --asof, sold but not yet built.
+    Buildout(cmd_buildout::BuildoutArgs),
     /// Buy the cheapest portfolio under clauses and policy (MILP on HiGHS).
     Plan(cmd_plan::PlanArgs),
     /// Work with offers (import public price catalogs).
@@ -89,13 +97,15 @@ fn main() -> ExitCode {
             file,
             buyer,
             at,
+            asof,
             json,
-        } => exposure(&file, &buyer, at.as_deref(), json),
+        } => exposure(&file, &buyer, at.as_deref(), asof.as_deref(), json),
         Command::Chain {
             file,
             contract,
             json,
         } => chain(&file, &contract, json),
+        Command::Buildout(a) => cmd_buildout::buildout(a),
         Command::Plan(a) => cmd_plan::plan(a),
         Command::Offers(c) => cmd_plan::offers(c),
         Command::Simulate(a) => cmd_sim::simulate(a),
@@ -260,11 +270,25 @@ fn party_arg(ledger: &Ledger, flag: &str, id: &str) -> anyhow::Result<Id> {
     Ok(id)
 }
 
-fn exposure(path: &Path, buyer: &str, at: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
-    let at = parse_at(at)?;
+fn exposure(
+    path: &Path,
+    buyer: &str,
+    at: Option<&str>,
+    asof: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let now = parse_at(None)?;
+    let at = match at {
+        None => now,
+        Some(s) => parse_instant_flag("--at", s)?,
+    };
+    let asof = match asof {
+        None => now,
+        Some(s) => parse_instant_flag("--asof", s)?,
+    };
     let (_, ledger) = load_valid(path)?;
     let buyer = party_arg(&ledger, "--buyer", buyer)?;
-    let e = ledger.exposure(&buyer, at);
+    let e = ledger.exposure_asof(&buyer, at, asof);
     if json {
         emit(&format!(
             "{}\n",
@@ -280,7 +304,7 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-fn table(header: &[&str]) -> Table {
+pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(header.iter().copied());
@@ -372,6 +396,23 @@ fn exposure_text(e: &Exposure) -> String {
         ]);
     }
     let _ = writeln!(out, "\nBy site:\n{t}");
+    if !e.unbuilt.by_provider.is_empty() {
+        let mut t = table(&["physical provider", "unbuilt H100e", "share of yours"]);
+        for r in &e.unbuilt.by_provider {
+            t.add_row(vec![
+                r.id.to_string(),
+                cascade_format::report::round_h100e(r.h100e).to_string(),
+                pct(r.share),
+            ]);
+        }
+        let _ = writeln!(
+            out,
+            "\nNOT YET BUILT as of {} (delivery risk): {} H100e = {} of your capacity\n{t}",
+            e.unbuilt.asof,
+            cascade_format::report::round_h100e(e.unbuilt.h100e),
+            pct(e.unbuilt.share)
+        );
+    }
     if !e.commitments.is_empty() {
         let mut t = table(&[
             "commitment",

@@ -6,7 +6,7 @@
 //! `strategy` and where each purchase comes from; see docs/scenario-format.md)
 //! and the provenance (chain) document.
 
-use cascade_core::{Contract, Exposure, Ledger, Resold, Source, format_usd};
+use cascade_core::{Contract, Exposure, Ledger, Month, Resold, SiteTimeline, Source, format_usd};
 use serde::Serialize;
 
 /// Shares and ratios are printed with four decimals, as in the spec's examples.
@@ -74,6 +74,26 @@ pub struct ExposureCommitmentRow {
     pub remaining_usd: String,
 }
 
+/// A physical provider's share of the buyer's capacity that is not yet built.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureUnbuiltRow {
+    pub id: String,
+    pub h100e: f64,
+    pub share: f64,
+}
+
+/// Delivery risk: held capacity that depends on expansions effective after
+/// `asof` (spec second-wave.md, "Delivery risk").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExposureUnbuilt {
+    pub asof: String,
+    pub h100e: f64,
+    pub share: f64,
+    pub by_provider: Vec<ExposureUnbuiltRow>,
+}
+
 /// A buyer's true concentration at an instant: the spec's exposure document
 /// (`cascade exposure --json`, `GET /exposure`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -90,6 +110,7 @@ pub struct ExposureDoc {
     pub n_minus_1: Vec<ExposureLossRow>,
     pub commitments: Vec<ExposureCommitmentRow>,
     pub flags: Vec<String>,
+    pub unbuilt: ExposureUnbuilt,
 }
 
 impl ExposureDoc {
@@ -143,8 +164,156 @@ impl ExposureDoc {
                 })
                 .collect(),
             flags: e.flags.clone(),
+            unbuilt: ExposureUnbuilt {
+                asof: e.unbuilt.asof.to_string(),
+                h100e: round_h100e(e.unbuilt.h100e),
+                share: round4(e.unbuilt.share),
+                by_provider: e
+                    .unbuilt
+                    .by_provider
+                    .iter()
+                    .map(|r| ExposureUnbuiltRow {
+                        id: r.id.to_string(),
+                        h100e: round_h100e(r.h100e),
+                        share: round4(r.share),
+                    })
+                    .collect(),
+            },
         }
     }
+}
+
+// ---- build-out timeline ---------------------------------------------------------
+
+/// One GPU class of a site in one month (see `cascade_core::ClassMonth`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineClassRow {
+    pub gpu: String,
+    pub installed_gpus: i64,
+    pub sold_gpus: i64,
+    pub free_gpus: i64,
+    pub min_free_gpus: i64,
+    /// Only with `asof`: sold at the month's start but not yet built.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unbuilt_gpus: Option<i64>,
+}
+
+/// One site in one month; figures at the month's first instant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineMonthRow {
+    pub month: String,
+    /// `null` where no power limit is known.
+    pub power_mw: Option<f64>,
+    pub drawn_mw: f64,
+    pub installed_gpus: i64,
+    pub sold_gpus: i64,
+    pub free_gpus: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unbuilt_gpus: Option<i64>,
+    pub classes: Vec<TimelineClassRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineSite {
+    pub site: String,
+    pub provider: String,
+    pub region: String,
+    pub months: Vec<TimelineMonthRow>,
+}
+
+/// The monthly build-out of sites (`cascade buildout --json`,
+/// `GET /sites/{id}/timeline`). Totals per site and class only: it names no
+/// contract, so every party may see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineDoc {
+    pub from: String,
+    pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asof: Option<String>,
+    pub sites: Vec<TimelineSite>,
+}
+
+/// MW as documents print it: three decimals (kW), trimmed of float noise.
+fn round_mw(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+impl TimelineDoc {
+    pub fn of(
+        from: Month,
+        to: Month,
+        asof: Option<cascade_core::Instant>,
+        sites: &[SiteTimeline],
+    ) -> TimelineDoc {
+        TimelineDoc {
+            from: from.to_string(),
+            to: to.to_string(),
+            asof: asof.map(|t| t.to_string()),
+            sites: sites
+                .iter()
+                .map(|s| TimelineSite {
+                    site: s.site.to_string(),
+                    provider: s.provider.to_string(),
+                    region: s.region.clone(),
+                    months: s
+                        .months
+                        .iter()
+                        .map(|m| {
+                            let sum = |f: fn(&cascade_core::ClassMonth) -> i64| {
+                                m.classes.iter().map(f).sum::<i64>()
+                            };
+                            TimelineMonthRow {
+                                month: m.month.to_string(),
+                                power_mw: m.power_mw.map(round_mw),
+                                drawn_mw: round_mw(m.drawn_mw),
+                                installed_gpus: sum(|c| c.installed_gpus),
+                                sold_gpus: sum(|c| c.sold_gpus),
+                                free_gpus: sum(|c| c.free_gpus),
+                                unbuilt_gpus: s.asof.map(|_| sum(|c| c.unbuilt_gpus.unwrap_or(0))),
+                                classes: m
+                                    .classes
+                                    .iter()
+                                    .map(|c| TimelineClassRow {
+                                        gpu: c.gpu.to_string(),
+                                        installed_gpus: c.installed_gpus,
+                                        sold_gpus: c.sold_gpus,
+                                        free_gpus: c.free_gpus,
+                                        min_free_gpus: c.min_free_gpus,
+                                        unbuilt_gpus: c.unbuilt_gpus,
+                                    })
+                                    .collect(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The months a timeline shows when none are asked for: from the first to
+/// the last month in which any expansion takes effect or any contract starts
+/// or ends; `None` when the scenario has neither.
+pub fn timeline_span(ledger: &Ledger) -> Option<(Month, Month)> {
+    let dates = ledger.expansions().iter().map(|e| e.effective).chain(
+        ledger
+            .contracts()
+            .flat_map(|c| [c.window.start(), c.window.end()]),
+    );
+    let (lo, hi) = dates.fold(
+        None,
+        |acc: Option<(cascade_core::Instant, cascade_core::Instant)>, t| {
+            Some(match acc {
+                None => (t, t),
+                Some((lo, hi)) => (lo.min(t), hi.max(t)),
+            })
+        },
+    )?;
+    Some((Month::of(lo), Month::of(hi)))
 }
 
 // ---- chain ----------------------------------------------------------------------

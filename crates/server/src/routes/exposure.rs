@@ -27,30 +27,37 @@ fn now() -> Instant {
     params(
         ("buyer" = String, Query, description = "The buyer (party id)"),
         ("at" = Option<String>, Query, description = "A date (2026-01-01) or RFC 3339 date-time; default now"),
+        ("asof" = Option<String>, Query, description = "Delivery risk as of this instant (expansions after it are not yet built); default now"),
     ),
     responses((status = 200, description = "The exposure document", body = ExposureDoc)))]
 pub async fn exposure(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
-    q.only(&["buyer", "at"])?;
+    q.only(&["buyer", "at", "asof"])?;
     let raw = q
         .get("buyer")
         .ok_or_else(|| Problem::bad_param("buyer", "required: the buyer's party id"))?;
     let buyer = Id::new(raw)
         .map_err(|_| Problem::bad_param("buyer", format!("{raw:?} is not a valid party id")))?;
-    let at = match q.get("at") {
-        None => now(),
-        Some(s) => cascade_format::parse_instant(s).map_err(|e| {
-            Problem::bad_param(
-                "at",
-                format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
-            )
-        })?,
+    // One reading of the clock, so the default `at` and `asof` agree.
+    let now = now();
+    let instant = |name: &str| -> Result<Instant, Problem> {
+        match q.get(name) {
+            None => Ok(now),
+            Some(s) => cascade_format::parse_instant(s).map_err(|e| {
+                Problem::bad_param(
+                    name,
+                    format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
+                )
+            }),
+        }
     };
+    let at = instant("at")?;
+    let asof = instant("asof")?;
     access::own_analysis(&who, &buyer, "see only its own exposure")?;
     let v = read(&app, |s| {
         if s.ledger.party(&buyer).is_none() {
             return Err(Problem::not_found(format!("no party {:?}", buyer.as_str())));
         }
-        Ok(ExposureDoc::of(&s.ledger.exposure(&buyer, at)))
+        Ok(ExposureDoc::of(&s.ledger.exposure_asof(&buyer, at, asof)))
     })
     .await??;
     Ok(json(StatusCode::OK, &v))
