@@ -643,7 +643,7 @@ async fn export_reads_the_journal_as_of_a_sequence_number(db: Db) {
     assert_eq!(format!("{:?}", end.scenario("export")), format!("{live:?}"));
     // The export loads back into another database as the same scenario.
     let copy = open(&fresh(db).await.unwrap()).await;
-    copy.append("admin", scenario_records(&end.scenario("export")))
+    copy.append("admin", scenario_records(&end.scenario("export")).expect("an exported state loads"))
         .await
         .unwrap()
         .unwrap();
