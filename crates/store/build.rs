@@ -11,7 +11,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    // Read at run time, not with env!(): a build script compiled in one
+    // checkout is reused by cargo for another checkout of the same package in
+    // a shared target directory, and a baked-in path would point at the first.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("migrations");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut out = String::new();
     for backend in ["sqlite", "postgres"] {
