@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 
 use crate::doc::{
     AmendmentDoc, ClauseDoc, ClauseKind, CommitmentDoc, ContractDoc, DemandDoc, ExpansionDoc,
-    GpuDoc, OfferDoc, OutageDoc, PartyDoc, PolicyDoc, ScenarioDoc, SiteDoc,
+    GpuDoc, OfferDoc, Ordered, OutageDoc, PartyDoc, PolicyDoc, ScenarioDoc, SiteDoc,
 };
 use crate::tree::Seg;
 use crate::value::{ClassIdText, IdText, Money, TimeText, describe};
@@ -183,6 +183,33 @@ impl Cx {
             .ok()
     }
 
+    /// A `[gpus]` table (class → count), each count checked by `count`.
+    /// Sites and expansions share it so that a class listed twice, an
+    /// unknown class or a bad count reads the same in both.
+    fn class_map<T>(
+        &mut self,
+        item: &Item,
+        map: &Ordered<i64>,
+        count: impl Fn(i64) -> Result<T, ValueError>,
+    ) -> Option<Vec<(Id, T)>> {
+        let mut out: Vec<(Id, T)> = Vec::new();
+        let mut ok = true;
+        for (class, n) in &map.0 {
+            let field = format!("gpus.{class}");
+            let class_id = self.class_id(item, &field, &ClassIdText(class.clone()));
+            let n = self.check(item, &field, count(*n));
+            match (class_id, n) {
+                (Some(c), Some(_)) if out.iter().any(|(x, _)| *x == c) => {
+                    self.at_field(item, &field, "class is listed twice");
+                    ok = false;
+                }
+                (Some(c), Some(n)) => out.push((c, n)),
+                _ => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     /// An optional value: `Some(None)` when absent, `None` when present and bad.
     fn opt<R, T>(
         &mut self,
@@ -290,28 +317,13 @@ impl ToCore for SiteDoc {
         let power_mw = cx.opt(self.power_mw.as_ref(), |cx, x| {
             cx.positive(it, "power_mw", *x)
         });
-        let mut gpus: Vec<(Id, Gpus)> = Vec::new();
-        let mut ok = true;
-        for (class, n) in &self.gpus.0 {
-            let field = format!("gpus.{class}");
-            let class_id = cx.class_id(it, &field, &ClassIdText(class.clone()));
-            let n = cx.check(it, &field, Gpus::new("gpus", *n));
-            match (class_id, n) {
-                (Some(c), Some(_)) if gpus.iter().any(|(x, _)| *x == c) => {
-                    cx.at_field(it, &field, "class is listed twice");
-                    ok = false;
-                }
-                (Some(c), Some(n)) => gpus.push((c, n)),
-                _ => ok = false,
-            }
-        }
-        ok.then_some(())?;
+        let gpus = cx.class_map(it, &self.gpus, |n| Gpus::new("gpus", n));
         Some(Site {
             id: id?,
             owner: owner?,
             region: self.region.clone(),
             power_mw: power_mw?,
-            gpus,
+            gpus: gpus?,
         })
     }
 }
@@ -325,27 +337,12 @@ impl ToCore for ExpansionDoc {
         let power_mw = cx.opt(self.power_mw.as_ref(), |cx, x| {
             cx.check(it, "power_mw", MwDelta::new("power_mw", *x))
         });
-        let mut gpus: Vec<(Id, GpuDelta)> = Vec::new();
-        let mut ok = true;
-        for (class, n) in &self.gpus.0 {
-            let field = format!("gpus.{class}");
-            let class_id = cx.class_id(it, &field, &ClassIdText(class.clone()));
-            let n = cx.check(it, &field, GpuDelta::new("gpus", *n));
-            match (class_id, n) {
-                (Some(c), Some(_)) if gpus.iter().any(|(x, _)| *x == c) => {
-                    cx.at_field(it, &field, "class is listed twice");
-                    ok = false;
-                }
-                (Some(c), Some(n)) => gpus.push((c, n)),
-                _ => ok = false,
-            }
-        }
-        ok.then_some(())?;
+        let gpus = cx.class_map(it, &self.gpus, |n| GpuDelta::new("gpus", n));
         Some(Expansion {
             id: id?,
             site: site?,
             effective: effective?,
-            gpus,
+            gpus: gpus?,
             power_mw: power_mw?,
         })
     }

@@ -13,8 +13,8 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use cascade_core::{
-    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Expansion, GpuClass, Offer,
-    Outage, OutageFraction, OutageScope, Party, Policy, Scenario, Site, Source,
+    Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Expansion, GpuClass, Id,
+    Offer, Outage, OutageFraction, OutageScope, Party, Policy, Scenario, Site, Source,
 };
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -318,6 +318,17 @@ pub struct PolicyDoc {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ordered<T>(pub Vec<(String, T)>);
 
+impl Ordered<i64> {
+    /// A `[gpus]` table from a core class list, in the core's order.
+    pub fn classes<T>(v: &[(Id, T)], count: impl Fn(&T) -> i64) -> Self {
+        Ordered(
+            v.iter()
+                .map(|(c, n)| (c.as_str().to_string(), count(n)))
+                .collect(),
+        )
+    }
+}
+
 impl<T> Ordered<T> {
     fn empty_in_toml(&self) -> bool {
         empty_in_toml(&self.0)
@@ -395,12 +406,7 @@ impl From<&Site> for SiteDoc {
             owner: (&s.owner).into(),
             region: s.region.clone(),
             power_mw: s.power_mw.map(|p| p.get()),
-            gpus: Ordered(
-                s.gpus
-                    .iter()
-                    .map(|(c, n)| (c.as_str().to_string(), n.as_i64()))
-                    .collect(),
-            ),
+            gpus: Ordered::classes(&s.gpus, |n| n.as_i64()),
         }
     }
 }
@@ -412,12 +418,7 @@ impl From<&Expansion> for ExpansionDoc {
             site: (&x.site).into(),
             effective: x.effective.into(),
             power_mw: x.power_mw.map(|p| p.get()),
-            gpus: Ordered(
-                x.gpus
-                    .iter()
-                    .map(|(c, n)| (c.as_str().to_string(), n.get()))
-                    .collect(),
-            ),
+            gpus: Ordered::classes(&x.gpus, |n| n.get()),
         }
     }
 }
