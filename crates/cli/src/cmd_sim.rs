@@ -346,16 +346,8 @@ fn planned(
     name: &str,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Ledger> {
-    let r = cascade_plan::plan_with(
-        scenario,
-        ledger,
-        buyer,
-        &PlanOptions {
-            strategy,
-            ..PlanOptions::default()
-        },
-    )
-    .with_context(|| format!("policy {name}: planning"))?;
+    let r = cascade_plan::plan(scenario, ledger, buyer, strategy)
+        .with_context(|| format!("policy {name}: planning"))?;
     if let PlanStatus::Infeasible { reason } = &r.status {
         notes.push(format!(
             "{name}: the plan is infeasible ({reason}); {} purchase(s) applied",
