@@ -1,6 +1,7 @@
 //! `cascade`: the command-line edge of Cascade. Parses flags, loads files,
 //! calls the library crates and prints; all logic lives in the libraries.
 
+mod cmd_bill;
 mod cmd_plan;
 mod cmd_service;
 
@@ -63,6 +64,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Invoices of a billing month (outage credits, true-ups, burn-down, margins).
+    Bill(cmd_bill::BillArgs),
+    /// A reseller's margins over a range of billing months.
+    Margins(cmd_bill::MarginsArgs),
     /// Buy the cheapest portfolio under clauses and policy (MILP on HiGHS).
     Plan(cmd_plan::PlanArgs),
     /// Work with offers (import public price catalogs).
@@ -92,6 +97,8 @@ fn main() -> ExitCode {
             contract,
             json,
         } => chain(&file, &contract, json),
+        Command::Bill(a) => cmd_bill::bill(a),
+        Command::Margins(a) => cmd_bill::margins(a),
         Command::Plan(a) => cmd_plan::plan(a),
         Command::Offers(c) => cmd_plan::offers(c),
         Command::Serve(a) => cmd_service::serve(a),
