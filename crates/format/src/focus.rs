@@ -10,8 +10,24 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use cascade_core::{Commitment, Id, Invoice, Ledger, Line, LineKind, Settlement};
+use cascade_core::{
+    Commitment, Delivery, Id, Invoice, Ledger, Line, LineKind, Month, Settlement, SettlementError,
+    settle,
+};
 use rust_decimal::Decimal;
+
+/// Why a streamed export stopped: a month failed to settle (a conservation
+/// check, an overflow), or the writer failed (a closed pipe, a full disk).
+#[derive(Debug, thiserror::Error)]
+pub enum FocusError {
+    #[error("settling {month}: {source}")]
+    Settlement {
+        month: Month,
+        source: SettlementError,
+    },
+    #[error("writing the FOCUS CSV: {0}")]
+    Io(#[from] io::Error),
+}
 
 /// Which FOCUS column set to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +66,10 @@ const COLUMNS: &[(Option<&str>, Option<&str>)] = &[
     (Some("ChargeFrequency"), Some("ChargeFrequency")),
     (Some("ChargePeriodEnd"), Some("ChargePeriodEnd")),
     (Some("ChargePeriodStart"), Some("ChargePeriodStart")),
+    // Not a FOCUS 1.0 column (1.0-preview's name for ChargeCategory), but
+    // the validator's 1.0 rule SkuPriceId_Nullable still reads it; without
+    // it that rule fails on any file instead of checking the rows.
+    (None, Some("ChargeType")),
     (None, Some("CommitmentDiscountCategory")),
     (None, Some("CommitmentDiscountId")),
     (None, Some("CommitmentDiscountName")),
@@ -118,6 +138,14 @@ fn exact(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
+/// A numeric column: exact, with at least two decimal places. FOCUS's
+/// NumericFormat allows either form; the validator reads a column whose
+/// values all look like integers as an integer column and refuses it as
+/// Decimal, so whole figures are written `148800.00`.
+fn decimal(d: Decimal) -> String {
+    cascade_core::format_usd(d)
+}
+
 /// What a row needs from the ledger beyond the invoice line.
 struct Cx<'a> {
     ledger: &'a Ledger,
@@ -173,7 +201,7 @@ fn row(cx: &Cx, inv: &Invoice, l: &Line) -> Vec<Option<String>> {
         .party(inv.buyer)
         .and_then(|p| p.name.clone())
         .unwrap_or_else(|| buyer.clone());
-    let cost = exact(l.usd);
+    let cost = decimal(l.usd);
     let item = l.item.as_str().to_string();
     let (contract, chain) = match l.kind {
         LineKind::TrueUp => (None, None),
@@ -197,8 +225,8 @@ fn row(cx: &Cx, inv: &Invoice, l: &Line) -> Vec<Option<String>> {
     };
     let usage = l.kind == LineKind::Usage;
     let gpu = contract.map(|c| c.gpu.as_str().to_string());
-    let price = l.price_usd_per_gpu_hour.map(exact);
-    let qty = usage.then(|| exact(l.gpu_hours));
+    let price = l.price_usd_per_gpu_hour.map(decimal);
+    let qty = usage.then(|| decimal(l.gpu_hours));
     let (category, frequency, description) = match l.kind {
         LineKind::Usage => (
             "Usage",
@@ -231,7 +259,7 @@ fn row(cx: &Cx, inv: &Invoice, l: &Line) -> Vec<Option<String>> {
     // usage rows apply to it; credits do not reduce spend.
     let applied = match (usage, contract) {
         (true, Some(c)) => {
-            let entries: Vec<String> = cx
+            let mut entries: Vec<String> = cx
                 .applied(c)
                 .iter()
                 .map(|m| {
@@ -242,7 +270,17 @@ fn row(cx: &Cx, inv: &Invoice, l: &Line) -> Vec<Option<String>> {
                     )
                 })
                 .collect();
-            (!entries.is_empty()).then(|| format!("[{}]", entries.join(",")))
+            // KeyValueFormat wants one JSON object with scalar values
+            // (attributes/key_value_format.md@0942b25c:22-25): that is the
+            // column whenever one commitment applies, as it does unless
+            // commitments of one pair overlap. Then no object can hold them
+            // all, and the entries go in an array, the form of the stored
+            // ContractApplied example (docs/focus.md).
+            match entries.len() {
+                0 => None,
+                1 => entries.pop(),
+                _ => Some(format!("[{}]", entries.join(","))),
+            }
         }
         _ => None,
     };
@@ -267,6 +305,7 @@ fn row(cx: &Cx, inv: &Invoice, l: &Line) -> Vec<Option<String>> {
         s(frequency),                                             // ChargeFrequency
         Some(l.period.end().to_string()),                         // ChargePeriodEnd
         Some(l.period.start().to_string()),                       // ChargePeriodStart
+        s(category),                                              // ChargeType (1.0 only)
         None,                                                     // CommitmentDiscountCategory
         None,                                                     // CommitmentDiscountId
         None,                                                     // CommitmentDiscountName
@@ -343,17 +382,84 @@ pub fn write_cost_and_usage(
     writeln!(w, "{}", columns(version).join(","))?;
     let mut n = 0;
     for m in &s.months {
-        for inv in &m.invoices {
-            if party.is_some_and(|p| p != inv.seller && p != inv.buyer) {
-                continue;
-            }
-            for l in &inv.lines {
-                write_row(w, &row(&cx, inv, l), version)?;
-                n += 1;
-            }
+        n += write_month(w, &cx, m, version, party)?;
+    }
+    Ok(n)
+}
+
+fn write_month(
+    w: &mut impl Write,
+    cx: &Cx,
+    m: &cascade_core::MonthBill,
+    version: FocusVersion,
+    party: Option<&Id>,
+) -> io::Result<u64> {
+    let mut n = 0;
+    for inv in &m.invoices {
+        if party.is_some_and(|p| p != inv.seller && p != inv.buyer) {
+            continue;
+        }
+        for l in &inv.lines {
+            write_row(w, &row(cx, inv, l), version)?;
+            n += 1;
         }
     }
     Ok(n)
+}
+
+/// The export for a range of any length in flat memory: settles one month
+/// at a time (conservation checks included) and writes its rows before
+/// settling the next, so what is held is the ledger and one month's
+/// invoices, however many months and rows the range has. The bytes are
+/// those of [`write_cost_and_usage`] on the whole range: a month's invoices,
+/// true-ups and burn-down do not depend on the other months of the run.
+pub fn stream_cost_and_usage(
+    w: &mut impl Write,
+    ledger: &Ledger,
+    delivery: &Delivery,
+    from: Month,
+    to: Month,
+    version: FocusVersion,
+    party: Option<&Id>,
+) -> Result<u64, FocusError> {
+    let cx = Cx::new(ledger);
+    writeln!(w, "{}", columns(version).join(","))?;
+    let mut n = 0;
+    // Months outside every contract and commitment have no rows: skip them,
+    // so a range of centuries costs what the contracts' years cost.
+    let Some((first, last)) = billed_span(ledger) else {
+        return Ok(0);
+    };
+    let mut month = from.max(first);
+    let to = to.min(last);
+    while month <= to {
+        let s = settle(ledger, delivery, month, month)
+            .map_err(|source| FocusError::Settlement { month, source })?;
+        for m in &s.months {
+            n += write_month(w, &cx, m, version, party)?;
+        }
+        month = month.next();
+    }
+    Ok(n)
+}
+
+/// The first and last months any contract or commitment of `ledger` runs in.
+fn billed_span(ledger: &Ledger) -> Option<(Month, Month)> {
+    let windows = ledger
+        .contracts()
+        .map(|c| c.window)
+        .chain(ledger.commitments().map(|c| c.window));
+    let (mut first, mut last) = (None::<Month>, None::<Month>);
+    for w in windows {
+        let a = Month::of(w.start());
+        // The month holding the window's last instant.
+        let b = Month::of(cascade_core::Instant::from_unix_seconds(
+            w.end().unix_seconds() - 1,
+        ));
+        first = Some(first.map_or(a, |f| f.min(a)));
+        last = Some(last.map_or(b, |l| l.max(b)));
+    }
+    first.zip(last)
 }
 
 /// Columns of the 1.3 Contract Commitment dataset.
@@ -393,7 +499,7 @@ pub fn write_contract_commitments(
         let values = [
             Some("USD".to_string()),
             Some("Spend".to_string()),
-            Some(exact(total)),
+            Some(decimal(total)),
             Some(format!(
                 "take-or-pay: {} spends at least {} USD with {}",
                 c.buyer.as_str(),
