@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cascade_core::{Delivery, Id, Ledger, Month, Settlement, settle};
-use cascade_format::focus::{self, FocusVersion};
+use cascade_format::focus::{self, FocusError, FocusVersion};
 use cascade_format::report::{BillDoc, MarginsDoc, MarginsReport};
 use clap::Args;
 
@@ -112,20 +112,31 @@ pub fn bill(a: BillArgs) -> anyhow::Result<ExitCode> {
     if matches!(format, BillFormat::Focus | BillFormat::FocusCommitments) {
         let version = FocusVersion::parse(&a.focus_version)
             .with_context(|| format!("--focus-version {:?}: use 1.3 or 1.0", a.focus_version))?;
-        return with_settlement(&a.file, a.party.as_deref(), from, to, |s, ledger, party| {
-            let out = std::io::stdout().lock();
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-            let r = if format == BillFormat::Focus {
-                focus::write_cost_and_usage(&mut w, ledger, s, version, party)
-            } else {
-                focus::write_contract_commitments(&mut w, ledger, party)
-            };
-            match r.and_then(|_| w.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-                r => r.context("writing the FOCUS CSV to stdout")?,
+        let (scenario, ledger): (_, Ledger) = load_valid(&a.file)?;
+        let party = a
+            .party
+            .as_deref()
+            .map(|p| party_arg(&ledger, "--party", p))
+            .transpose()?;
+        let delivery = Delivery::new(&ledger, &scenario.outages)
+            .with_context(|| format!("{}: outages", a.file.display()))?;
+        let out = std::io::stdout().lock();
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+        let r = if format == BillFormat::Focus {
+            focus::stream_cost_and_usage(&mut w, &ledger, &delivery, from, to, version, party.as_ref())
+        } else {
+            focus::write_contract_commitments(&mut w, &ledger, party.as_ref())
+                .map_err(FocusError::from)
+        };
+        let r = r.and_then(|_| w.flush().map_err(FocusError::from));
+        match r {
+            // `| head` closing the pipe is not an error.
+            Err(FocusError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => {
+                r.with_context(|| format!("{}: FOCUS export {from} to {to}", a.file.display()))?;
             }
-            Ok(ExitCode::SUCCESS)
-        });
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let docs = with_settlement(&a.file, a.party.as_deref(), from, to, |s, _, party| {
         Ok(s.months
