@@ -1,11 +1,14 @@
-//! `cascade serve`, `cascade load`, `cascade token`: the HTTP service and
-//! its store (see `docs/service.md`).
+//! `cascade serve`, `cascade load`, `cascade token`, `cascade audit`,
+//! `cascade export`, `cascade backup`: the HTTP service and its store (see
+//! `docs/service.md`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use cascade_server::routes::audit::AuditEntry;
+use cascade_server::routes::tokens::{TokenView, parse_lifetime};
 use cascade_server::{AppState, Principal, hash_token, new_token};
 use cascade_store::Store;
 use clap::{Args, Subcommand};
@@ -31,6 +34,17 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Log lines on stderr: `json` (one object per line, for collectors) or
+    /// `text`. One line per request at `info` (target `cascade::request`);
+    /// RUST_LOG overrides the levels (default: warn, requests at info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
 }
 
 /// Arguments of `cascade load`.
@@ -54,8 +68,82 @@ pub struct LoadArgs {
 /// `cascade token ...`
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a bearer token and print it (only its SHA-256 is stored).
+    /// Create a bearer token: prints the secret on stdout (once: only its
+    /// SHA-256 is stored) and its non-secret id on stderr.
     Create(TokenCreateArgs),
+    /// List tokens: id, principal, created, expires, revoked, read-only (never the secret).
+    List(TokenListArgs),
+    /// Revoke a token by its id: every service instance refuses it within a second.
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    /// Only this party's tokens.
+    #[arg(long)]
+    pub party: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The store (sqlite://PATH or postgres://...).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id (`tok_...`, from `cascade token list`).
+    pub id: String,
+    /// The store (sqlite://PATH or postgres://...).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// Arguments of `cascade audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The store (sqlite://PATH or postgres://...).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Rows after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub since: i64,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: i64,
+    /// One JSON object per row (JSON lines) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `cascade export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The store (sqlite://PATH or postgres://...).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// The state as of this sequence number (default: the journal's end).
+    #[arg(long)]
+    pub at_seq: Option<i64>,
+    /// The scenario's name in the file.
+    #[arg(long, default_value = "export")]
+    pub name: String,
+}
+
+/// Arguments of `cascade backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The SQLite store (sqlite://PATH). PostgreSQL: use pg_dump (docs/service.md).
+    /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Where to write the copy (must not exist).
+    #[arg(long)]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +155,13 @@ pub struct TokenCreateArgs {
     /// An admin token (manages parties and sites, sees everything).
     #[arg(long)]
     pub admin: bool,
+    /// Lifetime: a whole number and a unit s, m, h, d or w (e.g. 90d).
+    /// Default: no expiry.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// The token may read and plan, and write nothing.
+    #[arg(long)]
+    pub read_only: bool,
     /// The store (sqlite://PATH or postgres://...).
     /// Default: $CASCADE_DATABASE, else sqlite://cascade.db.
     #[arg(long)]
@@ -131,14 +226,26 @@ fn write_secret(path: &Path, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,cascade::request=info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        // The event's fields at the top level: one flat object per request.
+        LogFormat::Json => b
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => b.with_ansi(false).try_init(),
+    };
+}
+
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logs(args.log_format);
     let rt = runtime(args.workers)?;
     let db = database(&args.database);
     rt.block_on(async move {
@@ -311,36 +418,248 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
 
 pub fn token(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        TokenCommand::Create(a) => {
-            let principal = match (&a.party, a.admin) {
-                (_, true) => Principal::Admin,
-                (Some(p), false) => Principal::Party(
-                    cascade_core::Id::new(p).map_err(|e| anyhow::anyhow!("--party: {e}"))?,
-                ),
-                (None, false) => bail!("give --party ID or --admin"),
-            };
-            let rt = runtime(Some(1))?;
-            rt.block_on(async move {
-                let db = database(&a.database);
-                let store = Store::open(&db)
-                    .await
-                    .with_context(|| format!("cannot open the store {}", redact(&db)))?;
-                if let Principal::Party(p) = &principal {
-                    let known = store.read(|s| s.ledger.party(p).is_some()).await?;
-                    if !known {
-                        eprintln!(
-                            "note: no party {p:?} in the store yet; the token works once it exists"
-                        );
-                    }
-                }
-                let token = new_token();
-                store
-                    .add_token(&hash_token(&token), &principal.as_stored())
-                    .await?;
-                store.close().await;
-                println!("{token}");
-                Ok(ExitCode::SUCCESS)
-            })
-        }
+        TokenCommand::Create(a) => token_create(a),
+        TokenCommand::List(a) => token_list(a),
+        TokenCommand::Revoke(a) => token_revoke(a),
     }
+}
+
+async fn open(db: &str) -> anyhow::Result<Store> {
+    Store::open(db)
+        .await
+        .with_context(|| format!("cannot open the store {}", redact(db)))
+}
+
+fn token_create(a: TokenCreateArgs) -> anyhow::Result<ExitCode> {
+    let principal = match (&a.party, a.admin) {
+        (_, true) => Principal::Admin,
+        (Some(p), false) => {
+            Principal::Party(cascade_core::Id::new(p).map_err(|e| anyhow::anyhow!("--party: {e}"))?)
+        }
+        (None, false) => bail!("give --party ID or --admin"),
+    };
+    let lifetime_s = match &a.expires {
+        Some(e) => Some(parse_lifetime(e).map_err(|m| anyhow::anyhow!("--expires: {m}"))?),
+        None => None,
+    };
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        if let Principal::Party(p) = &principal {
+            let known = store.read(|s| s.ledger.party(p).is_some()).await?;
+            if !known {
+                eprintln!("note: no party {p:?} in the store yet; the token works once it exists");
+            }
+        }
+        let expires_at = lifetime_s.map(|s| {
+            cascade_core::Instant::from_unix_seconds(cascade_store::now().unix_seconds() + s)
+        });
+        let token = new_token();
+        let info = store
+            .create_token(
+                &hash_token(&token),
+                &principal.as_stored(),
+                expires_at,
+                a.read_only,
+            )
+            .await?;
+        store.close().await;
+        println!("{token}");
+        eprintln!(
+            "token id {} for {}{}{} (the secret above is shown once)",
+            info.id,
+            info.principal,
+            info.expires_at
+                .map(|e| format!(", expires {e}"))
+                .unwrap_or_default(),
+            if info.read_only { ", read-only" } else { "" }
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn token_list(a: TokenListArgs) -> anyhow::Result<ExitCode> {
+    let principal = match &a.party {
+        Some(p) => Some(
+            Principal::Party(
+                cascade_core::Id::new(p).map_err(|e| anyhow::anyhow!("--party: {e}"))?,
+            )
+            .as_stored(),
+        ),
+        None => None,
+    };
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        let tokens = store.list_tokens(principal.as_deref()).await?;
+        store.close().await;
+        let now = cascade_store::now();
+        let views: Vec<TokenView> = tokens.iter().map(|t| TokenView::of(t, now)).collect();
+        if a.json {
+            crate::emit(&format!("{}\n", serde_json::to_string_pretty(&views)?))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_header([
+            "id",
+            "principal",
+            "created",
+            "expires",
+            "revoked",
+            "read-only",
+            "status",
+        ]);
+        for v in &views {
+            t.add_row([
+                v.id.clone(),
+                v.principal.clone(),
+                v.created_at.clone(),
+                v.expires_at.clone().unwrap_or_else(|| "never".into()),
+                v.revoked_at.clone().unwrap_or_else(|| "-".into()),
+                if v.read_only { "yes" } else { "no" }.to_string(),
+                v.status.clone(),
+            ]);
+        }
+        crate::emit(&format!("{t}\n"))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn token_revoke(a: TokenRevokeArgs) -> anyhow::Result<ExitCode> {
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        let r = store.revoke_token(&a.id).await;
+        store.close().await;
+        match r {
+            Ok(info) => {
+                println!(
+                    "revoked {} ({}) at {}",
+                    info.id,
+                    info.principal,
+                    info.revoked_at.map(|t| t.to_string()).unwrap_or_default()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(cascade_store::StoreError::NotFound { .. }) => {
+                eprintln!(
+                    "no token {:?} in {} (see `cascade token list`)",
+                    a.id,
+                    redact(&db)
+                );
+                Ok(ExitCode::FAILURE)
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+/// `cascade audit`: the journal with who wrote each row.
+pub fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
+    if a.since < 0 {
+        bail!("--since: {} is not 0 or more", a.since);
+    }
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        let rows = store
+            .audit_since(cascade_store::AuditSince::Seq(a.since), a.limit)
+            .await
+            .map_err(|e| match e {
+                cascade_store::StoreError::Invalid { field, problem } => {
+                    anyhow::anyhow!("--{field}: {problem}")
+                }
+                e => e.into(),
+            })?;
+        store.close().await;
+        let mut out = String::new();
+        for r in rows {
+            let e = AuditEntry::from(r);
+            if a.json {
+                out.push_str(&serde_json::to_string(&e)?);
+            } else {
+                let item_id = e.item.get("id").and_then(|v| v.as_str()).unwrap_or("-");
+                out.push_str(&format!(
+                    "{:>8}  {}  {:<12} {:<28} {:<18} {:<22} {}",
+                    e.seq,
+                    e.at,
+                    e.kind,
+                    item_id,
+                    e.principal.as_deref().unwrap_or("-"),
+                    e.token_id.as_deref().unwrap_or("-"),
+                    e.request_id.as_deref().unwrap_or("-"),
+                ));
+            }
+            out.push('\n');
+        }
+        crate::emit(&out)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `cascade export`: the journal (up to `--at-seq`) as a scenario file on stdout.
+pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        let at = match a.at_seq {
+            Some(n) => n,
+            None => store.read(|s| s.seq).await?,
+        };
+        let state = store.state_at(at).await.map_err(|e| match e {
+            cascade_store::StoreError::Invalid { problem, .. } => {
+                anyhow::anyhow!("--at-seq: {problem}")
+            }
+            e => e.into(),
+        })?;
+        store.close().await;
+        let text = cascade_format::to_toml(&state.scenario(&a.name));
+        crate::emit(&format!(
+            "# Exported from {} at journal seq {at}.\n{text}",
+            redact(&db)
+        ))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `cascade backup`: a consistent copy of a SQLite store, taken online.
+pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
+    if a.to.exists() {
+        bail!(
+            "--to {}: the file exists (a backup never overwrites)",
+            a.to.display()
+        );
+    }
+    let rt = runtime(Some(1))?;
+    rt.block_on(async move {
+        let db = database(&a.database);
+        let store = open(&db).await?;
+        let seq = store.read(|s| s.seq).await?;
+        let r = store.backup_to(&a.to).await;
+        store.close().await;
+        match r {
+            Ok(()) => {
+                println!(
+                    "backed up {} to {} (journal at seq {seq} or later)",
+                    redact(&db),
+                    a.to.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(cascade_store::StoreError::Unsupported(_)) => {
+                eprintln!(
+                    "{}: cascade backup copies SQLite stores; back up PostgreSQL with pg_dump (see docs/service.md)",
+                    redact(&db)
+                );
+                Ok(ExitCode::FAILURE)
+            }
+            Err(e) => Err(anyhow::Error::new(e).context(format!("cannot back up to {}", a.to.display()))),
+        }
+    })
 }

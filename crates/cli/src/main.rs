@@ -92,6 +92,12 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(cmd_service::TokenCommand),
+    /// The store's journal with who wrote each row (principal, token id, request id).
+    Audit(cmd_service::AuditArgs),
+    /// Write the store's journal (up to --at-seq) as a scenario file on stdout.
+    Export(cmd_service::ExportArgs),
+    /// Copy a SQLite store while it serves (PostgreSQL: pg_dump).
+    Backup(cmd_service::BackupArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +125,9 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd_service::serve(a),
         Command::Load(a) => cmd_service::load(a),
         Command::Token(c) => cmd_service::token(c),
+        Command::Audit(a) => cmd_service::audit(a),
+        Command::Export(a) => cmd_service::export(a),
+        Command::Backup(a) => cmd_service::backup(a),
     };
     match result {
         Ok(code) => code,

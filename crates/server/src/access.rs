@@ -16,6 +16,7 @@ use cascade_core::{
     Clause, Commitment, Contract, Id, ItemRef, Ledger, Rejection, Source, Violation,
 };
 
+use axum::http::Method;
 use cascade_format::IdText;
 use cascade_format::report::{ChainDoc, Viewer};
 
@@ -77,6 +78,22 @@ pub fn admin_only(who: &Principal, what: &str) -> Result<(), Problem> {
     } else {
         Err(Problem::forbidden(format!(
             "only an admin token may {what}"
+        )))
+    }
+}
+
+/// A read-only token reads: `GET` and `HEAD` anywhere, and `POST` on the
+/// plan routes, which compute an answer and store nothing. Everything else
+/// (every write, token management included) is a 403 before the body is read.
+pub fn read_only_may(method: &Method, route: Option<&str>) -> Result<(), Problem> {
+    let computes =
+        *method == Method::POST && route.is_some_and(|r| r == "/plan" || r.starts_with("/plan/"));
+    if *method == Method::GET || *method == Method::HEAD || computes {
+        Ok(())
+    } else {
+        Err(Problem::forbidden(format!(
+            "this token is read-only: it may not {method} {}",
+            route.unwrap_or("this route")
         )))
     }
 }

@@ -5,10 +5,13 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use cascade_core::Id;
+use cascade_store::{TokenInfo, TokenStatus};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -106,27 +109,92 @@ where
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        if let Some(p) = app.tokens.read().expect("not poisoned").get(token) {
-            return Ok(p.clone());
-        }
         let hash = hash_token(token);
-        let found = app
-            .store
-            .principal_of(&hash)
-            .await
-            .map_err(|e| Problem::unavailable(format!("token lookup failed: {e}")))?;
-        match found.as_deref().and_then(Principal::from_stored) {
-            Some(p) => {
-                let mut cache = app.tokens.write().expect("not poisoned");
-                if cache.len() > 100_000 {
-                    cache.clear();
-                }
-                cache.insert(token.to_string(), p.clone());
-                Ok(p)
+        let Some(info) = token_info(&app, &hash).await? else {
+            return Err(Problem::unauthorized("unknown token"));
+        };
+        crate::observe::set_token_id(&info.id);
+        match info.status(cascade_store::now()) {
+            TokenStatus::Active => {}
+            TokenStatus::Revoked => {
+                return Err(Problem::unauthorized(&format!(
+                    "token {} was revoked at {}",
+                    info.id,
+                    info.revoked_at.map(|t| t.to_string()).unwrap_or_default()
+                )));
             }
-            None => Err(Problem::unauthorized("unknown token")),
+            TokenStatus::Expired => {
+                return Err(Problem::unauthorized(&format!(
+                    "token {} expired at {}",
+                    info.id,
+                    info.expires_at.map(|t| t.to_string()).unwrap_or_default()
+                )));
+            }
+        }
+        let who = Principal::from_stored(&info.principal)
+            .ok_or_else(|| Problem::unauthorized("unknown token"))?;
+        if info.read_only {
+            let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str());
+            crate::access::read_only_may(&parts.method, route)?;
+        }
+        Ok(who)
+    }
+}
+
+/// How long a token read from the store is trusted without reading it
+/// again: a revocation reaches every instance within this time (expiry is
+/// checked against the clock at every request).
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_millis(500);
+
+/// A stored token as read at `fetched`.
+#[derive(Clone, Debug)]
+pub struct CachedToken {
+    pub info: TokenInfo,
+    pub fetched: std::time::Instant,
+}
+
+/// The stored token with this hash (whatever its status), from the cache
+/// when it was read less than [`TOKEN_CACHE_TTL`] ago. Unknown hashes are
+/// not cached, so a token created on another instance works at once.
+pub(crate) async fn token_info(app: &AppState, hash: &str) -> Result<Option<TokenInfo>, Problem> {
+    if let Some(c) = app.tokens.read().expect("not poisoned").get(hash)
+        && c.fetched.elapsed() < TOKEN_CACHE_TTL
+    {
+        return Ok(Some(c.info.clone()));
+    }
+    let fetched = std::time::Instant::now();
+    let found = app
+        .store
+        .token(hash)
+        .await
+        .map_err(|e| Problem::unavailable(format!("token lookup failed: {e}")))?;
+    let mut cache = app.tokens.write().expect("not poisoned");
+    match &found {
+        Some(info) => {
+            if cache.len() >= 100_000 {
+                cache.retain(|_, c| c.fetched.elapsed() < TOKEN_CACHE_TTL);
+            }
+            cache.insert(
+                hash.to_string(),
+                CachedToken {
+                    info: info.clone(),
+                    fetched,
+                },
+            );
+        }
+        None => {
+            cache.remove(hash);
         }
     }
+    Ok(found)
+}
+
+/// Forgets a token on this instance at once (after a revocation here).
+pub(crate) fn forget_token(app: &AppState, id: &str) {
+    app.tokens
+        .write()
+        .expect("not poisoned")
+        .retain(|_, c| c.info.id != id);
 }
 
 /// A JSON request body, deserialised with the path of any bad field, plus a

@@ -14,6 +14,8 @@ pub mod access;
 pub mod check;
 pub mod client;
 pub mod extract;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -30,7 +32,8 @@ use cascade_store::Store;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use extract::{Principal, hash_token, new_token};
+pub use extract::{Principal, TOKEN_CACHE_TTL, hash_token, new_token};
+pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use problem::Problem;
 
@@ -43,9 +46,11 @@ pub const SCENARIO_LIMIT: usize = 32 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    /// Token → principal, for tokens seen before (tokens are never revoked
-    /// while the service runs; restart to forget them).
-    pub tokens: Arc<RwLock<HashMap<String, Principal>>>,
+    /// Token hash → the stored token, as read at most [`TOKEN_CACHE_TTL`]
+    /// ago (see [`extract::CachedToken`]).
+    pub tokens: Arc<RwLock<HashMap<String, extract::CachedToken>>>,
+    /// Request counts and latencies, and the gauges `GET /metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -53,6 +58,7 @@ impl AppState {
         AppState {
             store,
             tokens: Arc::new(RwLock::new(HashMap::new())),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 }
@@ -73,6 +79,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(exposure::router())
         .merge(billing::router())
         .merge(plan::router())
+        .merge(tokens::router())
+        .merge(audit::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Last, with its own (larger) body limit.
         .merge(scenarios::router())
@@ -96,15 +104,22 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
-/// The whole service: API routes, `/openapi.json`, problem fallbacks.
+/// The whole service: API routes, `/openapi.json`, `/metrics`, problem
+/// fallbacks; every answer gets a request id, a log line and a count
+/// ([`observe`]), caught panics included.
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
     router
         .merge(openapi::route(api))
+        .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback_service(ui::router(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
         ))
         .with_state(state)
 }

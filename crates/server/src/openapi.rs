@@ -35,12 +35,17 @@ replay with the same key and request returns the first response and changes noth
         (name = "offers", description = "Open capacity for sale"),
         (name = "clauses", description = "Contract clauses"),
         (name = "analysis", description = "Exposure and procurement plans"),
+        (name = "tokens", description = "API tokens (admin)"),
     )
 )]
 pub(crate) struct ApiDoc;
 
 /// Routes that need no token.
 const PUBLIC: &[&str] = &["/healthz"];
+
+/// POST routes without an Idempotency-Key: plans store nothing, and a
+/// replayed token creation would hand out the secret a second time.
+const NOT_IDEMPOTENT: &[&str] = &["/plan", "/tokens"];
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
@@ -96,7 +101,7 @@ fn complete(op: &mut Operation, path: &str, method: HttpMethod) {
             Vec::<String>::new(),
         )]);
     }
-    if post && path != "/plan" {
+    if post && !NOT_IDEMPOTENT.contains(&path) {
         let p = ParameterBuilder::new()
             .name("Idempotency-Key")
             .parameter_in(ParameterIn::Header)
@@ -128,6 +133,7 @@ pub(crate) fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::Open
         let ops = [
             (HttpMethod::Get, &mut item.get),
             (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Delete, &mut item.delete),
         ];
         for (m, op) in ops {
             if let Some(op) = op.as_mut() {

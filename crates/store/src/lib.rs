@@ -403,6 +403,36 @@ struct Shared {
     checked: watch::Sender<(u64, Option<StoreError>)>,
     /// Wakes the checker task (see [`checker`]).
     wake: Arc<Notify>,
+    /// Sizes of the group commits this process ran (for metrics).
+    batches: std::sync::Mutex<BatchSizes>,
+}
+
+/// Upper bounds of the [`BatchSizes`] buckets: powers of two up to the
+/// most requests one group commit takes.
+pub const BATCH_BUCKETS: [u64; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/// How many requests the group commits of this process took: a histogram
+/// with the bounds of [`BATCH_BUCKETS`] (counts per bucket, not cumulative).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchSizes {
+    pub counts: [u64; BATCH_BUCKETS.len()],
+    /// Number of batches.
+    pub count: u64,
+    /// Requests in all batches.
+    pub sum: u64,
+}
+
+impl BatchSizes {
+    fn record(&mut self, n: usize) {
+        let n = n as u64;
+        let i = BATCH_BUCKETS
+            .iter()
+            .position(|&b| n <= b)
+            .unwrap_or(BATCH_BUCKETS.len() - 1);
+        self.counts[i] += 1;
+        self.count += 1;
+        self.sum += n;
+    }
 }
 
 /// The store: cheap to clone, one per process is enough.
@@ -467,6 +497,7 @@ impl Store {
             fresh: std::sync::Mutex::new(Fresh::default()),
             checked: watch::channel((0, None)).0,
             wake: wake.clone(),
+            batches: std::sync::Mutex::new(BatchSizes::default()),
         });
         tokio::spawn(checker(Arc::downgrade(&shared), wake));
         shared.refresh().await?;
@@ -478,6 +509,11 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         self.shared.backend.name()
+    }
+
+    /// The sizes of the group commits this process has run so far.
+    pub fn write_batches(&self) -> BatchSizes {
+        self.shared.batches.lock().expect("not poisoned").clone()
     }
 
     /// Runs `f` on the current state (caught up with every committed row).
@@ -964,6 +1000,11 @@ async fn writer(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        shared
+            .batches
+            .lock()
+            .expect("not poisoned")
+            .record(jobs.len());
         shared.run_batch(jobs).await;
     }
 }

@@ -4,6 +4,7 @@
 //! what every handler shares: reading, writing (with idempotency) and JSON
 //! responses. Access rules live in [`crate::access`].
 
+pub mod audit;
 pub mod billing;
 pub mod chain;
 pub mod clauses;
@@ -17,6 +18,7 @@ pub mod parties;
 pub mod plan;
 pub mod scenarios;
 pub mod sites;
+pub mod tokens;
 
 use std::borrow::Cow;
 
@@ -93,7 +95,11 @@ where
             body: p.to_json(),
         },
     });
-    match app.store.write(&who.as_stored(), idem, f).await {
+    match app
+        .store
+        .write_by(crate::observe::author(who), idem, f)
+        .await
+    {
         Ok(WriteOutcome::Done(r)) => reply_response(r, false),
         Ok(WriteOutcome::Replayed(r)) => reply_response(r, true),
         Ok(WriteOutcome::KeyReused) => Problem::key_reused().into_response(),
