@@ -72,6 +72,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(clauses::router())
         .merge(exposure::router())
         .merge(plan::router())
+        .merge(simulations::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Last, with its own (larger) body limit.
         .merge(scenarios::router())

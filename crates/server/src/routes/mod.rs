@@ -15,6 +15,7 @@ pub mod offers;
 pub mod parties;
 pub mod plan;
 pub mod scenarios;
+pub mod simulations;
 pub mod sites;
 
 use std::borrow::Cow;
