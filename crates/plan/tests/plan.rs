@@ -1093,3 +1093,50 @@ fn with_8_gpu_blocks_the_whole_model_is_solved() {
     assert_eq!(guided.bound, Some(BoundSource::BranchAndBound));
     assert_eq!(guided.objective_usd, usd("31376720.64"));
 }
+
+// ---- site build-out ---------------------------------------------------------
+
+/// fixtures/phase-comes-online.toml: free capacity per segment follows
+/// installed(t), and segments are cut at the expansion's date.
+///
+/// Phase 2 on 2026-01-06: s1 has 10 installed and 10 sold before it, 50
+/// installed and 10 sold from it, so free is 0 on [01-01, 01-06) and 40 on
+/// [01-06, 01-11). o-early ($960 a block) spans both: its blocks need free
+/// GPUs on the first segment, where there are none, so it cannot be
+/// bought. o-late ($1,200 a block) starts on the phase's date and takes the
+/// 40: 4 blocks. The demand's last 10 H100e come from o2 ($2,400).
+/// Cost = 4 × $1,200 + $2,400 = $7,200.
+///
+/// Moved to 2026-01-08 the phase comes online after o-late starts, so o-late
+/// cannot be bought either: 5 blocks of o2 = $12,000. Moved to 2026-01-01,
+/// o-early's 4 blocks fit: 4 × $960 + $2,400 = $6,240.
+#[test]
+fn an_offer_is_bought_only_after_its_phase_comes_online() {
+    let src = include_str!("fixtures/phase-comes-online.toml");
+    let solve = |src: &str| {
+        let s = cascade_format::parse_toml(src, "phase-comes-online.toml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
+        let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status, PlanStatus::Optimal, "{:?}", r.status);
+        assert_eq!(check_plan(&s, &l, &buyer(), &pairs(&r)), vec![]);
+        (r.objective_usd, bought(&r))
+    };
+    let own = |v: &[(&str, u32)]| -> Vec<(String, u32)> {
+        v.iter().map(|(o, g)| (o.to_string(), *g)).collect()
+    };
+    assert_eq!(
+        solve(src),
+        (usd("7200"), own(&[("o-late", 40), ("o2", 10)]))
+    );
+    let phase = "effective = 2026-01-06";
+    assert!(src.contains(phase));
+    assert_eq!(
+        solve(&src.replace(phase, "effective = 2026-01-08")),
+        (usd("12000"), own(&[("o2", 50)]))
+    );
+    assert_eq!(
+        solve(&src.replace(phase, "effective = 2026-01-01")),
+        (usd("6240"), own(&[("o-early", 40), ("o2", 10)]))
+    );
+}
