@@ -81,6 +81,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(plan::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(simulations::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Last, with its own (larger) body limit.
         .merge(scenarios::router())

@@ -299,6 +299,12 @@ rules!(
     scenarios_are_admin_only_and_atomic,
     plan_for_another_party_is_403,
     plan_runs_on_the_store,
+    simulation_is_the_spec_document_with_series,
+    simulation_schema_is_true,
+    simulation_same_seed_same_bytes,
+    simulation_of_another_party_is_403,
+    simulation_of_unknown_party_is_404,
+    simulation_bad_query_is_400,
     unknown_route_is_404,
     wrong_method_is_405,
     journal_survives_a_restart,
@@ -336,6 +342,7 @@ async fn openapi_is_3_1_mit_and_lists_every_route(app: App) {
         ("/clauses", "post"),
         ("/exposure", "get"),
         ("/plan", "post"),
+        ("/simulations", "get"),
         ("/scenarios", "post"),
     ] {
         assert!(
@@ -1248,6 +1255,150 @@ async fn plan_runs_on_the_store(app: App) {
             .unwrap(),
         422,
     );
+}
+
+// ---- simulations ---------------------------------------------------------------
+
+async fn simulation_is_the_spec_document_with_series(app: App) {
+    let v = ok(
+        &app.openai()
+            .get("/simulations?buyer=openai&jobs=500")
+            .await
+            .unwrap(),
+        200,
+    );
+    // Default span: the buyer's demands (2026 in the example).
+    assert_eq!(v["buyer"], "openai");
+    assert_eq!(v["from"], "2026-01-01T00:00:00Z");
+    assert_eq!(v["to"], "2027-01-01T00:00:00Z");
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["runs"], 1);
+    let ps = v["policies"].as_array().unwrap();
+    let names: Vec<&str> = ps.iter().map(|p| p["policy"].as_str().unwrap()).collect();
+    assert_eq!(names, ["held", "greedy"]);
+    let held = &ps[0];
+    // The one scenario outage: cw-plano down for 12 h on 2026-02-01, whole
+    // site, so f = 0 there. openai holds at cw-plano 8000 GB200 (h100e 2.5)
+    // through cw-openai-1 (6000, amended +2000) and 10000 H100 through
+    // gcp-openai-1 (Google's resale of CoreWeave's capacity):
+    // (8000 × 2.5 + 10000 × 1) × 12 h = 360000 H100e-hours.
+    assert_eq!(held["capacity_lost_h100e_hours"], 360000.0);
+    assert_eq!(held["jobs_total"], 500);
+    let series = held["series"].as_array().unwrap();
+    assert_eq!(series.len(), 73);
+    assert_eq!(series[0]["from"], "2026-01-01T00:00:00Z");
+    // The outage falls in the bucket of 2026-01-31 .. 2026-02-05.
+    assert!(
+        series[6]["lost_h100e"].as_f64().unwrap() > 0.0,
+        "{}",
+        series[6]
+    );
+    assert_eq!(series[0]["lost_h100e"], 0.0);
+    for p in ps {
+        let d = p["delivered_h100e_hours"].as_f64().unwrap();
+        assert!(d > 0.0, "{p}");
+        assert!(d <= p["capacity_h100e_hours"].as_f64().unwrap());
+        assert!(p["cost_usd"].as_str().unwrap().parse::<f64>().is_ok());
+    }
+}
+
+/// Every field of a real answer is in the OpenAPI document's schema, and
+/// every required one is there (schemathesis checks the same in scripts/test).
+async fn simulation_schema_is_true(app: App) {
+    let doc = ok(&app.anon().get("/openapi.json").await.unwrap(), 200);
+    let schemas = &doc["components"]["schemas"];
+    let check = |name: &str, v: &Value| {
+        let s = &schemas[name];
+        let props = s["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name}: {s}"));
+        for k in v.as_object().unwrap().keys() {
+            assert!(props.contains_key(k), "{name} has no property {k}");
+        }
+        for r in s["required"].as_array().unwrap() {
+            assert!(v.get(r.as_str().unwrap()).is_some(), "{name}: {r} missing");
+        }
+    };
+    for q in ["runs=1", "runs=3&outages=random&policies=held"] {
+        let v = ok(
+            &app.openai()
+                .get(&format!("/simulations?buyer=openai&jobs=300&{q}"))
+                .await
+                .unwrap(),
+            200,
+        );
+        check("SimulationDoc", &v);
+        for p in v["policies"].as_array().unwrap() {
+            check("PolicyFigures", p);
+            check("QueueDelay", &p["queue_delay_s"]);
+            check("SeriesPoint", &p["series"][0]);
+        }
+        if q.starts_with("runs=3") {
+            assert!(v["policies"][0]["delivered_h100e_hours_ci95"].is_array());
+        }
+    }
+}
+
+async fn simulation_same_seed_same_bytes(app: App) {
+    let q = "/simulations?buyer=openai&jobs=400&seed=11&outages=random&runs=2";
+    let a = app.openai().get(q).await.unwrap();
+    let b = app.admin().get(q).await.unwrap();
+    ok(&a, 200);
+    assert_eq!(a.body, b.body);
+    let c = app
+        .openai()
+        .get(&q.replace("seed=11", "seed=12"))
+        .await
+        .unwrap();
+    ok(&c, 200);
+    assert_ne!(a.body, c.body);
+}
+
+async fn simulation_of_another_party_is_403(app: App) {
+    problem(
+        &app.openai().get("/simulations?buyer=google").await.unwrap(),
+        403,
+    );
+}
+
+async fn simulation_of_unknown_party_is_404(app: App) {
+    problem(
+        &app.admin().get("/simulations?buyer=nobody").await.unwrap(),
+        404,
+    );
+}
+
+async fn simulation_bad_query_is_400(app: App) {
+    let o = app.openai();
+    for (q, field) in [
+        ("/simulations", "buyer"),
+        ("/simulations?buyer=openai&policies=optimal", "policies"),
+        ("/simulations?buyer=openai&policies=reprocure", "policies"),
+        (
+            "/simulations?buyer=openai&policies=single:oracle",
+            "policies",
+        ),
+        ("/simulations?buyer=openai&policies=held,held", "policies"),
+        ("/simulations?buyer=openai&policies=best", "policies"),
+        ("/simulations?buyer=openai&runs=0", "runs"),
+        ("/simulations?buyer=openai&runs=9", "runs"),
+        ("/simulations?buyer=openai&jobs=5001", "jobs"),
+        ("/simulations?buyer=openai&seed=-1", "seed"),
+        ("/simulations?buyer=openai&outages=often", "outages"),
+        (
+            "/simulations?buyer=openai&from=2026-06-01&to=2026-01-01",
+            "to",
+        ),
+        (
+            "/simulations?buyer=openai&from=2026-01-01&to=2028-01-01",
+            "to",
+        ),
+        ("/simulations?buyer=openai&from=soon", "from"),
+        ("/simulations?buyer=openai&color=red", "color"),
+    ] {
+        let p = problem(&o.get(q).await.unwrap(), 400);
+        assert!(p.to_string().contains(field), "{q}: {p}");
+    }
 }
 
 // ---- routing and persistence -------------------------------------------------------------

@@ -202,6 +202,29 @@ impl BaseCapacity {
         self.net.iter().map(|n| n[pool]).max().unwrap_or(0)
     }
 
+    /// Net GPU-hours held over the span, before faults (every class counted
+    /// as GPUs, not H100e: what a workload of GPU gangs can fill).
+    pub fn held_gpu_hours(&self) -> f64 {
+        let mut total = 0.0;
+        for (i, &t) in self.cuts.iter().enumerate() {
+            let end = self.cuts.get(i + 1).copied().unwrap_or(self.span.end);
+            let gpus: i64 = self.net[i].iter().sum();
+            total += gpus as f64 * (end - t) as f64 / 3600.0;
+        }
+        total
+    }
+
+    /// Per pool that holds anything over the span, the most GPUs it holds
+    /// at some instant (the largest gang it can ever run), ascending.
+    pub fn pool_peaks(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = (0..self.pools.len())
+            .map(|p| self.max_net(p))
+            .filter(|&n| n > 0)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Ids of the expansions that add GPUs and take effect before the span ends.
     pub fn phases(&self) -> Vec<(Id, i64)> {
         let mut v: Vec<(Id, i64)> = self

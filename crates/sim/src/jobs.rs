@@ -355,3 +355,66 @@ pub fn synthetic(p: &Synthetic) -> Workload {
         skipped: BTreeMap::new(),
     }
 }
+
+/// A synthetic workload sized to a portfolio, for answers that must come
+/// quickly (the HTTP service): at most `max_jobs` jobs of the default mix
+/// over `base`'s span, with every gang multiplied by one factor so that the
+/// work offered is about `load` × the GPU-hours held (a lab K times bigger
+/// runs K times bigger gangs, not K times more of them). No gang is larger
+/// than the median pool's peak: gangs as large as the largest pool fit in
+/// that pool only and would queue behind each other while the rest idle.
+/// When even those gangs offer too little (few jobs for much capacity),
+/// durations are stretched by the factor still missing. Returns the
+/// workload and the two factors (gangs, durations).
+pub fn sized_synthetic(
+    base: &crate::BaseCapacity,
+    load: f64,
+    max_jobs: usize,
+    seed: u64,
+) -> (Workload, u32, f64) {
+    let peaks = base.pool_peaks();
+    let median = peaks.get(peaks.len() / 2).copied().unwrap_or(1);
+    let largest = median.clamp(1, i64::from(u32::MAX)) as u32;
+    // Training runs up to the largest power of two that fits a pool.
+    let fit = 1u32 << (31 - largest.leading_zeros());
+    let p = Synthetic {
+        jobs: max_jobs,
+        horizon_s: base.span.end - base.span.start,
+        training_gpus_min: 64.min(fit),
+        training_gpus_max: 8192.min(fit),
+        seed,
+        ..Synthetic::default()
+    };
+    let mut w = synthetic(&p);
+    let offered = |k: u32| -> f64 {
+        w.jobs
+            .iter()
+            .map(|j| f64::from(j.gpus.saturating_mul(k).min(largest)) * j.duration_s as f64)
+            .sum::<f64>()
+            / 3600.0
+    };
+    // The smallest factor that offers the target (gangs capped at the
+    // largest pool, so the work offered grows less than the factor).
+    let target = load * base.held_gpu_hours();
+    let (mut lo, mut hi) = (1u32, largest.max(1));
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if offered(mid) >= target {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let factor = lo;
+    let got = offered(factor);
+    let stretch = if got > 0.0 && got < target {
+        target / got
+    } else {
+        1.0
+    };
+    for j in &mut w.jobs {
+        j.gpus = j.gpus.saturating_mul(factor).min(largest);
+        j.duration_s = (j.duration_s as f64 * stretch).round() as i64;
+    }
+    (w, factor, stretch)
+}

@@ -34,8 +34,8 @@ pub use capacity::{BaseCapacity, Delivered, Extra, Fault, Pool, Slip, cost_over}
 pub use engine::{EngineParams, RunMetrics};
 pub use faults::FaultParams;
 pub use impact::{Impact, fault_impact};
-pub use jobs::{Job, Synthetic, TraceError, Workload, load_trace, synthetic};
-pub use report::{PolicyReport, Summary, metrics_json, svg_chart};
+pub use jobs::{Job, Synthetic, TraceError, Workload, load_trace, sized_synthetic, synthetic};
+pub use report::{PolicyReport, Summary, metrics_json, metrics_json_with_series, svg_chart};
 
 /// A half-open span of virtual time, in Unix seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

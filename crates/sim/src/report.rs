@@ -138,6 +138,42 @@ pub fn metrics_json(buyer: &Id, seed: u64, span: Span, reports: &[PolicyReport])
     })
 }
 
+/// The metrics document with each policy's `series`: per chart bucket
+/// (`from` its start), the mean concurrent H100e delivered and lost
+/// (capacity lost to faults plus work discarded), as [`PolicyReport::series`]
+/// and the SVG chart have them.
+pub fn metrics_json_with_series(
+    buyer: &Id,
+    seed: u64,
+    span: Span,
+    reports: &[PolicyReport],
+) -> Value {
+    let mut doc = metrics_json(buyer, seed, span, reports);
+    if let Some(Value::Array(policies)) = doc.get_mut("policies") {
+        for (p, r) in policies.iter_mut().zip(reports) {
+            let (d, l) = r.series(span);
+            let n = d.len().max(1) as i64;
+            let rows: Vec<Value> = d
+                .iter()
+                .zip(&l)
+                .enumerate()
+                .map(|(i, (d, l))| {
+                    let from = span.start + (span.end - span.start) * i as i64 / n;
+                    json!({
+                        "from": Instant::from_unix_seconds(from).to_string(),
+                        "delivered_h100e": r6(*d),
+                        "lost_h100e": r6(*l),
+                    })
+                })
+                .collect();
+            if let Value::Object(o) = p {
+                o.insert("series".into(), Value::Array(rows));
+            }
+        }
+    }
+    doc
+}
+
 fn policy_json(p: &PolicyReport, runs: usize) -> Value {
     let many = runs > 1;
     let mut o = Map::new();

@@ -17,6 +17,7 @@ pub mod offers;
 pub mod parties;
 pub mod plan;
 pub mod scenarios;
+pub mod simulations;
 pub mod sites;
 pub mod tokens;
 
