@@ -123,7 +123,15 @@ pub fn bill(a: BillArgs) -> anyhow::Result<ExitCode> {
         let out = std::io::stdout().lock();
         let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
         let r = if format == BillFormat::Focus {
-            focus::stream_cost_and_usage(&mut w, &ledger, &delivery, from, to, version, party.as_ref())
+            focus::stream_cost_and_usage(
+                &mut w,
+                &ledger,
+                &delivery,
+                from,
+                to,
+                version,
+                party.as_ref(),
+            )
         } else {
             focus::write_contract_commitments(&mut w, &ledger, party.as_ref())
                 .map_err(FocusError::from)

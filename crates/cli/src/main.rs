@@ -1,8 +1,8 @@
 //! `cascade`: the command-line edge of Cascade. Parses flags, loads files,
 //! calls the library crates and prints; all logic lives in the libraries.
 
-mod cmd_buildout;
 mod cmd_bill;
+mod cmd_buildout;
 mod cmd_plan;
 mod cmd_service;
 mod cmd_sim;

@@ -626,6 +626,11 @@ fn bill_trues_up_a_take_or_pay_shortfall_and_shows_the_burn_down_before() {
     assert_eq!(b["remaining_usd"], "451200.00");
     assert_eq!(b["months_left"], 2);
     assert_eq!(b["pace_needed_usd_per_month"], "225600.00");
+    // The table shows the same burn-down mid-window.
+    let text = stdout(&cascade(&["bill", &f, "--period", "2026-01"]));
+    for want in ["oai-cw", "148800.00", "451200.00", "225600.00"] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
     let mar = bill_json(&[&f, "--period", "2026-03"]);
     assert_eq!(
         mar["invoices"][0]["lines"],
@@ -689,13 +694,13 @@ fn focus_export_has_one_row_per_invoice_line_with_the_supply_chain() {
     assert_eq!(rows.len(), 6);
     let r = &rows[3]; // goog → oai credit
     assert_eq!(r[col("ChargeCategory")], "Credit");
-    assert_eq!(r[col("BilledCost")], "-6750");
+    assert_eq!(r[col("BilledCost")], "-6750.00");
     assert_eq!(r[col("x_SupplyChain")], "cw>goog>oai");
     assert_eq!(r[col("InvoiceId")], "goog:oai:2026-03");
     let u = &rows[4]; // oai → msft usage
     assert_eq!(u[col("ChargeCategory")], "Usage");
-    assert_eq!(u[col("PricingQuantity")], "148800");
-    assert_eq!(u[col("ContractedUnitPrice")], "4");
+    assert_eq!(u[col("PricingQuantity")], "148800.00");
+    assert_eq!(u[col("ContractedUnitPrice")], "4.00");
     assert_eq!(u[col("x_SupplyChain")], "cw>goog>oai>msft");
     assert_eq!(u[col("HostProviderName")], "cw");
     assert_eq!(u[col("BillingPeriodStart")], "2026-03-01T00:00:00Z");
@@ -727,9 +732,13 @@ fn focus_commitments_apply_usage_rows_and_list_the_commitment() {
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
     assert_eq!(rows.len(), 3);
     let applied: Value = serde_json::from_str(&rows[0][col("ContractApplied")]).unwrap();
-    assert_eq!(applied[0]["ContractCommitmentID"], "oai-cw");
+    assert_eq!(applied["ContractCommitmentID"], "oai-cw");
+    assert_eq!(
+        applied["ContractCommitmentAppliedCost"].as_f64(),
+        Some(148800.0)
+    );
     assert_eq!(rows[2][col("ChargeCategory")], "Adjustment");
-    assert_eq!(rows[2][col("BilledCost")], "316800");
+    assert_eq!(rows[2][col("BilledCost")], "316800.00");
     let o = cascade(&[
         "bill",
         &f,
@@ -743,7 +752,7 @@ fn focus_commitments_apply_usage_rows_and_list_the_commitment() {
     let (h, rows) = csv_rows(&stdout(&o));
     let col = |n: &str| h.iter().position(|c| c == n).unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][col("ContractCommitmentCost")], "600000");
+    assert_eq!(rows[0][col("ContractCommitmentCost")], "600000.00");
     assert_eq!(
         rows[0][col("ContractCommitmentPeriodEnd")],
         "2026-04-01T00:00:00Z"

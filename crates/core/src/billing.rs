@@ -776,14 +776,12 @@ mod tests {
             margin_usd: usd("369750"),
             idle_cost_usd: usd("443700"),
         };
-        assert_eq!(check_reseller(march, &goog, usd("1183200"), &figures), Ok(()));
         assert_eq!(
-            check_reseller(
-                march,
-                &goog,
-                usd("1183200.000000000000000000001"),
-                &figures
-            ),
+            check_reseller(march, &goog, usd("1183200"), &figures),
+            Ok(())
+        );
+        assert_eq!(
+            check_reseller(march, &goog, usd("1183200.000000000000000000001"), &figures),
             Ok(())
         );
         let e = check_reseller(march, &goog, usd("1183201"), &figures).unwrap_err();

@@ -1448,6 +1448,8 @@ rules!(
     a_resellers_margins_are_shown_only_to_itself,
     invoices_with_a_malformed_period_are_400,
     focus_csv_holds_only_the_partys_invoices,
+    focus_csv_is_streamed_and_a_range_of_centuries_is_cheap,
+    billing_routes_are_in_the_openapi_document,
 );
 
 async fn invoices_are_those_the_party_issues_or_receives(app: App) {
@@ -1538,4 +1540,53 @@ async fn focus_csv_holds_only_the_partys_invoices(app: App) {
             .all(|r| r.contains(":openai:2026-02") || r.contains("openai:"))
     );
     assert!(!rows.iter().any(|r| r.contains("coreweave:google:")));
+}
+
+async fn focus_csv_is_streamed_and_a_range_of_centuries_is_cheap(app: App) {
+    let r = app
+        .admin()
+        .get("/focus?from=0001-01&to=9999-12")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Sent as it is written: chunked, no length known up front.
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(r.header("content-length"), None);
+    let text = r.text();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    // Every invoice line of every month the example bills: the same rows
+    // as the years that hold its contracts.
+    let years = app
+        .admin()
+        .get("/focus?from=2023-01&to=2030-12")
+        .await
+        .unwrap()
+        .text();
+    assert_eq!(text, years);
+    assert!(rows.iter().any(|r| r.contains(",Credit,")));
+    assert!(rows.iter().any(|r| r.contains(",Adjustment,")));
+    // A month outside every contract: the header alone.
+    let empty = app
+        .openai()
+        .get("/focus?from=2040-01&to=2040-12")
+        .await
+        .unwrap();
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.text().lines().count(), 1);
+}
+
+async fn billing_routes_are_in_the_openapi_document(app: App) {
+    let doc = ok(&app.anon().get("/openapi.json").await.unwrap(), 200);
+    for path in ["/invoices", "/margins", "/focus"] {
+        assert!(
+            doc["paths"][path]["get"].is_object(),
+            "GET {path} missing from /openapi.json"
+        );
+    }
+    let focus = &doc["paths"]["/focus"]["get"]["responses"]["200"]["content"];
+    assert!(focus["text/csv"].is_object(), "{focus}");
+    let schemas = doc["components"]["schemas"].to_string();
+    for s in ["BillDoc", "MarginsReport", "InvoiceDoc", "BurnDownDoc"] {
+        assert!(schemas.contains(&format!("\"{s}\"")), "schema {s} missing");
+    }
 }

@@ -61,7 +61,10 @@ fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
         }
     }
     assert!(!quoted, "unterminated quoted field");
-    assert!(cur.is_empty() && rec.is_empty(), "the CSV ends with a line break");
+    assert!(
+        cur.is_empty() && rec.is_empty(),
+        "the CSV ends with a line break"
+    );
     let header = records
         .remove(0)
         .into_iter()
@@ -79,7 +82,12 @@ impl Table {
     fn parse(text: &str) -> Table {
         let (header, rows) = parse_csv(text);
         for (i, r) in rows.iter().enumerate() {
-            assert_eq!(r.len(), header.len(), "row {} has a field per column", i + 2);
+            assert_eq!(
+                r.len(),
+                header.len(),
+                "row {} has a field per column",
+                i + 2
+            );
         }
         Table { header, rows }
     }
@@ -248,7 +256,11 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
         // contractedcost.md@07fd7f98:21: = BilledCost when Credit.
         if category == "Credit" {
             assert_eq!(cost[2], billed, "{}", at("ContractedCost"));
-            assert!(billed < Decimal::ZERO, "{}: a credit is negative", at("BilledCost"));
+            assert!(
+                billed < Decimal::ZERO,
+                "{}: a credit is negative",
+                at("BilledCost")
+            );
         }
         // listcost.md@04a40c5a:17: ListCost of a charge unrelated to others
         // (Credit) matches BilledCost when ListUnitPrice is null.
@@ -312,7 +324,12 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
         if let Some(pc) = get("PricingCategory") {
             assert_eq!(pc, "Standard", "{}", at("PricingCategory"));
         }
-        for c in ["PricingQuantity", "ConsumedQuantity", "ListUnitPrice", "ContractedUnitPrice"] {
+        for c in [
+            "PricingQuantity",
+            "ConsumedQuantity",
+            "ListUnitPrice",
+            "ContractedUnitPrice",
+        ] {
             if let Some(v) = get(c) {
                 assert_numeric(v, &at(c));
             }
@@ -328,11 +345,21 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
             let q = dec(q, &at("PricingQuantity"));
             if let Some(p) = get("ContractedUnitPrice") {
                 let product = dec(p, &at("ContractedUnitPrice")) * q;
-                assert_eq!(product.normalize(), cost[2].normalize(), "{}", at("ContractedCost"));
+                assert_eq!(
+                    product.normalize(),
+                    cost[2].normalize(),
+                    "{}",
+                    at("ContractedCost")
+                );
             }
             if let Some(p) = get("ListUnitPrice") {
                 let product = dec(p, &at("ListUnitPrice")) * q;
-                assert_eq!(product.normalize(), cost[3].normalize(), "{}", at("ListCost"));
+                assert_eq!(
+                    product.normalize(),
+                    cost[3].normalize(),
+                    "{}",
+                    at("ListCost")
+                );
             }
         }
         // skupriceid.md@06d21c60:18: one parent SkuId; :19-20 consistent
@@ -344,7 +371,10 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
                 .or_insert_with(|| sku.to_string());
             assert_eq!(parent, sku, "{}: one parent SkuId", at("SkuPriceId"));
             sku_price_of
-                .entry((get("ServiceProviderName").unwrap().to_string(), sku.to_string()))
+                .entry((
+                    get("ServiceProviderName").unwrap().to_string(),
+                    sku.to_string(),
+                ))
                 .or_default()
                 .insert(sp.to_string());
         }
@@ -363,10 +393,19 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
         // billing period (a calendar month in UTC); the charge period lies
         // inside it (fixed-width UTC strings order as instants).
         assert!(bps.ends_with("-01T00:00:00Z") && bpe.ends_with("-01T00:00:00Z"));
-        assert!(bps <= cps && cps < cpe && cpe <= bpe, "{}", at("ChargePeriodStart"));
+        assert!(
+            bps <= cps && cps < cpe && cpe <= bpe,
+            "{}",
+            at("ChargePeriodStart")
+        );
 
         // billingcurrency.md@0464020c:12-13, :15: a national currency code, not null.
-        assert_eq!(get("BillingCurrency"), Some("USD"), "{}", at("BillingCurrency"));
+        assert_eq!(
+            get("BillingCurrency"),
+            Some("USD"),
+            "{}",
+            at("BillingCurrency")
+        );
         // servicecategory.md@02645d23:10-11, :40: an allowed value.
         assert_eq!(
             get("ServiceCategory"),
@@ -387,10 +426,20 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
         // billedcost.md@01d5c095:20-21: BilledCost is what InvoiceIssuerName
         // invoices, and only the issuer writes a non-zero BilledCost for the
         // charge: every tier's row is issued by that tier's seller.
-        assert_eq!(get("InvoiceIssuerName"), Some(seller), "{}", at("InvoiceIssuerName"));
+        assert_eq!(
+            get("InvoiceIssuerName"),
+            Some(seller),
+            "{}",
+            at("InvoiceIssuerName")
+        );
         let chain: Vec<&str> = get("x_SupplyChain").unwrap().split('>').collect();
         let buyer = get("BillingAccountId").unwrap();
-        assert_eq!(chain.last(), Some(&buyer), "{}: ends at the buyer", at("x_SupplyChain"));
+        assert_eq!(
+            chain.last(),
+            Some(&buyer),
+            "{}: ends at the buyer",
+            at("x_SupplyChain")
+        );
         assert_eq!(
             chain[chain.len() - 2],
             seller,
@@ -408,7 +457,9 @@ fn focus_1_3_cost_and_usage_conforms_rule_by_rule() {
         assert_eq!(get("PublisherName"), Some(seller));
 
         let invoice = get("InvoiceId").unwrap().to_string();
-        *invoice_sums.entry((invoice, seller.to_string())).or_default() += billed;
+        *invoice_sums
+            .entry((invoice, seller.to_string()))
+            .or_default() += billed;
     }
 
     // skupriceid.md@06d21c60:19-20: one SkuPriceId per seller and SKU,
@@ -517,17 +568,17 @@ fn contract_applied_joins_the_contract_commitment_dataset() {
             // :42, :44: the id is not null and names a commitment of the
             // provider; dataset.md@0093e6af:25-28 joins on it.
             let id = o["ContractCommitmentID"].as_str().unwrap();
-            assert!(ids.contains(id), "row {}: {id} is not in the dataset", i + 2);
+            assert!(
+                ids.contains(id),
+                "row {}: {id} is not in the dataset",
+                i + 2
+            );
             // :56, :60: the applied cost is a decimal, not null with an id;
             // it is the row's BilledCost (spend counts contract value).
             // Read as written: serde_json would pass it through f64.
             let key = "\"ContractCommitmentAppliedCost\":";
             let at = raw.find(key).expect("the applied cost") + key.len();
-            let applied = raw[at..]
-                .split([',', '}'])
-                .next()
-                .unwrap()
-                .to_string();
+            let applied = raw[at..].split([',', '}']).next().unwrap().to_string();
             assert!(o["ContractCommitmentAppliedCost"].is_number());
             assert_numeric(&applied, "ContractCommitmentAppliedCost");
             assert_eq!(
@@ -566,11 +617,26 @@ fn the_1_0_projection_uses_the_validators_spellings_and_keeps_the_rows() {
     let t10 = Table::parse(&export(FocusVersion::V1_0));
     assert_eq!(t10.header, columns(FocusVersion::V1_0));
     assert_eq!(t10.rows.len(), t13.rows.len());
-    for c in ["InvoiceIssuer", "Provider", "Publisher", "ResourceID", "Tags", "x_SupplyChain"] {
+    for c in [
+        "InvoiceIssuer",
+        "Provider",
+        "Publisher",
+        "ResourceID",
+        "Tags",
+        "x_SupplyChain",
+    ] {
         t10.col(c);
     }
-    for c in ["HostProviderName", "ServiceProviderName", "ContractApplied", "InvoiceId"] {
-        assert!(!t10.header.iter().any(|h| h == c), "{c} is not a FOCUS 1.0 column");
+    for c in [
+        "HostProviderName",
+        "ServiceProviderName",
+        "ContractApplied",
+        "InvoiceId",
+    ] {
+        assert!(
+            !t10.header.iter().any(|h| h == c),
+            "{c} is not a FOCUS 1.0 column"
+        );
     }
     let pairs = [
         ("BilledCost", "BilledCost"),

@@ -13,9 +13,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use cascade_core::{Delivery, Id, Month, settle};
 use cascade_format::focus::{FocusError, FocusVersion, stream_cost_and_usage};
-use http_body_util::channel::{Channel, Sender};
 use cascade_format::report::{BillDoc, MarginsReport};
 use cascade_store::State as StoreState;
+use http_body_util::channel::{Channel, Sender};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
