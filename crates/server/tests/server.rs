@@ -1358,11 +1358,11 @@ fn check_exposition(text: &str) {
                 && name.starts_with("cascade_"),
             "name of {line:?}"
         );
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
-                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line:?}");
-            }
-        }
+        let labels = &series[name.len()..];
+        assert!(
+            labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+            "{line:?}"
+        );
     }
 }
 
