@@ -1,7 +1,8 @@
 //! End-to-end tests of `cascade serve` as a real process on 127.0.0.1:
 //! `cascade load --server`, tokens and restarts, the 64-client oversell
 //! race through three tiers on two instances (SQLite file and PostgreSQL),
-//! and crash safety under SIGKILL.
+//! crash safety under SIGKILL, and the operator's commands: tokens, request
+//! logs, the audit trail, export round trips and online backups.
 //!
 //! PostgreSQL tests need `CASCADE_TEST_PG_URL` (set by
 //! `scripts/with-postgres`); without it they print a notice and pass,
@@ -114,6 +115,8 @@ impl Server {
                 "--admin-token-file",
             ])
             .arg(admin_token_file)
+            // One log line per request would flood the test output.
+            .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -704,4 +707,462 @@ async fn crash_sigkill_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_sigkill_postgres() {
     crash(Db::Postgres).await;
+}
+
+// ---- tokens, logs, audit, export and backups ----------------------------------
+
+/// Runs the CLI; returns (success, stdout, stderr).
+fn cli_out(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("run cascade");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn token_id(secret: &str) -> String {
+    cascade_store::token_id_of(&cascade_server::hash_token(secret))
+}
+
+async fn tokens_from_the_command_line(db: Db) {
+    let dir = temp_dir();
+    let Some(url) = fresh(db, &dir).await else {
+        return;
+    };
+    let example = examples().join("compute-chain-2025.toml");
+    cli(&["load", example.to_str().unwrap(), "--database", &url]);
+    let (ok, secret, err) = cli_out(&[
+        "token",
+        "create",
+        "--party",
+        "openai",
+        "--expires",
+        "90d",
+        "--read-only",
+        "--database",
+        &url,
+    ]);
+    assert!(ok, "{err}");
+    let secret = secret.trim().to_string();
+    let id = token_id(&secret);
+    assert!(
+        err.contains(&format!("token id {id}")) && err.contains("read-only"),
+        "{err}"
+    );
+    let listed: Value =
+        serde_json::from_str(&cli(&["token", "list", "--json", "--database", &url])).unwrap();
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(mine["principal"], "party:openai");
+    assert_eq!(mine["read_only"], true);
+    assert_eq!(mine["status"], "active");
+    assert!(mine["expires_at"].is_string());
+    let text = cli(&["token", "list", "--database", &url]);
+    assert!(text.contains(&id) && !text.contains(&secret), "{text}");
+    assert!(!listed.to_string().contains(&secret));
+
+    let server = Server::start(&url, &dir.join("admin.token"));
+    let c = server.client(&secret);
+    assert_eq!(c.get("/contracts").await.unwrap().status, 200);
+    problem(&c.post_json("/contracts", "{}", None).await.unwrap(), 403);
+
+    let out = cli(&["token", "revoke", &id, "--database", &url]);
+    assert!(out.contains(&format!("revoked {id}")), "{out}");
+    let revoked = std::time::Instant::now();
+    while c.get("/contracts").await.unwrap().status != 401 {
+        assert!(
+            revoked.elapsed() < Duration::from_secs(1),
+            "still accepted 1 s after revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let listed: Value = serde_json::from_str(&cli(&[
+        "token",
+        "list",
+        "--json",
+        "--party",
+        "openai",
+        "--database",
+        &url,
+    ]))
+    .unwrap();
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(mine["status"], "revoked");
+    assert!(mine["revoked_at"].is_string());
+
+    let (ok, _, err) = cli_out(&[
+        "token",
+        "revoke",
+        "tok_0000000000000000",
+        "--database",
+        &url,
+    ]);
+    assert!(!ok && err.contains("no token"), "{err}");
+    let (ok, _, err) = cli_out(&[
+        "token",
+        "create",
+        "--party",
+        "openai",
+        "--expires",
+        "1y",
+        "--database",
+        &url,
+    ]);
+    assert!(!ok && err.contains("--expires"), "{err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_the_command_line_sqlite() {
+    tokens_from_the_command_line(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_from_the_command_line_postgres() {
+    tokens_from_the_command_line(Db::Postgres).await;
+}
+
+/// `cascade serve --log-format json`: one JSON object per request on
+/// stderr, with the request id, the token id (never the secret), the route
+/// template, the status and the latency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_logs_are_json_lines() {
+    let dir = temp_dir();
+    let url = fresh(Db::Sqlite, &dir).await.unwrap();
+    let example = examples().join("compute-chain-2025.toml");
+    cli(&["load", example.to_str().unwrap(), "--database", &url]);
+    let admin_file = dir.join("admin.token");
+    for format in ["json", "text"] {
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--database",
+                &url,
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                format,
+                "--admin-token-file",
+            ])
+            .arg(&admin_file)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap().to_string());
+                }
+            }
+        });
+        let (ltx, lrx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = ltx.send(line);
+            }
+        });
+        let addr: SocketAddr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let admin = std::fs::read_to_string(&admin_file)
+            .unwrap()
+            .trim()
+            .to_string();
+        let rid = format!("log-test-{format}");
+        let r = Client::new(addr)
+            .with_token(&admin)
+            .send(
+                "GET",
+                "/contracts/cw-google-1",
+                &[("x-request-id", &rid)],
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        let mut seen = Vec::new();
+        let line = loop {
+            let l = lrx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a log line for the request");
+            seen.push(l.clone());
+            if l.contains(&rid) {
+                break l;
+            }
+        };
+        assert!(
+            seen.iter().all(|l| !l.contains(&admin)),
+            "a log line holds the secret"
+        );
+        if format == "json" {
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            assert_eq!(v["request_id"], rid.as_str(), "{v}");
+            assert_eq!(v["token_id"], token_id(&admin).as_str(), "{v}");
+            assert_eq!(v["route"], "/contracts/{id}", "{v}");
+            assert_eq!(v["method"], "GET", "{v}");
+            assert_eq!(v["status"], 200, "{v}");
+            assert!(v["latency_ms"].as_f64().is_some_and(|l| l >= 0.0), "{v}");
+            assert_eq!(v["level"], "INFO", "{v}");
+        } else {
+            assert!(serde_json::from_str::<Value>(&line).is_err(), "{line}");
+            assert!(
+                line.contains("route=\"/contracts/{id}\"")
+                    || line.contains("route=/contracts/{id}"),
+                "{line}"
+            );
+            assert!(line.contains("status=200"), "{line}");
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The journal's (kind, body) rows.
+async fn journal_rows(url: &str) -> Vec<(String, String)> {
+    let store = cascade_store::Store::open(url).await.unwrap();
+    let rows = store.journal(0).await.unwrap();
+    store.close().await;
+    rows.into_iter().map(|r| (r.kind, r.body)).collect()
+}
+
+/// The export without its first line (which names the database).
+fn body_of_export(text: &str) -> String {
+    assert!(text.starts_with("# Exported from "), "{text}");
+    text.split_once('\n').unwrap().1.to_string()
+}
+
+async fn audit_and_export_round_trip(db: Db) {
+    let dir = temp_dir();
+    let Some(a) = fresh(db, &dir).await else {
+        return;
+    };
+    let admin_file = dir.join("admin.token");
+    let server = Server::start(&a, &admin_file);
+    let admin = std::fs::read_to_string(&admin_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let example = examples().join("compute-chain-2025.toml");
+    let url = format!("http://{}", server.addr);
+    cli(&[
+        "load",
+        example.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        &admin,
+    ]);
+    let loaded = journal_rows(&a).await.len() as i64;
+    // Writes through the API after the load: a resale by google, a top-up.
+    let google = token(&a, "google");
+    let g = server.client(&google);
+    let r = g
+        .post_json(
+            "/contracts",
+            r#"{"id":"exported-resale","seller":"google","buyer":"openai","gpu":"h100","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"2.5","backed_by":"cw-google-1","resale":false}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let google_request = r.header("x-request-id").unwrap().to_string();
+    drop(server);
+
+    // The audit trail: who wrote each row, from the database.
+    let lines = cli(&["audit", "--database", &a, "--json"]);
+    let rows: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len() as i64, loaded + 1);
+    assert!(
+        rows[..loaded as usize]
+            .iter()
+            .all(|r| r["principal"] == "admin"
+                && r["token_id"] == token_id(&admin).as_str()
+                && r["request_id"].is_string())
+    );
+    let last = rows.last().unwrap();
+    assert_eq!(last["kind"], "contract");
+    assert_eq!(last["item"]["id"], "exported-resale");
+    assert_eq!(last["principal"], "party:google");
+    assert_eq!(last["token_id"], token_id(&google).as_str());
+    assert_eq!(last["request_id"], google_request.as_str());
+    let tail = cli(&["audit", "--database", &a, "--since", &loaded.to_string()]);
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    assert!(
+        tail.contains("exported-resale")
+            && tail.contains("party:google")
+            && tail.contains(&google_request),
+        "{tail}"
+    );
+    let (ok, _, err) = cli_out(&["audit", "--database", &a, "--since=-1"]);
+    assert!(!ok && err.contains("--since"), "{err}");
+
+    // Export, validate, load into a fresh store: the same journal, the same export.
+    let exported = cli(&["export", "--database", &a]);
+    let file = dir.join("exported.toml");
+    std::fs::write(&file, &exported).unwrap();
+    cli(&["validate", file.to_str().unwrap()]);
+    let b = match db {
+        Db::Sqlite => format!("sqlite://{}", dir.join("b.db").display()),
+        Db::Postgres => fresh(db, &dir).await.unwrap(),
+    };
+    cli(&["load", file.to_str().unwrap(), "--database", &b]);
+    // The same rows, byte for byte; in the loader's order (core's load order
+    // puts the resale written last among the contracts, before commitments).
+    let (mut rows_a, mut rows_b) = (journal_rows(&a).await, journal_rows(&b).await);
+    rows_a.sort();
+    rows_b.sort();
+    assert_eq!(rows_b, rows_a, "the reloaded journal holds other rows");
+    assert_eq!(
+        body_of_export(&cli(&["export", "--database", &b])),
+        body_of_export(&exported)
+    );
+
+    // As of an earlier sequence number: the journal up to there.
+    let early = cli(&["export", "--database", &a, "--at-seq", &loaded.to_string()]);
+    assert!(!early.contains("exported-resale"));
+    let file = dir.join("early.toml");
+    std::fs::write(&file, &early).unwrap();
+    let c = match db {
+        Db::Sqlite => format!("sqlite://{}", dir.join("c.db").display()),
+        Db::Postgres => fresh(db, &dir).await.unwrap(),
+    };
+    cli(&["load", file.to_str().unwrap(), "--database", &c]);
+    // A journal written in load order comes back row for row, in order.
+    assert_eq!(
+        journal_rows(&c).await,
+        journal_rows(&a).await[..loaded as usize].to_vec()
+    );
+    let (ok, _, err) = cli_out(&["export", "--database", &a, "--at-seq", "99999"]);
+    assert!(!ok && err.contains("--at-seq"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_and_export_round_trip_sqlite() {
+    audit_and_export_round_trip(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_and_export_round_trip_postgres() {
+    audit_and_export_round_trip(Db::Postgres).await;
+}
+
+/// `cascade backup` while the service writes: the copy opens as a store and
+/// holds every write acknowledged before the backup began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_serving_holds_every_acknowledged_write() {
+    let dir = temp_dir();
+    let url = fresh(Db::Sqlite, &dir).await.unwrap();
+    let admin_file = dir.join("admin.token");
+    let server = Server::start(&url, &admin_file);
+    let admin = server.client(std::fs::read_to_string(&admin_file).unwrap().trim());
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (acked, stop, admin) = (acked.clone(), stop.clone(), admin.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let id = format!("p-{i}");
+                let r = admin
+                    .post_json(
+                        "/parties",
+                        &format!(r#"{{"id":"{id}","name":"P {i}"}}"#),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(r.status, 201, "{}", r.text());
+                acked.lock().unwrap().push(id);
+                i += 1;
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 30 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before: Vec<String> = acked.lock().unwrap().clone();
+    let to = dir.join("backup.db");
+    let (u, t) = (url.clone(), to.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        cli_out(&["backup", "--database", &u, "--to", t.to_str().unwrap()])
+    })
+    .await
+    .unwrap();
+    assert!(out.0, "{}", out.2);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, Ordering::SeqCst);
+    writer.await.unwrap();
+    let during = acked.lock().unwrap().len();
+    let copy = cascade_store::Store::open(&format!("sqlite://{}", to.display()))
+        .await
+        .unwrap();
+    let parties: BTreeSet<String> = copy
+        .read(|s| {
+            s.ledger
+                .parties()
+                .iter()
+                .map(|p| p.id.as_str().to_string())
+                .collect()
+        })
+        .await
+        .unwrap();
+    copy.close().await;
+    for id in &before {
+        assert!(
+            parties.contains(id),
+            "{id} was acknowledged before the backup but is not in it"
+        );
+    }
+    assert!(during > before.len(), "writes went on during the backup");
+    eprintln!(
+        "backup: {} writes acknowledged before it began, {} in it, {during} in the end",
+        before.len(),
+        parties.len()
+    );
+    // Never over an existing file.
+    let (ok, _, err) = cli_out(&["backup", "--database", &url, "--to", to.to_str().unwrap()]);
+    assert!(!ok && err.contains("exists"), "{err}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// PostgreSQL is backed up with pg_dump: `cascade backup` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_of_postgres_points_to_pg_dump() {
+    let dir = temp_dir();
+    let Some(url) = fresh(Db::Postgres, &dir).await else {
+        return;
+    };
+    let (ok, _, err) = cli_out(&[
+        "backup",
+        "--database",
+        &url,
+        "--to",
+        dir.join("x.db").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("pg_dump"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -308,6 +308,13 @@ rules!(
     unknown_route_is_404,
     wrong_method_is_405,
     journal_survives_a_restart,
+    request_id_is_accepted_generated_and_echoed,
+    metrics_are_prometheus_text_and_count,
+    tokens_are_managed_by_admins_over_http,
+    read_only_token_writes_nothing,
+    expired_token_is_401,
+    revoked_token_is_refused_by_another_instance_within_a_second,
+    audit_records_token_and_request_ids,
 );
 
 // ---- service and documents ------------------------------------------------
@@ -1588,5 +1595,441 @@ async fn billing_routes_are_in_the_openapi_document(app: App) {
     let schemas = doc["components"]["schemas"].to_string();
     for s in ["BillDoc", "MarginsReport", "InvoiceDoc", "BurnDownDoc"] {
         assert!(schemas.contains(&format!("\"{s}\"")), "schema {s} missing");
+    }
+}
+
+// ---- hardening: request ids, metrics, token lifecycle, audit ------------------
+
+async fn request_id_is_accepted_generated_and_echoed(app: App) {
+    let given = app
+        .anon()
+        .send(
+            "GET",
+            "/healthz",
+            &[("x-request-id", "client-42.a:b")],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(given.header("x-request-id"), Some("client-42.a:b"));
+    // Generated when absent, on successes, problems, 404s and 405s alike.
+    for r in [
+        app.anon().get("/healthz").await.unwrap(),
+        app.anon().get("/contracts").await.unwrap(),
+        app.admin().get("/no/such/route").await.unwrap(),
+        app.admin()
+            .send("DELETE", "/contracts", &[], None)
+            .await
+            .unwrap(),
+    ] {
+        let id = r
+            .header("x-request-id")
+            .unwrap_or_else(|| panic!("no id on {}", r.status));
+        assert!(id.starts_with("req_") && id.len() == 20, "{id}");
+    }
+    let a = app.anon().get("/healthz").await.unwrap();
+    let b = app.anon().get("/healthz").await.unwrap();
+    assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
+    // Too long or with a space: 400 naming the header, with an id of the service's own.
+    let long = "a".repeat(129);
+    for bad in [long.as_str(), "has space"] {
+        let r = app
+            .admin()
+            .send("GET", "/contracts", &[("x-request-id", bad)], None)
+            .await
+            .unwrap();
+        let v = problem(&r, 400);
+        assert_eq!(v["errors"][0]["field"], "X-Request-Id", "{v}");
+        assert!(r.header("x-request-id").unwrap().starts_with("req_"));
+    }
+}
+
+/// Every sample line of the text format: `name{labels} value`.
+fn check_exposition(text: &str) {
+    for line in text.lines() {
+        if line.starts_with("# HELP ") || line.starts_with("# TYPE ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line:?}"));
+        assert!(value.parse::<f64>().is_ok(), "value of {line:?}");
+        let name = series.split('{').next().unwrap();
+        assert!(
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && name.starts_with("cascade_"),
+            "name of {line:?}"
+        );
+        let labels = &series[name.len()..];
+        assert!(
+            labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+            "{line:?}"
+        );
+    }
+}
+
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn metrics_are_prometheus_text_and_count(app: App) {
+    for _ in 0..3 {
+        ok(&app.openai().get("/parties").await.unwrap(), 200);
+    }
+    problem(&app.openai().get("/contracts/nope").await.unwrap(), 404);
+    ok(
+        &app.admin()
+            .post_json("/parties", r#"{"id":"metered","name":"Metered"}"#, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    let r = app.anon().get("/metrics").await.unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let t = r.text();
+    check_exposition(&t);
+    let get_parties =
+        "cascade_http_requests_total{method=\"GET\",route=\"/parties\",status=\"200\"}";
+    assert_eq!(sample(&t, get_parties), Some(3.0), "{t}");
+    // The route is the template, not the raw path.
+    assert_eq!(
+        sample(
+            &t,
+            "cascade_http_requests_total{method=\"GET\",route=\"/contracts/{id}\",status=\"404\"}"
+        ),
+        Some(1.0),
+        "{t}"
+    );
+    assert!(!t.contains("nope"));
+    assert_eq!(
+        sample(
+            &t,
+            "cascade_http_request_duration_seconds_count{method=\"GET\",route=\"/parties\"}"
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(
+            &t,
+            "cascade_http_request_duration_seconds_bucket{method=\"GET\",route=\"/parties\",le=\"+Inf\"}"
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&t, "cascade_journal_seq"),
+        Some(app.seq().await as f64)
+    );
+    // The party was one write: at least one group commit of at least one request.
+    assert!(
+        sample(&t, "cascade_write_batch_size_count").unwrap() >= 1.0,
+        "{t}"
+    );
+    assert!(
+        sample(&t, "cascade_write_batch_size_sum").unwrap() >= 1.0,
+        "{t}"
+    );
+    assert_eq!(sample(&t, "cascade_plan_queue_length"), Some(0.0));
+    // Not an API route: not in the OpenAPI document.
+    let doc = app.anon().get("/openapi.json").await.unwrap().json();
+    assert!(doc["paths"]["/metrics"].is_null());
+}
+
+async fn tokens_are_managed_by_admins_over_http(app: App) {
+    let r = app
+        .admin()
+        .post_json(
+            "/tokens",
+            r#"{"party":"openai","expires":"90d","read_only":true}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    let v = ok(&r, 201);
+    let secret = v["token"].as_str().unwrap().to_string();
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(id, cascade_store::token_id_of(&hash_token(&secret)));
+    assert_eq!(v["party"], "openai");
+    assert_eq!(v["read_only"], true);
+    assert_eq!(v["status"], "active");
+    let created = v["created_at"].as_str().unwrap();
+    let expires = v["expires_at"].as_str().unwrap();
+    assert!(expires > created, "{v}");
+    // It works, as openai.
+    let c = Client::new(app.addr).with_token(&secret);
+    ok(&c.get("/contracts").await.unwrap(), 200);
+    // Listed with its id, never with its secret or hash.
+    let r = app.admin().get("/tokens?party=openai").await.unwrap();
+    let list = ok(&r, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id.as_str())
+    );
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["principal"] == "party:openai")
+    );
+    assert!(!r.text().contains(&secret) && !r.text().contains(&hash_token(&secret)));
+    // Parties manage no tokens.
+    problem(&app.openai().get("/tokens").await.unwrap(), 403);
+    problem(
+        &app.openai()
+            .post_json("/tokens", r#"{"party":"openai"}"#, None)
+            .await
+            .unwrap(),
+        403,
+    );
+    problem(
+        &app.openai()
+            .send("DELETE", &format!("/tokens/{id}"), &[], None)
+            .await
+            .unwrap(),
+        403,
+    );
+    // Bad requests name the field.
+    for (body, field) in [
+        (r#"{"party":"nobody"}"#, "party"),
+        (r#"{"party":"openai","expires":"90 days"}"#, "expires"),
+        (r#"{"party":"openai","admin":true}"#, "admin"),
+        (r#"{}"#, "party"),
+    ] {
+        let v = problem(
+            &app.admin().post_json("/tokens", body, None).await.unwrap(),
+            422,
+        );
+        assert_eq!(v["errors"][0]["field"], field, "{body}: {v}");
+    }
+    // Revoked: refused at once on this instance; revoking twice keeps the first time.
+    let r = app
+        .admin()
+        .send("DELETE", &format!("/tokens/{id}"), &[], None)
+        .await
+        .unwrap();
+    let v = ok(&r, 200);
+    assert_eq!(v["status"], "revoked");
+    let v401 = problem(&c.get("/contracts").await.unwrap(), 401);
+    assert!(
+        v401["detail"].as_str().unwrap().contains("revoked"),
+        "{v401}"
+    );
+    let again = ok(
+        &app.admin()
+            .send("DELETE", &format!("/tokens/{id}"), &[], None)
+            .await
+            .unwrap(),
+        200,
+    );
+    assert_eq!(again["revoked_at"], v["revoked_at"]);
+    problem(
+        &app.admin()
+            .send("DELETE", "/tokens/tok_0000000000000000", &[], None)
+            .await
+            .unwrap(),
+        404,
+    );
+    // An admin token made over HTTP is an admin token.
+    let v = ok(
+        &app.admin()
+            .post_json("/tokens", r#"{"admin":true}"#, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    let admin2 = Client::new(app.addr).with_token(v["token"].as_str().unwrap());
+    ok(&admin2.get("/tokens").await.unwrap(), 200);
+    let doc = app.anon().get("/openapi.json").await.unwrap().json();
+    assert!(doc["paths"]["/tokens"]["post"].is_object());
+    assert!(doc["paths"]["/tokens"]["get"].is_object());
+    assert!(doc["paths"]["/tokens/{id}"]["delete"]["responses"]["404"].is_object());
+}
+
+/// Every write route of the OpenAPI document (whatever other branches
+/// add), with a read-only admin token: 403 before anything is read or stored.
+async fn read_only_token_writes_nothing(app: App) {
+    let store = Store::open(&app.url).await.unwrap();
+    let secret = new_token();
+    store
+        .create_token(&hash_token(&secret), "admin", None, true)
+        .await
+        .unwrap();
+    let ro = Client::new(app.addr).with_token(&secret);
+    let before = app.seq().await;
+    let doc = app.anon().get("/openapi.json").await.unwrap().json();
+    let mut writes = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["post", "put", "patch", "delete"] {
+            if item[method].is_null() || path == "/plan" || path.starts_with("/plan/") {
+                continue;
+            }
+            let concrete = path
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        "cw-google-1"
+                    } else {
+                        seg
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let r = ro
+                .send(
+                    &method.to_uppercase(),
+                    &concrete,
+                    &[("content-type", "application/json")],
+                    Some(br#"{"id":"ro-attempt"}"#),
+                )
+                .await
+                .unwrap();
+            let v = problem(&r, 403);
+            assert!(
+                v["detail"].as_str().unwrap().contains("read-only"),
+                "{method} {path}: {v}"
+            );
+            writes += 1;
+        }
+    }
+    assert!(writes >= 13, "only {writes} write routes in the document");
+    assert_eq!(
+        app.seq().await,
+        before,
+        "a read-only token stored something"
+    );
+    // It reads, and it plans (a plan stores nothing).
+    ok(&ro.get("/contracts").await.unwrap(), 200);
+    let r = ro
+        .post_json("/plan", r#"{"buyer":"openai","strategy":"greedy"}"#, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn expired_token_is_401(app: App) {
+    let store = Store::open(&app.url).await.unwrap();
+    let secret = new_token();
+    let expires = cascade_core::Instant::from_unix_seconds(cascade_store::now().unix_seconds() + 1);
+    store
+        .create_token(&hash_token(&secret), "party:openai", Some(expires), false)
+        .await
+        .unwrap();
+    let c = Client::new(app.addr).with_token(&secret);
+    // Stored times are whole seconds: it may already have expired, never before `expires`.
+    let first = c.get("/contracts").await.unwrap();
+    if first.status != 401 {
+        ok(&first, 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let v = problem(&c.get("/contracts").await.unwrap(), 401);
+    assert!(v["detail"].as_str().unwrap().contains("expired"), "{v}");
+}
+
+async fn revoked_token_is_refused_by_another_instance_within_a_second(app: App) {
+    let (addr_b, _store_b, stop_b, _served_b) = serve(&app.url).await;
+    let secret = token(&Store::open(&app.url).await.unwrap(), "party:openai").await;
+    let id = cascade_store::token_id_of(&hash_token(&secret));
+    let on_b = Client::new(addr_b).with_token(&secret);
+    // Instance B has seen (and cached) the token.
+    for _ in 0..5 {
+        ok(&on_b.get("/contracts").await.unwrap(), 200);
+    }
+    ok(
+        &app.admin()
+            .send("DELETE", &format!("/tokens/{id}"), &[], None)
+            .await
+            .unwrap(),
+        200,
+    );
+    let revoked = std::time::Instant::now();
+    loop {
+        let r = on_b.get("/contracts").await.unwrap();
+        if r.status == 401 {
+            break;
+        }
+        ok(&r, 200);
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(1),
+            "instance B still accepts the token 1 s after its revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let took = revoked.elapsed();
+    assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+    let _ = stop_b.send(());
+}
+
+async fn audit_records_token_and_request_ids(app: App) {
+    let before = app.seq().await;
+    let r = app
+        .admin()
+        .send(
+            "POST",
+            "/parties",
+            &[
+                ("content-type", "application/json"),
+                ("x-request-id", "audit-test-1"),
+            ],
+            Some(br#"{"id":"audited","name":"Audited"}"#),
+        )
+        .await
+        .unwrap();
+    ok(&r, 201);
+    let r = app
+        .google()
+        .post_json("/contracts", &resale("audited-resale", "10"), None)
+        .await
+        .unwrap();
+    ok(&r, 201);
+    let google_request = r.header("x-request-id").unwrap().to_string();
+    let v = ok(
+        &app.admin()
+            .get(&format!("/audit?since={before}"))
+            .await
+            .unwrap(),
+        200,
+    );
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(rows[0]["seq"], before + 1);
+    assert_eq!(rows[0]["kind"], "party");
+    assert_eq!(rows[0]["item"]["id"], "audited");
+    assert_eq!(rows[0]["principal"], "admin");
+    assert_eq!(
+        rows[0]["token_id"],
+        cascade_store::token_id_of(&hash_token(&app.admin)).as_str()
+    );
+    assert_eq!(rows[0]["request_id"], "audit-test-1");
+    assert_eq!(rows[1]["principal"], "party:google");
+    assert_eq!(
+        rows[1]["token_id"],
+        cascade_store::token_id_of(&hash_token(&app.google)).as_str()
+    );
+    assert_eq!(rows[1]["request_id"], google_request.as_str());
+    assert_eq!(v["next_since"], before + 2);
+    // Paging.
+    let v = ok(
+        &app.admin()
+            .get(&format!("/audit?since={before}&limit=1"))
+            .await
+            .unwrap(),
+        200,
+    );
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(v["next_since"], before + 1);
+    // The loaded example has no token or request id: it came straight to the store.
+    let v = ok(&app.admin().get("/audit?limit=1").await.unwrap(), 200);
+    assert_eq!(v["rows"][0]["principal"], "admin");
+    assert!(v["rows"][0].get("token_id").is_none());
+    // Admins only; bad parameters are 400s.
+    problem(&app.openai().get("/audit").await.unwrap(), 403);
+    for q in ["since=-1", "since=x", "limit=0", "limit=10001", "until=3"] {
+        problem(&app.admin().get(&format!("/audit?{q}")).await.unwrap(), 400);
     }
 }
