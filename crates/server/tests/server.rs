@@ -1465,7 +1465,7 @@ async fn expansion_refusals_are_409_with_their_facts(app: App) {
     let v = problem(
         &o.post_json(
             "/expansions",
-            r#"{"id":"cut","site":"stargate-abilene","effective":"2026-08-01","power_mw":-20.0}"#,
+            r#"{"id":"cut","site":"stargate-abilene","effective":"2026-08-01","gpus":{},"power_mw":-20.0}"#,
             None,
         )
         .await
