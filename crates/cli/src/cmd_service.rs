@@ -407,7 +407,8 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
                     args.file.display(),
                     r.violations.len()
                 );
-                for v in &r.violations {
+                // Located in the file, as `validate` does.
+                for v in crate::locate_violations(&args.file, &r) {
                     eprintln!("  {v}");
                 }
                 Ok(ExitCode::FAILURE)

@@ -181,19 +181,32 @@ pub fn locate_violations(path: &Path, rejection: &Rejection) -> Vec<String> {
         .iter()
         .map(|v| {
             let item = v.item();
+            let mut also = String::new();
             let position = match item {
                 ItemRef::Amendment(n, _)
                 | ItemRef::Clause(n, _)
                 | ItemRef::Demand(n)
                 | ItemRef::Outage(n) => cascade_format::locate_index(&src, item.kind(), *n),
-                _ => item
-                    .id()
-                    .and_then(|id| cascade_format::locate(&src, item.kind(), id.as_str())),
+                _ => {
+                    let all = item
+                        .id()
+                        .map(|id| cascade_format::locate_all(&src, item.kind(), id.as_str()))
+                        .unwrap_or_default();
+                    // A duplicate id points at the later item written and
+                    // names where the first one is.
+                    if matches!(v, cascade_core::Violation::DuplicateId { .. }) && all.len() > 1 {
+                        let (line, col) = all[0];
+                        also = format!(" (first written at {}:{line}:{col})", path.display());
+                        all.last().copied()
+                    } else {
+                        all.first().copied()
+                    }
+                }
             };
             let at = position
                 .map(|(line, col)| format!("{}:{line}:{col}: ", path.display()))
                 .unwrap_or_else(|| format!("{}: ", path.display()));
-            format!("{at}{v}")
+            format!("{at}{v}{also}")
         })
         .collect()
 }

@@ -758,3 +758,345 @@ fn focus_commitments_apply_usage_rows_and_list_the_commitment() {
         "2026-04-01T00:00:00Z"
     );
 }
+
+// ---- site build-out ------------------------------------------------------------
+
+/// crates/cli/tests/fixtures/buildout/: valid.toml and one broken copy per
+/// rule of issue 10's "Bad input".
+fn buildout_fixture(name: &str) -> PathBuf {
+    root().join("crates/cli/tests/fixtures/buildout").join(name)
+}
+
+#[test]
+fn build_out_bad_input_is_located_and_applies_nothing() {
+    // (file, what stderr must contain, starting with file:line:col)
+    let cases = [
+        (
+            "unknown-site.toml",
+            "unknown-site.toml:22:1: expansion \"phase-2\": field site names site \"abilen\", which does not exist",
+        ),
+        (
+            "unknown-class.toml",
+            "unknown-class.toml:22:1: expansion \"phase-2\": field gpus names gpu \"gb300\", which does not exist",
+        ),
+        (
+            "installed-below-zero.toml",
+            "installed-below-zero.toml:40:1: expansion \"retire\": installed gb200 GPUs at site \"abilene\" would go below 0 at 2026-10-01T00:00:00Z: -100 installed, short by 100",
+        ),
+        (
+            "power-below-zero.toml",
+            "power-below-zero.toml:40:1: expansion \"unplug\": power of site \"abilene\" would go below 0 at 2026-10-01T00:00:00Z: -500000 W",
+        ),
+        (
+            "duplicate-id.toml",
+            "duplicate-id.toml:40:1: expansion \"phase-2\": duplicate id (an expansion with this id already exists) (first written at ",
+        ),
+        (
+            "effective-out-of-range.toml",
+            "effective-out-of-range.toml:25:13: expansion \"phase-2\": field effective: 2201-01-01 is outside the supported range 1970-01-01T00:00:00Z .. 2200-01-01T00:00:00Z",
+        ),
+        (
+            "effective-before-1970.toml",
+            "effective-before-1970.toml:25:13: expansion \"phase-2\": field effective: 1969-12-31 is outside the supported range",
+        ),
+        (
+            "fractional-gpus.toml",
+            "fractional-gpus.toml:26:18: expansion[0].gpus.gb200: invalid type: floating point `300.5`, expected i64",
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("cascade-cli-buildout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, expect) in cases {
+        let p = buildout_fixture(file);
+        let f = p.to_str().unwrap();
+        for args in [
+            vec!["validate", f],
+            vec!["buildout", f],
+            vec!["exposure", f, "--buyer", "oai", "--at", "2026-06-01"],
+        ] {
+            let o = cascade(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            assert!(
+                err.contains(expect),
+                "{args:?}: expected {expect:?} in\n{err}"
+            );
+            assert!(!err.contains("panicked"), "{file}: {err}");
+            assert!(stdout(&o).is_empty(), "{args:?} printed a result");
+        }
+        // Nothing is stored: the valid file then loads into the same store
+        // (a partial load would collide with its ids).
+        let db = format!("sqlite://{}", dir.join(format!("{file}.db")).display());
+        let o = cascade(&["load", f, "--database", &db]);
+        assert_eq!(o.status.code(), Some(1), "load {file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expect), "load {file}: {}", stderr(&o));
+        let valid = buildout_fixture("valid.toml");
+        let o = cascade(&["load", valid.to_str().unwrap(), "--database", &db]);
+        assert!(
+            o.status.success(),
+            "load valid.toml after {file}: {}",
+            stderr(&o)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// valid.toml: 500 GB200 (0.6 MW) on 1 MW, phase 2 (+300, +0.5 MW) on
+/// 2026-04-15, 700 sold to oai for [2026-05-01, 2026-09-01).
+#[test]
+fn build_out_timeline_by_hand_and_in_any_file_order() {
+    let p = buildout_fixture("valid.toml");
+    let run = |p: &Path| {
+        json_of(&cascade(&[
+            "buildout",
+            p.to_str().unwrap(),
+            "--from",
+            "2026-04",
+            "--to",
+            "2026-09",
+            "--asof",
+            "2026-03-01",
+            "--json",
+        ]))
+    };
+    let v = run(&p);
+    let rows: Vec<Value> = v["sites"][0]["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let c = &m["classes"][0];
+            json!([
+                m["month"],
+                m["power_mw"],
+                m["drawn_mw"],
+                c["installed_gpus"],
+                c["sold_gpus"],
+                c["free_gpus"],
+                c["min_free_gpus"],
+                c["unbuilt_gpus"]
+            ])
+        })
+        .collect();
+    // (month, power MW, drawn MW, installed, sold, free, min free, sold but
+    // not built as of 2026-03-01). Phase 2 lands on April 15th: the April
+    // row is phase 1 only. May: 800 installed (800 × 1200 W = 0.96 MW), 700
+    // sold, of which 700 − 500 = 200 stand on phase 2, not built as of
+    // March. September: the contract has ended.
+    assert_eq!(
+        rows,
+        [
+            json!(["2026-04", 1.0, 0.6, 500, 0, 500, 500, 0]),
+            json!(["2026-05", 1.5, 0.96, 800, 700, 100, 100, 200]),
+            json!(["2026-06", 1.5, 0.96, 800, 700, 100, 100, 200]),
+            json!(["2026-07", 1.5, 0.96, 800, 700, 100, 100, 200]),
+            json!(["2026-08", 1.5, 0.96, 800, 700, 100, 100, 200]),
+            json!(["2026-09", 1.5, 0.96, 800, 0, 800, 800, 0]),
+        ]
+    );
+    // oai holds 700 GB200 = 1750 H100e at 2026-06-01; f₀ = 500/700, so
+    // 1750 × 2/7 = 500 H100e are not built as of March.
+    let e = json_of(&cascade(&[
+        "exposure",
+        p.to_str().unwrap(),
+        "--buyer",
+        "oai",
+        "--at",
+        "2026-06-01",
+        "--asof",
+        "2026-03-01",
+        "--json",
+    ]));
+    assert_eq!(
+        e["unbuilt"],
+        json!({"asof": "2026-03-01T00:00:00Z", "h100e": 500.0, "share": 0.2857,
+               "by_provider": [{"id": "cw", "h100e": 500.0, "share": 0.2857}]})
+    );
+    // The same file with the expansion written after the contract that
+    // needs it gives the same document.
+    let src = std::fs::read_to_string(&p).unwrap();
+    let (x0, x1) = (
+        src.find("[[expansion]]").unwrap(),
+        src.find("[[contract]]").unwrap(),
+    );
+    let reordered = format!("{}{}\n{}", &src[..x0], &src[x1..], &src[x0..x1]);
+    let f = scenario_file("buildout-reordered.toml", &reordered);
+    assert_eq!(run(&f), v);
+}
+
+/// examples/stargate-buildout.toml: the figures of its header, from the
+/// commands the header names.
+#[test]
+fn stargate_buildout_example_figures_hold() {
+    const FILE: &str = "examples/stargate-buildout.toml";
+    let v = json_of(&cascade(&[
+        "buildout",
+        FILE,
+        "--asof",
+        "2026-01-01",
+        "--json",
+    ]));
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (Some("2025-07"), Some("2031-07"))
+    );
+    // (site, month, power MW, drawn MW, [(class, installed, sold, free, not built)])
+    type Row<'a> = (
+        &'a str,
+        &'a str,
+        f64,
+        f64,
+        Vec<(&'a str, i64, i64, i64, i64)>,
+    );
+    let header: Vec<Row> = vec![
+        (
+            "cw-fleet",
+            "2025-07",
+            420.0,
+            350.0,
+            vec![("gb200", 0, 0, 0, 0), ("h100", 250_000, 0, 250_000, 0)],
+        ),
+        (
+            "cw-fleet",
+            "2026-01",
+            850.0,
+            755.0,
+            vec![("gb200", 150_000, 100_000, 50_000, 0)],
+        ),
+        (
+            "cw-fleet",
+            "2026-03",
+            900.0,
+            803.6,
+            vec![("gb200", 168_000, 160_000, 8_000, 10_000)],
+        ),
+        (
+            "cw-fleet",
+            "2027-01",
+            3150.0,
+            2963.6,
+            vec![("gb200", 968_000, 160_000, 808_000, 10_000)],
+        ),
+        (
+            "cw-fleet",
+            "2028-03",
+            3150.0,
+            2963.6,
+            vec![("gb200", 968_000, 100_000, 868_000, 0)],
+        ),
+        (
+            "cw-fleet",
+            "2030-03",
+            3150.0,
+            2963.6,
+            vec![
+                ("gb200", 968_000, 0, 968_000, 0),
+                ("h100", 250_000, 0, 250_000, 0),
+            ],
+        ),
+        (
+            "stargate-abilene",
+            "2025-07",
+            200.0,
+            172.8,
+            vec![("gb200", 64_000, 64_000, 0, 0)],
+        ),
+        (
+            "stargate-abilene",
+            "2026-06",
+            200.0,
+            172.8,
+            vec![("gb200", 64_000, 64_000, 0, 0)],
+        ),
+        (
+            "stargate-abilene",
+            "2026-07",
+            1200.0,
+            1080.0,
+            vec![("gb200", 400_000, 400_000, 0, 336_000)],
+        ),
+        (
+            "stargate-abilene",
+            "2030-07",
+            1200.0,
+            1080.0,
+            vec![("gb200", 400_000, 336_000, 64_000, 272_000)],
+        ),
+        (
+            "stargate-abilene",
+            "2031-07",
+            1200.0,
+            1080.0,
+            vec![("gb200", 400_000, 0, 400_000, 0)],
+        ),
+    ];
+    for (site, month, power, drawn, classes) in header {
+        let s = v["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["site"] == site)
+            .unwrap();
+        let m = s["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["month"] == month)
+            .unwrap();
+        assert_eq!(
+            (m["power_mw"].as_f64(), m["drawn_mw"].as_f64()),
+            (Some(power), Some(drawn)),
+            "{site} {month}"
+        );
+        for (gpu, installed, sold, free, unbuilt) in classes {
+            let c = m["classes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["gpu"] == gpu)
+                .unwrap();
+            assert_eq!(
+                c,
+                &json!({"gpu": gpu, "installed_gpus": installed, "sold_gpus": sold, "free_gpus": free,
+                        "min_free_gpus": free, "unbuilt_gpus": unbuilt}),
+                "{site} {month}"
+            );
+        }
+    }
+    let exposure = |buyer: &str, json: bool| {
+        let mut args = vec![
+            "exposure",
+            FILE,
+            "--buyer",
+            buyer,
+            "--at",
+            "2026-09-01",
+            "--asof",
+            "2026-01-01",
+        ];
+        if json {
+            args.push("--json");
+        }
+        cascade(&args)
+    };
+    let e = json_of(&exposure("openai", true));
+    assert_eq!(e["total"], json!({"gpus": 550000, "h100e": 1375000.0}));
+    assert_eq!(
+        e["unbuilt"],
+        json!({"asof": "2026-01-01T00:00:00Z", "h100e": 863437.5, "share": 0.628,
+               "by_provider": [{"id": "oracle", "h100e": 840000.0, "share": 0.6109},
+                               {"id": "coreweave", "h100e": 23437.5, "share": 0.017}]})
+    );
+    let text = stdout(&exposure("openai", false));
+    assert!(text.contains("HIDDEN CONCENTRATION"), "{text}");
+    assert!(
+        text.contains("NOT YET BUILT: 863437.5 H100e (62.8%) of the capacity held at 2026-09-01T00:00:00Z depends on expansions after 2026-01-01T00:00:00Z: oracle 840000 H100e (61.1%), coreweave 23437.5 H100e (1.7%)"),
+        "{text}"
+    );
+    let g = json_of(&exposure("google", true));
+    assert_eq!(
+        g["unbuilt"],
+        json!({"asof": "2026-01-01T00:00:00Z", "h100e": 1562.5, "share": 0.0625,
+               "by_provider": [{"id": "coreweave", "h100e": 1562.5, "share": 0.0625}]})
+    );
+}

@@ -77,10 +77,19 @@ impl fmt::Display for ItemRef {
     }
 }
 
+/// "an expansion", "a contract": every kind's name is spelt as it sounds.
+fn article(kind: &str) -> &'static str {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// One broken invariant. Each variant carries what a reader needs to act.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
-    #[error("{item}: duplicate id (a {kind} with this id already exists)", kind = item.kind())]
+    #[error("{item}: duplicate id ({} {kind} with this id already exists)", article(item.kind()), kind = item.kind())]
     DuplicateId { item: ItemRef },
 
     #[error("{item}: field {field} names {kind} {id:?}, which does not exist")]

@@ -255,6 +255,16 @@ pub fn load_path(path: &Path) -> Result<Scenario, LoadError> {
 /// `[policy.<buyer>]`. `None` if the document does not parse or has no such
 /// item.
 pub fn locate(src: &str, kind: &str, id: &str) -> Option<(usize, usize)> {
+    locate_all(src, kind, id).into_iter().next()
+}
+
+/// Where every item of `kind` named `id` is written, in file order (more
+/// than one for a duplicate id).
+pub fn locate_all(src: &str, kind: &str, id: &str) -> Vec<(usize, usize)> {
+    locate_items(src, kind, id).unwrap_or_default()
+}
+
+fn locate_items(src: &str, kind: &str, id: &str) -> Option<Vec<(usize, usize)>> {
     let root = if tree::looks_like_json(src) {
         tree::from_json(src)?
     } else {
@@ -262,7 +272,7 @@ pub fn locate(src: &str, kind: &str, id: &str) -> Option<(usize, usize)> {
     };
     let section = root.get(kind)?;
     if kind == "policy" {
-        return Some(tree::line_col(src, section.get(id)?.start));
+        return Some(vec![tree::line_col(src, section.get(id)?.start)]);
     }
     let keys: &[&str] = match kind {
         "amendment" => &["contract", "commitment"],
@@ -274,13 +284,16 @@ pub fn locate(src: &str, kind: &str, id: &str) -> Option<(usize, usize)> {
     let tree::NodeKind::Array(items) = &section.kind else {
         return None;
     };
-    items
-        .iter()
-        .find(|item| {
-            keys.iter()
-                .any(|k| item.get(k).and_then(Node::as_str) == Some(id))
-        })
-        .map(|item| tree::line_col(src, item.start))
+    Some(
+        items
+            .iter()
+            .filter(|item| {
+                keys.iter()
+                    .any(|k| item.get(k).and_then(Node::as_str) == Some(id))
+            })
+            .map(|item| tree::line_col(src, item.start))
+            .collect(),
+    )
 }
 
 /// Where the `index`-th (0-based) item of `kind` is written: for items the

@@ -115,6 +115,13 @@ pub fn may_top_up(who: &Principal, seller: &Id, kind: &str) -> Result<(), Proble
     })
 }
 
+/// Only a site's owner builds it out (expansions and retirements).
+pub fn may_build(who: &Principal, owner: &Id) -> Result<(), Problem> {
+    acting_for(who, owner, || {
+        format!("only the site's owner ({owner:?}) or an admin may change its capacity")
+    })
+}
+
 /// Only the buyer of a contract may resell it.
 pub fn may_resell(who: &Principal, held: &Contract) -> Result<(), Problem> {
     acting_for(who, &held.buyer, || {

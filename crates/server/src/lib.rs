@@ -71,6 +71,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(gpus::router())
         .merge(parties::router())
         .merge(sites::router())
+        .merge(expansions::router())
         .merge(contracts::router())
         .merge(chain::router())
         .merge(commitments::router())

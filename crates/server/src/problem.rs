@@ -368,11 +368,44 @@ pub fn violation_view(v: &Violation) -> ViolationView {
         }
         Violation::BackingRejected { backing, .. } => json!({"backing": backing.as_str()}),
         Violation::PowerOverrun {
+            site,
+            at,
             required_w,
             limit_w,
             over_w,
             ..
-        } => json!({"required_w": required_w, "limit_w": limit_w, "over_w": over_w}),
+        } => json!({
+            "site": site.as_str(), "at": at.map(|t| t.to_string()),
+            "required_w": required_w, "limit_w": limit_w, "over_w": over_w,
+        }),
+        Violation::InstalledBelowZero {
+            site,
+            gpu,
+            at,
+            installed,
+            shortfall,
+            ..
+        } => json!({
+            "site": site.as_str(), "gpu": gpu.as_str(), "at": at.to_string(),
+            "installed": installed, "shortfall": shortfall,
+        }),
+        Violation::InstalledBelowSold {
+            site,
+            gpu,
+            at,
+            installed,
+            sold,
+            shortfall,
+            contracts,
+            ..
+        } => json!({
+            "site": site.as_str(), "gpu": gpu.as_str(), "at": at.to_string(),
+            "installed": installed, "sold": sold, "shortfall": shortfall,
+            "contracts": contracts.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        }),
+        Violation::PowerBelowZero {
+            site, at, power_w, ..
+        } => json!({"site": site.as_str(), "at": at.to_string(), "power_w": power_w}),
         Violation::ExclusiveViolated {
             buyer,
             seller,

@@ -2033,3 +2033,439 @@ async fn audit_records_token_and_request_ids(app: App) {
         problem(&app.admin().get(&format!("/audit?{q}")).await.unwrap(), 400);
     }
 }
+
+// ---- site build-out ---------------------------------------------------------------------
+//
+// stargate-abilene (oracle) starts with 64000 GB200 (1200 W each: 76.8 MW)
+// on 80 MW, and sells 16000 of them to openai (oracle-openai-1, 2025-06-01
+// to 2030-06-01). Phase 2 adds 8000 GB200 and 20 MW from 2026-06-01;
+// oracle sells 50000 more to openai from that day, ahead of construction.
+
+const PHASE_2: &str = r#"{"id":"abilene-phase-2","site":"stargate-abilene","effective":"2026-06-01","gpus":{"gb200":8000},"power_mw":20.0}"#;
+
+fn abilene_sale(id: &str, gpus: u32) -> String {
+    format!(
+        r#"{{"id":"{id}","seller":"oracle","buyer":"openai","gpu":"gb200","gpus":{gpus},"start":"2026-06-01","end":"2027-01-01","price_per_gpu_hour":"4.00","site":"stargate-abilene"}}"#
+    )
+}
+
+/// Phase 2 by oracle, then the sale ahead of it.
+async fn build_phase_2(app: &App) {
+    ok(
+        &app.oracle()
+            .post_json("/expansions", PHASE_2, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    ok(
+        &app.oracle()
+            .post_json("/contracts", &abilene_sale("abilene-2", 50000), None)
+            .await
+            .unwrap(),
+        201,
+    );
+}
+
+rules!(
+    build_out_routes_are_in_the_openapi_document,
+    the_owner_adds_an_expansion_and_the_site_shows_it,
+    an_admin_may_expand_any_site,
+    expanding_another_partys_site_is_403,
+    expansion_refusals_are_409_with_their_facts,
+    expansion_values_are_checked_422,
+    expansions_are_idempotent,
+    unknown_site_is_404,
+    timeline_is_the_cli_document,
+    timeline_shows_every_party_totals_only,
+    timeline_bad_query_is_400,
+);
+
+async fn build_out_routes_are_in_the_openapi_document(app: App) {
+    let doc = ok(&app.anon().get("/openapi.json").await.unwrap(), 200);
+    for (path, method) in [
+        ("/expansions", "post"),
+        ("/sites/{id}", "get"),
+        ("/sites/{id}/timeline", "get"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from /openapi.json"
+        );
+    }
+    let params = doc["paths"]["/expansions"]["post"]["parameters"].to_string();
+    assert!(params.contains("Idempotency-Key"), "{params}");
+    let q = doc["paths"]["/sites/{id}/timeline"]["get"]["parameters"].to_string();
+    for p in ["from", "to", "asof"] {
+        assert!(q.contains(&format!("\"{p}\"")), "{p} in {q}");
+    }
+    let s = &doc["components"]["schemas"];
+    assert!(s["ExpansionDoc"].is_object() && s["TimelineDoc"].is_object());
+    assert!(s["SiteView"]["properties"]["expansions"].is_object());
+}
+
+async fn the_owner_adds_an_expansion_and_the_site_shows_it(app: App) {
+    let seq = app.seq().await;
+    let v = ok(
+        &app.oracle()
+            .post_json("/expansions", PHASE_2, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    // The document back, times in RFC 3339.
+    let mut want: Value = serde_json::from_str(PHASE_2).unwrap();
+    want["effective"] = json!("2026-06-01T00:00:00Z");
+    assert_eq!(v, want);
+    assert_eq!(app.seq().await, seq + 1);
+    // Any token reads the site with its expansions.
+    let site = ok(
+        &app.google().get("/sites/stargate-abilene").await.unwrap(),
+        200,
+    );
+    assert_eq!(site["owner"], "oracle");
+    assert_eq!(site["gpus"], json!({"gb200": 64000}));
+    assert_eq!(site["power_mw"], 80.0);
+    assert_eq!(site["expansions"], json!([v]));
+    // A site never expanded lists none.
+    let plano = ok(&app.google().get("/sites/cw-plano").await.unwrap(), 200);
+    assert_eq!(plano["expansions"], json!([]));
+    // Selling ahead of construction is accepted: 16000 + 50000 sold from
+    // June, against 72000 installed then.
+    ok(
+        &app.oracle()
+            .post_json("/contracts", &abilene_sale("abilene-2", 50000), None)
+            .await
+            .unwrap(),
+        201,
+    );
+}
+
+async fn an_admin_may_expand_any_site(app: App) {
+    let v = ok(
+        &app.admin()
+            .post_json(
+                "/expansions",
+                r#"{"id":"plano-h100-retire","site":"cw-plano","effective":"2028-01-01","gpus":{"h100":-2000}}"#,
+                None,
+            )
+            .await
+            .unwrap(),
+        201,
+    );
+    assert_eq!(v["gpus"], json!({"h100": -2000}));
+    assert!(v.get("power_mw").is_none());
+}
+
+async fn expanding_another_partys_site_is_403(app: App) {
+    let seq = app.seq().await;
+    for c in [app.google(), app.openai()] {
+        let p = problem(
+            &c.post_json("/expansions", PHASE_2, None).await.unwrap(),
+            403,
+        );
+        assert!(
+            p["detail"].as_str().unwrap().contains("owner"),
+            "{}",
+            p["detail"]
+        );
+    }
+    assert_eq!(app.seq().await, seq);
+    let site = ok(
+        &app.admin().get("/sites/stargate-abilene").await.unwrap(),
+        200,
+    );
+    assert_eq!(site["expansions"], json!([]));
+}
+
+async fn expansion_refusals_are_409_with_their_facts(app: App) {
+    build_phase_2(&app).await;
+    let seq = app.seq().await;
+    let o = app.oracle();
+    // Retiring phase 2 in July: 64000 installed, 16000 + 50000 = 66000 sold.
+    let v = problem(
+        &o.post_json(
+            "/expansions",
+            r#"{"id":"retire","site":"stargate-abilene","effective":"2026-07-01","gpus":{"gb200":-8000}}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        409,
+    );
+    let viol = &v["violations"][0];
+    assert_eq!(viol["code"], "installed_below_sold");
+    assert_eq!(viol["item"], json!({"kind": "expansion", "id": "retire"}));
+    assert_eq!(
+        viol["facts"],
+        json!({
+            "site": "stargate-abilene", "gpu": "gb200", "at": "2026-07-01T00:00:00Z",
+            "installed": 64000, "sold": 66000, "shortfall": 2000,
+            "contracts": ["oracle-openai-1", "abilene-2"],
+        })
+    );
+    // Taking back phase 2's 20 MW in August leaves 80 MW for 72000 × 1200 W
+    // = 86.4 MW drawn.
+    let v = problem(
+        &o.post_json(
+            "/expansions",
+            r#"{"id":"cut","site":"stargate-abilene","effective":"2026-08-01","gpus":{},"power_mw":-20.0}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        409,
+    );
+    assert_eq!(v["violations"][0]["code"], "power_overrun");
+    assert_eq!(
+        v["violations"][0]["facts"],
+        json!({
+            "site": "stargate-abilene", "at": "2026-08-01T00:00:00Z",
+            "required_w": "86400000", "limit_w": "80000000", "over_w": "6400000",
+        })
+    );
+    // Retiring a class the site does not have: installed would be −1.
+    let v = problem(
+        &o.post_json(
+            "/expansions",
+            r#"{"id":"h100-out","site":"stargate-abilene","effective":"2026-08-01","gpus":{"h100":-1}}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        409,
+    );
+    assert_eq!(v["violations"][0]["code"], "installed_below_zero");
+    assert_eq!(v["violations"][0]["facts"]["at"], "2026-08-01T00:00:00Z");
+    assert_eq!(v["violations"][0]["facts"]["installed"], -1);
+    // An id already used, and a site that does not exist.
+    let v = problem(
+        &o.post_json("/expansions", PHASE_2, None).await.unwrap(),
+        409,
+    );
+    assert_eq!(v["violations"][0]["code"], "duplicate_id");
+    let v = problem(
+        &o.post_json(
+            "/expansions",
+            r#"{"id":"x","site":"nowhere","effective":"2026-08-01","gpus":{"gb200":1}}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        409,
+    );
+    assert_eq!(v["violations"][0]["code"], "unknown_reference");
+    assert_eq!(v["violations"][0]["facts"]["id"], "nowhere");
+    assert_eq!(app.seq().await, seq);
+}
+
+async fn expansion_values_are_checked_422(app: App) {
+    let seq = app.seq().await;
+    let v = problem(
+        &app.oracle()
+            .post_json(
+                "/expansions",
+                r#"{"id":"x","site":"stargate-abilene","effective":"2301-01-01","gpus":{"gb200":0},"power_mw":1e300}"#,
+                None,
+            )
+            .await
+            .unwrap(),
+        422,
+    );
+    let fields: BTreeSet<String> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from(["effective", "gpus.gb200", "power_mw"].map(String::from))
+    );
+    // A fractional GPU count is a type error at its JSON path.
+    let v = problem(
+        &app.oracle()
+            .post_json(
+                "/expansions",
+                r#"{"id":"x","site":"stargate-abilene","effective":"2026-08-01","gpus":{"gb200":1.5}}"#,
+                None,
+            )
+            .await
+            .unwrap(),
+        422,
+    );
+    assert!(v.to_string().contains("gpus"), "{v}");
+    assert_eq!(app.seq().await, seq);
+}
+
+async fn expansions_are_idempotent(app: App) {
+    let o = app.oracle();
+    let r1 = o
+        .post_json("/expansions", PHASE_2, Some("phase-2"))
+        .await
+        .unwrap();
+    ok(&r1, 201);
+    let seq = app.seq().await;
+    let r2 = o
+        .post_json("/expansions", PHASE_2, Some("phase-2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r2.status, r2.header("idempotent-replayed")),
+        (201, Some("true"))
+    );
+    assert_eq!(r1.body, r2.body);
+    assert_eq!(app.seq().await, seq);
+    // The same key with another body is refused.
+    let other = PHASE_2.replace("8000", "8001");
+    problem(
+        &o.post_json("/expansions", &other, Some("phase-2"))
+            .await
+            .unwrap(),
+        422,
+    );
+}
+
+async fn unknown_site_is_404(app: App) {
+    let g = app.google();
+    for p in [
+        "/sites/nowhere",
+        "/sites/nowhere/timeline",
+        "/sites/Not%20An%20Id",
+    ] {
+        problem(&g.get(p).await.unwrap(), 404);
+    }
+}
+
+/// The same document `cascade buildout --site stargate-abilene --from
+/// 2026-05 --to 2026-07 --asof 2026-01-01 --json` prints, and its figures.
+async fn timeline_is_the_cli_document(app: App) {
+    build_phase_2(&app).await;
+    let v = ok(
+        &app.oracle()
+            .get("/sites/stargate-abilene/timeline?from=2026-05&to=2026-07&asof=2026-01-01")
+            .await
+            .unwrap(),
+        200,
+    );
+    // The CLI's document from the same scenario.
+    let mut s = cascade_format::load_path(&example()).unwrap();
+    let x: cascade_format::ExpansionDoc = serde_json::from_str(PHASE_2).unwrap();
+    s.expansions
+        .push(cascade_format::ToCore::to_core(&x, "expansion").unwrap());
+    let c: cascade_format::ContractDoc =
+        serde_json::from_str(&abilene_sale("abilene-2", 50000)).unwrap();
+    s.contracts
+        .push(cascade_format::ToCore::to_core(&c, "contract").unwrap());
+    let l = cascade_core::Ledger::from_scenario(&s).unwrap();
+    let (from, to) = (
+        cascade_core::Month::new(2026, 5).unwrap(),
+        cascade_core::Month::new(2026, 7).unwrap(),
+    );
+    let asof = cascade_core::Instant::from_date(2026, 1, 1).unwrap();
+    let tl = l
+        .timeline(
+            &cascade_core::Id::new("stargate-abilene").unwrap(),
+            from,
+            to,
+            Some(asof),
+        )
+        .unwrap();
+    let cli = cascade_format::report::TimelineDoc::of(from, to, Some(asof), &[tl]);
+    assert_eq!(v, serde_json::to_value(&cli).unwrap());
+    // By hand. May: 64000 installed (76.8 MW of 80), 16000 sold.
+    // June and July: 72000 installed (86.4 MW of 100), 66000 sold; as of
+    // 2026-01-01 only 64000 were built, so 2000 of what is sold is not.
+    assert_eq!(
+        (v["from"].clone(), v["to"].clone()),
+        (json!("2026-05"), json!("2026-07"))
+    );
+    assert_eq!(v["asof"], "2026-01-01T00:00:00Z");
+    let site = &v["sites"][0];
+    assert_eq!(
+        (site["site"].clone(), site["provider"].clone()),
+        (json!("stargate-abilene"), json!("oracle"))
+    );
+    let rows: Vec<(String, f64, f64, i64, i64, i64, i64)> = site["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["month"].as_str().unwrap().to_string(),
+                m["power_mw"].as_f64().unwrap(),
+                m["drawn_mw"].as_f64().unwrap(),
+                m["installed_gpus"].as_i64().unwrap(),
+                m["sold_gpus"].as_i64().unwrap(),
+                m["free_gpus"].as_i64().unwrap(),
+                m["unbuilt_gpus"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-05".to_string(), 80.0, 76.8, 64000, 16000, 48000, 0),
+            ("2026-06".to_string(), 100.0, 86.4, 72000, 66000, 6000, 2000),
+            ("2026-07".to_string(), 100.0, 86.4, 72000, 66000, 6000, 2000),
+        ]
+    );
+    assert_eq!(
+        site["months"][1]["classes"],
+        json!([{"gpu": "gb200", "installed_gpus": 72000, "sold_gpus": 66000, "free_gpus": 6000,
+                "min_free_gpus": 6000, "unbuilt_gpus": 2000}])
+    );
+    // Without asof there is no unbuilt figure.
+    let v = ok(
+        &app.oracle()
+            .get("/sites/stargate-abilene/timeline?from=2026-06&to=2026-06")
+            .await
+            .unwrap(),
+        200,
+    );
+    assert!(v.get("asof").is_none());
+    assert!(v["sites"][0]["months"][0].get("unbuilt_gpus").is_none());
+}
+
+async fn timeline_shows_every_party_totals_only(app: App) {
+    build_phase_2(&app).await;
+    let path = "/sites/stargate-abilene/timeline?from=2026-05&to=2026-07&asof=2026-01-01";
+    let admin = app.admin().get(path).await.unwrap();
+    ok(&admin, 200);
+    // google is neither the owner nor a buyer at abilene: it sees the same
+    // totals as the owner and an admin, and no contract or buyer.
+    for r in [
+        app.google().get(path).await.unwrap(),
+        app.openai().get(path).await.unwrap(),
+        app.oracle().get(path).await.unwrap(),
+    ] {
+        ok(&r, 200);
+        assert_eq!(r.body, admin.body);
+    }
+    let text = admin.text();
+    for secret in ["oracle-openai-1", "abilene-2", "openai", "4.00", "price"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
+
+async fn timeline_bad_query_is_400(app: App) {
+    let g = app.google();
+    for q in [
+        "from=2026-13",
+        "from=2026-1",
+        "to=next",
+        "from=2026-07&to=2026-05",
+        "asof=yesterday",
+        "asof=2301-01-01",
+        "color=red",
+        "from=2026-01&from=2026-02",
+    ] {
+        let p = problem(
+            &g.get(&format!("/sites/stargate-abilene/timeline?{q}"))
+                .await
+                .unwrap(),
+            400,
+        );
+        assert!(p["detail"].is_string(), "{q}");
+    }
+}

@@ -14,7 +14,9 @@ use crate::extract::{Principal, QueryMap};
 use crate::problem::Problem;
 use crate::{AppState, access};
 
-fn now() -> Instant {
+/// The service's one reading of the clock for defaults (`at`, `asof`, the
+/// timeline's month).
+pub(crate) fn now() -> Instant {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -10,6 +10,7 @@ pub mod chain;
 pub mod clauses;
 pub mod commitments;
 pub mod contracts;
+pub mod expansions;
 pub mod exposure;
 pub mod gpus;
 pub mod health;
