@@ -42,7 +42,7 @@ esac
 PROVIDER=$("$BIN" token create --party bench-provider --database "$URL")
 READER=$("$BIN" token create --party openai --database "$URL")
 
-"$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+"$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" --write-rate 0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do
     grep -q "listening on" "$TMP/serve.out" 2>/dev/null && break

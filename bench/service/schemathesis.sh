@@ -33,7 +33,7 @@ trap cleanup EXIT
 DB="sqlite://$TMP/schemathesis.db"
 "$BIN" load examples/compute-chain-2025.toml --database "$DB" >/dev/null
 PARTY=$("$BIN" token create --party openai --database "$DB")
-"$BIN" serve --database "$DB" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+"$BIN" serve --database "$DB" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" --write-rate 0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do
     grep -q "listening on" "$TMP/serve.out" 2>/dev/null && break

@@ -243,7 +243,9 @@ fn table(header: &[&str]) -> Table {
 }
 
 fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+    // Rounded first, so a share of -0.0 or -1e-12 does not print as -0.0%.
+    let tenths = cascade_format::report::no_negative_zero((x * 1000.0).round() / 10.0);
+    format!("{tenths:.1}%")
 }
 
 fn ms(s: f64) -> String {

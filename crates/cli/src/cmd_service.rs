@@ -39,12 +39,64 @@ pub struct ServeArgs {
     /// RUST_LOG overrides the levels (default: warn, requests at info).
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+    /// Plans solved at once (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub plan_workers: Option<u16>,
+    /// Plans that may wait for a planning worker; more get 429 (default: 4 per core).
+    #[arg(long)]
+    pub plan_queue: Option<u16>,
+    /// Plans one token may have running or waiting; more get 429.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub plan_per_token: u16,
+    /// Solver budget of one plan, in seconds; a plan cut short answers
+    /// `feasible` with its gap.
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    pub plan_time_limit: f64,
+    /// Writes per second per token, sustained; more get 429 (0: no limit).
+    #[arg(long, default_value_t = 100.0, value_parser = non_negative_rate)]
+    pub write_rate: f64,
+    /// Writes one token may send at once after a quiet spell.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_burst: u32,
 }
+
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Json,
     Text,
+}
+
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 86_400.0 => Ok(x),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds from 0 (excluded) to 86400"
+        )),
+    }
+}
+
+fn non_negative_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=1e6).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a rate from 0 to 1000000 per second")),
+    }
+}
+
+impl ServeArgs {
+    /// The service's limits from the flags (defaults from [`cascade_server::limits::Limits`]).
+    pub fn limits(&self) -> cascade_server::limits::Limits {
+        let d = cascade_server::limits::Limits::default();
+        cascade_server::limits::Limits {
+            plan_workers: self.plan_workers.map_or(d.plan_workers, usize::from),
+            plan_queue: self.plan_queue.map_or(d.plan_queue, usize::from),
+            plan_per_token: usize::from(self.plan_per_token),
+            plan_time_limit: std::time::Duration::from_secs_f64(self.plan_time_limit),
+            write_rate_per_s: self.write_rate,
+            write_burst: f64::from(self.write_burst),
+        }
+    }
 }
 
 /// Arguments of `cascade load`.
@@ -290,7 +342,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        cascade_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+        cascade_server::serve(listener, AppState::with_limits(store.clone(), args.limits()), shutdown_signal()).await?;
         store.close().await;
         Ok(ExitCode::SUCCESS)
     })

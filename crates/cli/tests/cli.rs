@@ -1100,3 +1100,66 @@ fn stargate_buildout_example_figures_hold() {
                "by_provider": [{"id": "coreweave", "h100e": 1562.5, "share": 0.0625}]})
     );
 }
+
+/// Money past the ledger's bound (1e18 USD) is refused where it is
+/// written, with the figure, not saturated: a contract worth 3.8e20 USD and
+/// a commitment topped up past the bound.
+#[test]
+fn money_past_the_bound_is_refused_with_its_place() {
+    let src = r#"name = "huge"
+
+[[gpu]]
+id = "h100"
+h100e = 1.0
+watts = 700
+
+[[party]]
+id = "p"
+[[party]]
+id = "b"
+
+[[site]]
+id = "s"
+owner = "p"
+region = "us"
+gpus = { h100 = 4294967295 }
+
+[[contract]]
+id = "huge"
+seller = "p"
+buyer = "b"
+gpu = "h100"
+gpus = 4294967295
+start = 2030-01-01
+end = 2040-01-01
+price_per_gpu_hour = "1000000"
+site = "s"
+
+[[commitment]]
+id = "k"
+buyer = "b"
+seller = "p"
+usd = "900000000000000000"
+start = 2026-01-01
+end = 2027-01-01
+
+[[amendment]]
+commitment = "k"
+effective = 2026-06-01
+usd = "200000000000000000"
+"#;
+    let f = scenario_file("huge.toml", src);
+    let o = cascade(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        err.contains(
+            ": contract \"huge\": contract value would be 376445293472160000000 USD, more than the ledger holds (1000000000000000000 USD)"
+        ) && err.contains("huge.toml:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("commitment total with this top-up would be 1100000000000000000 USD"),
+        "{err}"
+    );
+}

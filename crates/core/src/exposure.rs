@@ -240,7 +240,8 @@ impl Ledger {
             })
             .collect();
         by_h100e_then_id(&mut by_site, |r| (r.h100e, &r.id));
-        let hhi = by_provider.iter().map(|r| r.share * r.share).sum();
+        // A fold from +0.0: `sum()` of no floats is -0.0, which prints as -0.
+        let hhi = by_provider.iter().fold(0.0, |a, r| a + r.share * r.share);
         let n_minus_1 = by_provider
             .iter()
             .map(|r| {

@@ -16,7 +16,7 @@ use crate::model::{
     OutageScope, Party, Scenario, Site, Source,
 };
 use crate::stepfn::{Forest, Tree};
-use crate::types::{Id, Instant, Window};
+use crate::types::{Id, Instant, Usd, Window};
 use crate::violation::{ItemRef, Rejection, Violation};
 
 /// FxHash: ids are short trusted strings and the ledger hashes on every
@@ -235,14 +235,40 @@ struct ContractState {
 }
 
 impl ContractState {
-    /// Full value: GPU-hours (with top-ups) × price, exact.
+    /// Full value: GPU-hours (with top-ups) × price, exact. Never more than
+    /// [`Usd::MAX`]: a contract or top-up that would pass it is refused.
     fn value_usd(&self) -> Decimal {
-        // Bounded inputs (u32 GPUs, years 0..=9999, price ≤ 10^6) keep this
-        // far inside Decimal's 96 bits; saturate rather than panic regardless.
-        Decimal::try_from_i128_with_scale(self.gpu_seconds, 0)
-            .ok()
-            .and_then(|g| g.checked_mul(self.c.price_per_gpu_hour.get()))
-            .map_or(Decimal::MAX, |v| v / Decimal::from(3600))
+        value_usd(self.gpu_seconds, self.c.price_per_gpu_hour.get())
+            .expect("contract values are checked against Usd::MAX when added")
+    }
+}
+
+/// GPU-seconds × price per GPU-hour in USD, exact; `None` past Decimal's range.
+fn value_usd(gpu_seconds: i128, price: Decimal) -> Option<Decimal> {
+    Decimal::try_from_i128_with_scale(gpu_seconds, 0)
+        .ok()?
+        .checked_mul(price)
+        .map(|v| v / Decimal::from(3600))
+}
+
+/// A [`Violation::TooLarge`] when `value` (`None`: past Decimal's range)
+/// is more than [`Usd::MAX`].
+fn money_bound(
+    item: &ItemRef,
+    quantity: &'static str,
+    value: Option<Decimal>,
+) -> Option<Violation> {
+    match value {
+        Some(v) if v <= Usd::MAX => None,
+        _ => Some(Violation::TooLarge {
+            item: item.clone(),
+            quantity,
+            value: value.map_or_else(
+                || format!("more than {}", Decimal::MAX),
+                |v| v.round_dp(2).normalize().to_string(),
+            ),
+            limit: Usd::MAX.to_string(),
+        }),
     }
 }
 
@@ -990,6 +1016,12 @@ impl Ledger {
             &c.source,
             &mut v,
         );
+        let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
+        v.extend(money_bound(
+            &item,
+            "contract value",
+            value_usd(gpu_seconds, c.price_per_gpu_hour.get()),
+        ));
         if let Some(b) = buyer {
             for &(s, until) in self.exclusive.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
                 if c.window.start() < until && Some(s) != seller {
@@ -1047,7 +1079,6 @@ impl Ledger {
         if let Some(b) = backer {
             self.contracts[b as usize].resales.push(ix);
         }
-        let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
         self.contract_ix.insert(&c.id, ix, &self.contracts);
         self.by_buyer.entry(buyer).or_default().push(ix);
         self.by_seller.entry(seller).or_default().push(ix);
@@ -1086,6 +1117,14 @@ impl Ledger {
                 };
                 let (backer, site, gpu) = (cs.backer, cs.root_site, cs.gpu);
                 let g = gpus.as_i64();
+                let gpu_seconds = cs.gpu_seconds + i128::from(g) * i128::from(window.seconds());
+                if let Some(x) = money_bound(
+                    &item,
+                    "contract value with this top-up",
+                    value_usd(gpu_seconds, cs.c.price_per_gpu_hour.get()),
+                ) {
+                    return Err(vec![x]);
+                }
                 self.take_capacity(&item, backer, site, gpu, &window, g)
                     .map_err(|x| vec![x])?;
                 let cs = &mut self.contracts[ci as usize];
@@ -1098,7 +1137,7 @@ impl Ledger {
                     );
                 }
                 cs.amendments.push((window.start(), g));
-                cs.gpu_seconds += i128::from(g) * i128::from(window.seconds());
+                cs.gpu_seconds = gpu_seconds;
             }
             AmendmentTarget::Commitment { id, usd } => {
                 let item = ItemRef::Amendment(n, id.clone());
@@ -1114,7 +1153,11 @@ impl Ledger {
                         end: cs.c.window.end(),
                     }]);
                 }
-                cs.usd_total = cs.usd_total.checked_add(usd.get()).unwrap_or(Decimal::MAX);
+                let total = cs.usd_total.checked_add(usd.get());
+                if let Some(x) = money_bound(&item, "commitment total with this top-up", total) {
+                    return Err(vec![x]);
+                }
+                self.commitments[ci as usize].usd_total = total.expect("checked above");
             }
         }
         self.amendments.push(a);
@@ -1154,6 +1197,14 @@ impl Ledger {
         if gpu.is_none() {
             v.push(unknown(&item, "gpu", "gpu", &o.gpu));
         }
+        v.extend(money_bound(
+            &item,
+            "offer value (max_gpus over the whole window)",
+            value_usd(
+                i128::from(o.max_gpus.get()) * i128::from(o.window.seconds()),
+                o.price_per_gpu_hour.get(),
+            ),
+        ));
         if o.block_gpus > o.max_gpus {
             v.push(Violation::BlockExceedsMax {
                 item: item.clone(),
@@ -1596,9 +1647,10 @@ impl Ledger {
             .map(|&ci| &self.contracts[ci as usize])
             .filter(|c| cs.c.window.contains(c.c.window.start()))
             .map(ContractState::value_usd)
-            .fold(Decimal::ZERO, |a, b| {
-                a.checked_add(b).unwrap_or(Decimal::MAX)
-            })
+            // Cannot overflow: fewer than 2^32 contracts (u32 indexes), each
+            // worth at most Usd::MAX = 10^18, sum to under 4.3·10^27, inside
+            // Decimal's 7.9·10^28.
+            .sum()
     }
 
     pub fn gpu_class(&self, id: &Id) -> Option<&GpuClass> {

@@ -272,6 +272,18 @@ pub enum Violation {
         backing: Id,
         why: String,
     },
+
+    /// A money sum past the largest amount the ledger holds ([`crate::Usd::MAX`]):
+    /// refused rather than saturated, so no figure is ever silently wrong.
+    #[error("{item}: {quantity} would be {value} USD, more than the ledger holds ({limit} USD)")]
+    TooLarge {
+        item: ItemRef,
+        /// What the sum is (`contract value`, `commitment total`, ...).
+        quantity: &'static str,
+        /// The sum, exact, or `more than 7.9e28` past Decimal's range.
+        value: String,
+        limit: String,
+    },
 }
 
 impl Violation {
@@ -299,7 +311,8 @@ impl Violation {
             | Violation::NoResaleTo { item, .. }
             | Violation::AmendmentAfterEnd { item, .. }
             | Violation::BlockExceedsMax { item, .. }
-            | Violation::OfferNotResellable { item, .. } => item,
+            | Violation::OfferNotResellable { item, .. }
+            | Violation::TooLarge { item, .. } => item,
         }
     }
 
@@ -328,6 +341,7 @@ impl Violation {
             Violation::AmendmentAfterEnd { .. } => "amendment_after_end",
             Violation::BlockExceedsMax { .. } => "block_exceeds_max",
             Violation::OfferNotResellable { .. } => "offer_not_resellable",
+            Violation::TooLarge { .. } => "too_large",
         }
     }
 }

@@ -21,6 +21,7 @@
 mod convert;
 mod doc;
 pub mod focus;
+pub mod json;
 pub mod report;
 mod tree;
 mod value;
@@ -217,6 +218,14 @@ pub fn parse_json(src: &str, file: &str) -> Result<Scenario, LoadError> {
             message,
         })
     };
+    if let Err(json::StrictJsonError::Duplicate(d)) = json::check_duplicate_keys(src.as_bytes()) {
+        return Err(LoadError::Syntax(Diagnostic {
+            file: file.to_string(),
+            line: d.line,
+            col: d.col.max(1),
+            message: d.to_string(),
+        }));
+    }
     let mut de = serde_json::Deserializer::from_str(src);
     let doc: ScenarioDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().clone();

@@ -11,12 +11,18 @@ use serde::Serialize;
 
 /// Shares and ratios are printed with four decimals, as in the spec's examples.
 pub fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
+    no_negative_zero((x * 10_000.0).round() / 10_000.0)
+}
+
+/// `-0.0` (an empty float sum, or a tiny negative rounded) prints as `-0`
+/// in JSON and text; adding `0.0` turns it into `0.0` and changes nothing else.
+pub fn no_negative_zero(x: f64) -> f64 {
+    x + 0.0
 }
 
 /// H100e keeps what the class ratios give, trimmed of float noise.
 pub fn round_h100e(x: f64) -> f64 {
-    (x * 1_000_000.0).round() / 1_000_000.0
+    no_negative_zero((x * 1_000_000.0).round() / 1_000_000.0)
 }
 
 /// Who is looking at a document, for the API's access rules.
@@ -239,7 +245,7 @@ pub struct TimelineDoc {
 
 /// MW as documents print it: three decimals (kW), trimmed of float noise.
 fn round_mw(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    no_negative_zero((x * 1000.0).round() / 1000.0)
 }
 
 impl TimelineDoc {

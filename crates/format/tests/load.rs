@@ -503,3 +503,53 @@ fn plan_document_matches_its_snapshot() {
     snapshot("plan-planning-lab", &doc);
     assert_eq!(doc.objective_usd, "46570000.00");
 }
+
+/// Hostile values in files: a leap second, a price that underflows to 0
+/// and (JSON) a key written twice are refused, located.
+#[test]
+fn leap_seconds_underflows_and_duplicate_keys_are_refused_in_files() {
+    let leap = DOC.replacen(
+        "end = 2026-02-01T12:00:00+02:00",
+        "end = 2026-06-30T23:59:60Z",
+        1,
+    );
+    let err = load_err(&leap);
+    assert!(
+        err.contains("doc.toml:21:7:") && err.contains("leap second"),
+        "{err}"
+    );
+    let tiny = DOC.replacen(
+        "price_per_gpu_hour = 1.85",
+        "price_per_gpu_hour = 1e-400",
+        1,
+    );
+    let err = load_err(&tiny);
+    assert!(err.contains("underflow"), "{err}");
+
+    // The same document as JSON, with one field replaced by raw text.
+    let with = |field: &str, raw: &str| {
+        let mut v = to_json_value(&parse_toml(DOC, "doc.toml").unwrap());
+        v["contract"][0][field] = serde_json::Value::String("@RAW@".into());
+        serde_json::to_string_pretty(&v)
+            .unwrap()
+            .replace("\"@RAW@\"", raw)
+    };
+    assert!(parse_json(&with("gpus", "10"), "doc.json").is_ok());
+    let err = parse_json(&with("gpus", "10, \"gpus\": 20"), "doc.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("doc.json:")
+            && err.contains("contract[0].gpus")
+            && err.contains("more than once"),
+        "{err}"
+    );
+    let err = parse_json(&with("end", "\"2026-06-30T23:59:60Z\""), "doc.json")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("leap second"), "{err}");
+    let err = parse_json(&with("price_per_gpu_hour", "1e-400"), "doc.json")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("underflow"), "{err}");
+}

@@ -345,6 +345,21 @@ pub enum PlanError {
     ApplyUnknownOffer(Id),
     #[error("HiGHS failed: {0}")]
     Solver(String),
+    /// The time limit ran out before HiGHS found any plan (one found in
+    /// time comes back `Feasible` with its gap instead).
+    #[error("the time limit ({seconds:.1} s) ran out before HiGHS found any plan")]
+    NoPlanInTime { seconds: f64 },
+    /// The most a plan could spend passes the largest amount the ledger
+    /// holds: its figures (and the solver's costs) would be wrong, so
+    /// planning refuses rather than saturates.
+    #[error(
+        "{quantity} is {value} USD, more than the ledger holds ({limit} USD): narrow the offers (--offers) or split the demand"
+    )]
+    TooLarge {
+        quantity: &'static str,
+        value: String,
+        limit: String,
+    },
 }
 
 /// Benchmark hook: prepares the planning data, builds the full MILP and
@@ -390,10 +405,43 @@ pub fn plan_with(
 ) -> Result<PlanResult, PlanError> {
     let t0 = std::time::Instant::now();
     let prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
+    spend_bound(&prep)?;
     match options.strategy {
         Strategy::Optimal => optimal(&prep, ledger, t0, options.time_limit, options.whole_model),
         Strategy::Greedy => greedy::greedy_plan(&prep, scenario, ledger, t0),
     }
+}
+
+/// Every usable offer bought whole plus every commitment's remaining
+/// shortfall: the largest objective any plan can have. Each term is
+/// bounded by the ledger (offers and commitments are at most
+/// [`cascade_core::Usd::MAX`]); their sum is checked here.
+fn spend_bound(prep: &Prep) -> Result<(), PlanError> {
+    let limit = cascade_core::Usd::MAX;
+    let too_large = |value: String| PlanError::TooLarge {
+        quantity: "the most this plan could spend (every usable offer bought whole, plus commitment shortfalls)",
+        value,
+        limit: limit.to_string(),
+    };
+    let mut total = Decimal::ZERO;
+    let terms = prep
+        .offers
+        .iter()
+        .map(|o| o.cost_block.checked_mul(Decimal::from(o.max_blocks)))
+        .chain(
+            prep.commitments
+                .iter()
+                .map(|c| Some(c.remaining().max(Decimal::ZERO))),
+        );
+    for term in terms {
+        total = term
+            .and_then(|t| total.checked_add(t))
+            .ok_or_else(|| too_large(format!("more than {}", Decimal::MAX)))?;
+    }
+    if total > limit {
+        return Err(too_large(total.round_dp(2).normalize().to_string()));
+    }
+    Ok(())
 }
 
 /// The optimal strategy: build the whole model; prove a plan against the LP
@@ -456,10 +504,9 @@ fn optimal(
     };
     let timed_out = run.status == HighsModelStatus::ReachedTimeLimit;
     if timed_out && run.x.is_empty() {
-        return Err(PlanError::Solver(format!(
-            "the time limit ({:.1} s) ran out before HiGHS found any plan",
-            time_limit.unwrap_or(0.0)
-        )));
+        return Err(PlanError::NoPlanInTime {
+            seconds: time_limit.unwrap_or(0.0),
+        });
     }
     if run.feasible() || timed_out {
         if timed_out {

@@ -1140,3 +1140,34 @@ fn an_offer_is_bought_only_after_its_phase_comes_online() {
         (usd("6240"), own(&[("o-early", 40), ("o2", 10)]))
     );
 }
+
+/// Two offers of 7 million H100 for ten years at $1,000,000 an hour:
+/// 7e6 × 87 648 h × 1e6 = 6.13536e17 USD each, under the 1e18 the ledger
+/// holds, but 1.227e18 together. A plan could pass the bound: refused with
+/// the figure, never a plan with saturated or float-rounded costs.
+#[test]
+fn a_plan_that_could_pass_the_money_bound_is_an_error() {
+    let big = |id: &str| {
+        format!(
+            "\n[[offer]]\nid = \"{id}\"\nseller = \"p1\"\ngpu = \"h100\"\nmax_gpus = 7000000\nblock_gpus = 1000000\n\
+             start = 2026-01-01\nend = 2036-01-01\nprice_per_gpu_hour = \"1000000\"\nsite = \"s3\"\n"
+        )
+    };
+    let extra = format!(
+        "\n[[site]]\nid = \"s3\"\nowner = \"p1\"\nregion = \"r1\"\ngpus = {{ h100 = 10000000 }}\n{}{}{}",
+        big("o3"),
+        big("o4"),
+        demand(10)
+    );
+    let (s, l) = load(&extra);
+    for strategy in [Strategy::Optimal, Strategy::Greedy] {
+        match plan(&s, &l, &buyer(), strategy) {
+            Err(PlanError::TooLarge { value, limit, .. }) => {
+                assert_eq!(limit, "1000000000000000000");
+                // 2 × 6.13536e17 plus o1 and o2 (24 000 + 48 000).
+                assert_eq!(value, "1227072000000072000");
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+}

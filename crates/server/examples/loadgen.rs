@@ -6,6 +6,8 @@
 //!         --buyer openai --at 2026-01-01
 //! ```
 //!
+//! `plan`: each request is `POST /plan` for `--buyer` (strategy
+//! `--strategy`, default optimal), the flood test's load.
 //! `write`: each request creates one contract of 1..4 GPUs for a random
 //! month window from site `--site` (seller `--seller`) to one of the
 //! `--buyers` buyers, with a fresh Idempotency-Key (so every write stores
@@ -34,6 +36,7 @@ struct Args {
     threads: usize,
     idempotency: bool,
     path: Option<String>,
+    strategy: String,
 }
 
 fn parse() -> Args {
@@ -52,6 +55,7 @@ fn parse() -> Args {
         threads: 1,
         idempotency: true,
         path: None,
+        strategy: "optimal".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -71,6 +75,7 @@ fn parse() -> Args {
             "--threads" => a.threads = v().parse().expect("--threads"),
             "--no-idempotency" => a.idempotency = false,
             "--path" => a.path = Some(v()),
+            "--strategy" => a.strategy = v(),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -116,6 +121,7 @@ fn main() {
         for w in 0..a.concurrency {
             let client = Client::new(a.addr).with_token(a.token.clone());
             let custom = a.path.clone();
+            let strategy = a.strategy.clone();
             let (mode, buyer, at, seller, site, buyers, prefix, idem) = (
                 a.mode.clone(),
                 a.buyer.clone(),
@@ -135,6 +141,7 @@ fn main() {
                     rng ^= rng >> 27;
                     rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
                 };
+                let plan_body = format!(r#"{{"buyer":"{buyer}","strategy":"{strategy}"}}"#);
                 let read_path = custom.unwrap_or_else(|| format!("/exposure?buyer={buyer}&at={at}"));
                 let mut n = 0u64;
                 while Instant::now() < deadline {
@@ -153,6 +160,8 @@ fn main() {
                         );
                         let key = format!("k-{id}");
                         client.post_json("/contracts", &body, idem.then_some(key.as_str())).await
+                    } else if mode == "plan" {
+                        client.post_json("/plan", &plan_body, None).await
                     } else {
                         client.get(&read_path).await
                     };

@@ -226,13 +226,17 @@ impl Viewer for Principal {
     }
 }
 
-/// A refusal as `who` may see it: `no_resale_to` chains keep only the
-/// first link (the caller's own request) and contracts `who` is a party to.
-pub fn redact_rejection(l: &Ledger, r: Rejection, who: &Principal) -> Rejection {
+/// A refusal as `who` may see it, as the chain view shows chains:
+/// `no_resale_to` chains keep only the first link (the caller's own
+/// request) and contracts `who` is a party to, and the clause's seller is
+/// named only when `who` can know it is in this chain (a party to one of
+/// the visible links, or the physical provider, which contract views show).
+/// An upstream reseller stays unnamed.
+pub fn refusal(l: &Ledger, r: Rejection, who: &Principal) -> Problem {
     if who.is_admin() {
-        return r;
+        return Problem::conflict(&r);
     }
-    let violations = r
+    let views = r
         .violations
         .into_iter()
         .map(|v| match v {
@@ -242,25 +246,50 @@ pub fn redact_rejection(l: &Ledger, r: Rejection, who: &Principal) -> Rejection 
                 party,
                 chain,
             } => {
-                let chain = chain
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, c)| {
-                        *i == 0
-                            || l.contract(c)
-                                .is_some_and(|info| can_see(who, info.contract))
-                    })
-                    .map(|(_, c)| c)
-                    .collect();
-                Violation::NoResaleTo {
+                let mut known: Vec<&Id> = vec![&party];
+                known.extend(who.party());
+                let mut visible = Vec::new();
+                for (i, c) in chain.into_iter().enumerate() {
+                    let info = l.contract(&c);
+                    if let Some(info) = &info {
+                        known.push(info.provider);
+                    }
+                    match info {
+                        Some(info) if can_see(who, info.contract) => {
+                            known.push(&info.contract.seller);
+                            known.push(&info.contract.buyer);
+                            visible.push(c);
+                        }
+                        // The caller's own request, not in the ledger.
+                        None if i == 0 => visible.push(c),
+                        _ => {}
+                    }
+                }
+                let seller_known = known.contains(&&seller);
+                let v = Violation::NoResaleTo {
                     item,
                     seller,
                     party,
-                    chain,
+                    chain: visible,
+                };
+                let mut view = crate::problem::violation_view(&v);
+                if !seller_known {
+                    let Violation::NoResaleTo {
+                        item, party, chain, ..
+                    } = &v
+                    else {
+                        unreachable!("built above")
+                    };
+                    view.facts.remove("seller");
+                    view.message = format!(
+                        "{item}: violates a no_resale_to clause of a party upstream: this capacity may not reach {party:?} (chain: {})",
+                        chain.iter().map(Id::as_str).collect::<Vec<_>>().join(" <- ")
+                    );
                 }
+                view
             }
-            other => other,
+            other => crate::problem::violation_view(&other),
         })
         .collect();
-    Rejection { violations }
+    Problem::conflict_views(views)
 }

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use cascade_core::Id;
 use cascade_store::{TokenInfo, TokenStatus};
+use cascade_format::json::StrictJsonError;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -167,7 +168,7 @@ pub(crate) async fn token_info(app: &AppState, hash: &str) -> Result<Option<Toke
         .store
         .token(hash)
         .await
-        .map_err(|e| Problem::unavailable(format!("token lookup failed: {e}")))?;
+        .map_err(|e| Problem::store("token lookup failed", &e))?;
     let mut cache = app.tokens.write().expect("not poisoned");
     match &found {
         Some(info) => {
@@ -267,8 +268,20 @@ pub async fn read_json_value(req: Request) -> Result<(serde_json::Value, String)
             Problem::malformed(format!("cannot read the request body: {r}"))
         }
     })?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| Problem::malformed(format!("the body is not valid JSON: {e}")))?;
+    let value = cascade_format::json::parse_value(&bytes).map_err(|e| match e {
+        // Valid JSON, but ambiguous: which of the two values was meant?
+        StrictJsonError::Duplicate(d) => Problem::invalid(
+            d.to_string(),
+            vec![FieldError {
+                pointer: Some(pointer_of(&d.path)),
+                field: d.path,
+                message: format!("key {:?} is given more than once in the same object", d.key),
+            }],
+        ),
+        StrictJsonError::Syntax(e) => {
+            Problem::malformed(format!("the body is not valid JSON: {e}"))
+        }
+    })?;
     let hash = request_hash(&method, &path, &value.to_string());
     Ok((value, hash))
 }

@@ -16,17 +16,18 @@ pub mod client;
 pub mod extract;
 pub mod metrics;
 pub mod observe;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod ui;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cascade_store::Store;
 use utoipa::OpenApi;
@@ -41,6 +42,10 @@ pub use problem::Problem;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Largest scenario document `POST /scenarios` takes.
 pub const SCENARIO_LIMIT: usize = 32 * 1024 * 1024;
+/// Longest path and query the service reads. Longer ones are a 414
+/// problem; past hyper's own limit (64 KiB) hyper answers a bare 414
+/// before the request reaches the service.
+pub const URI_LIMIT: usize = 8 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -51,14 +56,25 @@ pub struct AppState {
     pub tokens: Arc<RwLock<HashMap<String, extract::CachedToken>>>,
     /// Request counts and latencies, and the gauges `GET /metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// The planning pool and the write rate (see [`limits`]).
+    pub limiter: Arc<limits::Limiter>,
+    /// Plans waiting for a planning worker (a gauge for `/metrics`).
+    pub plan_queue: Arc<AtomicI64>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> AppState {
+        AppState::with_limits(store, limits::Limits::default())
+    }
+
+    pub fn with_limits(store: Store, limits: limits::Limits) -> AppState {
+        let limiter = Arc::new(limits::Limiter::new(limits));
         AppState {
             store,
             tokens: Arc::new(RwLock::new(HashMap::new())),
             metrics: Arc::new(Metrics::default()),
+            plan_queue: limiter.plan_queue.clone(),
+            limiter,
         }
     }
 }
@@ -96,14 +112,52 @@ async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Internal error",
-        "the request hit a bug in the service; nothing was stored",
-    )
-    .into_response()
+async fn uri_limit(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > URI_LIMIT {
+        return Problem::uri_too_long(len, URI_LIMIT).into_response();
+    }
+    next.run(req).await
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    Problem::internal(format!("a handler panicked: {message}")).into_response()
+}
+
+/// Logs every 5xx answer with its cause and the request id (the caller's
+/// `X-Request-Id`), so an operator can find what a caller reports.
+pub async fn log_server_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let r = next.run(req).await;
+    if r.status().is_server_error() {
+        let cause = r
+            .extensions()
+            .get::<problem::ServerErrorCause>()
+            .map_or("(no cause recorded)", |c| c.0.as_str());
+        tracing::error!(
+            request_id = request_id.as_deref().unwrap_or("-"),
+            %method,
+            path,
+            status = r.status().as_u16(),
+            cause,
+            "request failed"
+        );
+    }
+    r
 }
 
 /// The whole service: API routes, `/openapi.json`, `/metrics`, problem
@@ -116,9 +170,15 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback_service(ui::router(not_found))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::write_rate,
+        ))
+        .layer(axum::middleware::from_fn(uri_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        .layer(axum::middleware::from_fn(log_server_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
@@ -139,4 +199,48 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A panic in a handler is a 500 problem (its message logged, not sent),
+    /// and the service keeps serving.
+    #[tokio::test]
+    async fn a_caught_panic_is_a_500_problem() {
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if true {
+                        panic!("secret detail");
+                    }
+                }),
+            )
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ))
+            .layer(axum::middleware::from_fn(log_server_errors));
+        let req = Request::get("/boom")
+            .header("x-request-id", "req-1")
+            .body(Body::empty())
+            .unwrap();
+        let r = app.oneshot(req).await.unwrap();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            r.headers()[axum::http::header::CONTENT_TYPE],
+            problem::PROBLEM_JSON
+        );
+        let cause = r.extensions().get::<problem::ServerErrorCause>().unwrap();
+        assert!(cause.0.contains("secret detail"));
+        let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "urn:cascade:problem:internal");
+        assert!(!v.to_string().contains("secret detail"));
+    }
 }

@@ -51,11 +51,10 @@ impl Histogram {
 /// The service's metrics, shared by every handler through [`AppState`].
 #[derive(Debug, Default)]
 pub struct Metrics {
-    /// Plan requests waiting for a solver slot. Whoever queues plans (the
-    /// plan pool) increments it when a request starts waiting and
-    /// decrements it when the request gets a slot or gives up.
+    /// Plan requests waiting for a solver slot, copied from the plan pool
+    /// ([`crate::limits::Limiter`]) when the metrics are read.
     pub plan_queue: AtomicI64,
-    /// Plans being solved now (set by the plan pool like `plan_queue`).
+    /// Plans being solved now, copied like `plan_queue`.
     pub plan_running: AtomicI64,
     /// (method, route, status) → requests answered.
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
@@ -188,6 +187,13 @@ pub(crate) async fn metrics(State(app): State<AppState>) -> Response {
                 .into_response();
         }
     };
+    // The plan pool owns the two gauges; copy them in as they are now.
+    app.metrics
+        .plan_queue
+        .store(app.limiter.queued(), Ordering::Relaxed);
+    app.metrics
+        .plan_running
+        .store(app.limiter.running(), Ordering::Relaxed);
     let text = app.metrics.render(seq, &app.store.write_batches());
     let mut r = (StatusCode::OK, text).into_response();
     r.headers_mut()

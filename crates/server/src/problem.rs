@@ -61,7 +61,14 @@ pub struct Problem {
     /// Broken ledger invariants (409).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<ViolationView>>,
+    /// What went wrong inside (5xx): logged, never sent.
+    #[serde(skip)]
+    pub cause: Option<String>,
 }
+
+/// The cause of a 5xx answer, for the log line of [`crate::log_server_errors`].
+#[derive(Clone, Debug)]
+pub struct ServerErrorCause(pub String);
 
 fn urn<S: serde::Serializer>(slug: &&'static str, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&format_args!("urn:cascade:problem:{slug}"))
@@ -81,6 +88,7 @@ impl Problem {
             detail: detail.into(),
             errors: None,
             violations: None,
+            cause: None,
         }
     }
 
@@ -171,6 +179,15 @@ impl Problem {
         )
     }
 
+    pub fn uri_too_long(len: usize, limit: usize) -> Problem {
+        Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            "URI too long",
+            format!("the path and query are {len} bytes; the limit is {limit}"),
+        )
+    }
+
     pub fn unsupported_media(detail: impl Into<String>) -> Problem {
         Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -181,12 +198,14 @@ impl Problem {
     }
 
     pub fn conflict(rejection: &Rejection) -> Problem {
-        let n = rejection.violations.len();
-        let first = rejection
-            .violations
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        Problem::conflict_views(rejection.violations.iter().map(violation_view).collect())
+    }
+
+    /// A 409 from violations as the caller may see them (see
+    /// [`crate::access::refusal`]).
+    pub fn conflict_views(views: Vec<ViolationView>) -> Problem {
+        let n = views.len();
+        let first = views.first().map(|v| v.message.clone()).unwrap_or_default();
         let detail = if n == 1 {
             first
         } else {
@@ -198,7 +217,7 @@ impl Problem {
             "Ledger invariant would break",
             detail,
         );
-        p.violations = Some(rejection.violations.iter().map(violation_view).collect());
+        p.violations = Some(views);
         p
     }
 
@@ -223,6 +242,32 @@ impl Problem {
             "Service unavailable",
             detail,
         )
+    }
+
+    /// A store error: a passing condition (the database unreachable or
+    /// busy) is a 503 to retry; anything else (a corrupt journal, a refused
+    /// statement, a panic in the writer) is a 500 for an operator, its cause
+    /// logged with the request id (see [`crate::log_server_errors`]), not shown.
+    pub fn store(what: &str, e: &cascade_store::StoreError) -> Problem {
+        if e.is_transient() {
+            Problem::unavailable(format!("{what}: {e}; nothing was stored, retry later"))
+        } else {
+            Problem::internal(format!("{what}: {e}"))
+        }
+    }
+
+    /// A 500: a bug or a journal that needs an operator. `cause` goes to the
+    /// log only; the caller learns that nothing was stored.
+    pub fn internal(cause: impl Into<String>) -> Problem {
+        let mut p = Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the service failed on this request; nothing was stored. \
+             The cause is logged with the request id (X-Request-Id)",
+        );
+        p.cause = Some(cause.into());
+        p
     }
 
     pub fn method_not_allowed() -> Problem {
@@ -277,6 +322,10 @@ impl IntoResponse for Problem {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status.is_server_error() {
+            r.extensions_mut()
+                .insert(ServerErrorCause(self.cause.unwrap_or(self.detail)));
+        }
         r
     }
 }
@@ -294,7 +343,9 @@ fn item_view(item: &ItemRef) -> ItemView {
 
 /// The facts of a violation as JSON (ids as strings, instants in RFC 3339).
 pub fn violation_view(v: &Violation) -> ViolationView {
+    // Every variant, no catch-all: a new variant must say which facts it shows.
     let facts = match v {
+        Violation::DuplicateId { item } => json!({"kind": item.kind(), "id": item_view(item).id}),
         Violation::UnknownReference {
             field, kind, id, ..
         } => {
@@ -406,6 +457,7 @@ pub fn violation_view(v: &Violation) -> ViolationView {
         Violation::PowerBelowZero {
             site, at, power_w, ..
         } => json!({"site": site.as_str(), "at": at.to_string(), "power_w": power_w}),
+        Violation::EmptyExpansion { item } => json!({"expansion": item_view(item).id}),
         Violation::ExclusiveViolated {
             buyer,
             seller,
@@ -445,8 +497,12 @@ pub fn violation_view(v: &Violation) -> ViolationView {
         } => {
             json!({"seller": seller.as_str(), "backing": backing.as_str(), "why": why})
         }
-        #[allow(unreachable_patterns)]
-        _ => json!({}),
+        Violation::TooLarge {
+            quantity,
+            value,
+            limit,
+            ..
+        } => json!({"quantity": quantity, "value_usd": value, "limit_usd": limit}),
     };
     ViolationView {
         code: v.code().to_string(),
@@ -462,6 +518,167 @@ pub fn violation_view(v: &Violation) -> ViolationView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variant ships facts: none maps to an empty object.
+    #[test]
+    fn every_violation_carries_facts() {
+        use cascade_core::{Instant, Window};
+        let id = |s: &str| cascade_core::Id::new(s).unwrap();
+        let t = Instant::from_unix_seconds(1_767_225_600);
+        let w = Window::new(t, Instant::from_unix_seconds(1_767_312_000)).unwrap();
+        let item = ItemRef::Contract(id("c1"));
+        let all = vec![
+            Violation::DuplicateId { item: item.clone() },
+            Violation::UnknownReference {
+                item: item.clone(),
+                field: "buyer",
+                kind: "party",
+                id: id("p"),
+            },
+            Violation::ClassNotAtSite {
+                item: item.clone(),
+                site: id("s"),
+                gpu: id("h100"),
+            },
+            Violation::SellerDoesNotOwnSite {
+                item: item.clone(),
+                seller: id("a"),
+                site: id("s"),
+                owner: id("b"),
+            },
+            Violation::SiteOversold {
+                item: item.clone(),
+                site: id("s"),
+                gpu: id("h100"),
+                at: t,
+                requested: 2,
+                free: 1,
+                installed: 1,
+                shortfall: 1,
+            },
+            Violation::ResellerNotHolder {
+                item: item.clone(),
+                seller: id("a"),
+                backing: id("c0"),
+                holder: id("b"),
+            },
+            Violation::BackingNotResellable {
+                item: item.clone(),
+                backing: id("c0"),
+            },
+            Violation::ClassMismatch {
+                item: item.clone(),
+                gpu: id("h100"),
+                backing: id("c0"),
+                backing_gpu: id("h200"),
+            },
+            Violation::OutsideBackingWindow {
+                item: item.clone(),
+                window: w,
+                backing: id("c0"),
+                backing_window: w,
+            },
+            Violation::ResaleOversold {
+                item: item.clone(),
+                backing: id("c0"),
+                at: t,
+                requested: 2,
+                free: 1,
+                amount: 1,
+                shortfall: 1,
+            },
+            Violation::Cycle {
+                item: item.clone(),
+                cycle: vec![id("c1"), id("c0")],
+            },
+            Violation::BackingRejected {
+                item: item.clone(),
+                backing: id("c0"),
+            },
+            Violation::PowerOverrun {
+                item: item.clone(),
+                site: id("s"),
+                at: Some(t),
+                required_w: "2".into(),
+                limit_w: "1".into(),
+                over_w: "1".into(),
+            },
+            Violation::InstalledBelowZero {
+                item: item.clone(),
+                site: id("s"),
+                gpu: id("h100"),
+                at: t,
+                installed: -1,
+                shortfall: 1,
+            },
+            Violation::InstalledBelowSold {
+                item: item.clone(),
+                site: id("s"),
+                gpu: id("h100"),
+                at: t,
+                installed: 1,
+                sold: 2,
+                shortfall: 1,
+                contracts: vec![id("c0")],
+            },
+            Violation::PowerBelowZero {
+                item: item.clone(),
+                site: id("s"),
+                at: t,
+                power_w: "-1".into(),
+            },
+            Violation::EmptyExpansion {
+                item: ItemRef::Expansion(id("x")),
+            },
+            Violation::ExclusiveViolated {
+                item: item.clone(),
+                buyer: id("b"),
+                seller: id("a"),
+                until: t,
+                start: t,
+                actual: id("z"),
+            },
+            Violation::NoResaleTo {
+                item: item.clone(),
+                seller: id("a"),
+                party: id("b"),
+                chain: vec![id("c1")],
+            },
+            Violation::AmendmentAfterEnd {
+                item: item.clone(),
+                target: id("c1"),
+                effective: t,
+                end: t,
+            },
+            Violation::BlockExceedsMax {
+                item: item.clone(),
+                block: 8,
+                max: 4,
+            },
+            Violation::OfferNotResellable {
+                item: item.clone(),
+                seller: id("a"),
+                backing: id("c0"),
+                why: "resale = false".into(),
+            },
+            Violation::TooLarge {
+                item: item.clone(),
+                quantity: "contract value",
+                value: "2e18".into(),
+                limit: "1e18".into(),
+            },
+        ];
+        for v in &all {
+            let view = violation_view(v);
+            assert!(!view.facts.is_empty(), "{} has no facts", view.code);
+            assert!(
+                view.facts
+                    .values()
+                    .all(|f| !f.is_null() || view.code == "power_overrun"),
+                "{view:?}"
+            );
+        }
+    }
 
     #[test]
     fn pointers() {

@@ -112,16 +112,27 @@ async fn serve(
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
     let store = Store::open(url).await.expect("open the store");
+    let (addr, tx, served) = serve_state(AppState::new(store.clone())).await;
+    (addr, store, tx, served)
+}
+
+/// Serves a state on a free loopback port.
+async fn serve_state(
+    state: AppState,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("bound address");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(store.clone());
     let served = tokio::spawn(cascade_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
-    (addr, store, tx, served)
+    (addr, tx, served)
 }
 
 async fn spawn_app(db: Db) -> Option<App> {
@@ -315,6 +326,14 @@ rules!(
     expired_token_is_401,
     revoked_token_is_refused_by_another_instance_within_a_second,
     audit_records_token_and_request_ids,
+    long_uri_is_414,
+    exposure_refuses_instants_outside_the_format_range,
+    empty_exposure_has_no_negative_zero,
+    duplicate_json_keys_are_422_naming_the_key,
+    leap_seconds_and_underflowed_prices_are_refused,
+    refusal_hides_the_upstream_reseller,
+    corrupt_journal_is_500_not_503,
+    too_large_contract_value_is_409_with_facts,
 );
 
 // ---- service and documents ------------------------------------------------
@@ -2467,5 +2486,697 @@ async fn timeline_bad_query_is_400(app: App) {
             400,
         );
         assert!(p["detail"].is_string(), "{q}");
+    }
+}
+            .await
+            .unwrap(),
+        201,
+    );
+    let before = app
+        .admin()
+        .get("/contracts?limit=100000")
+        .await
+        .unwrap()
+        .body;
+    app.restart().await;
+    let after = app
+        .admin()
+        .get("/contracts?limit=100000")
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(before, after);
+}
+
+// ---- hostile input ----------------------------------------------------------------------
+
+async fn long_uri_is_414(app: App) {
+    let a = app.admin();
+    // Over the service's limit: a problem document.
+    let long = "a".repeat(16 * 1024);
+    for uri in [
+        format!("/contracts/{long}"),
+        format!("/exposure?buyer={long}"),
+    ] {
+        problem(&a.get(&uri).await.unwrap(), 414);
+    }
+    // Over hyper's own limit (64 KiB): hyper answers 414 itself, with an
+    // empty body, before the request reaches the service; never a hang.
+    let huge = "a".repeat(100 * 1024);
+    for uri in [
+        format!("/contracts/{huge}"),
+        format!("/exposure?buyer={huge}"),
+    ] {
+        let r = a.get(&uri).await.unwrap();
+        assert_eq!(r.status, 414, "{}", r.text());
+    }
+    // The service still answers afterwards.
+    ok(&app.anon().get("/healthz").await.unwrap(), 200);
+}
+
+async fn exposure_refuses_instants_outside_the_format_range(app: App) {
+    let o = app.openai();
+    for q in [
+        "/exposure?buyer=openai&at=9999-12-31",
+        "/exposure?buyer=openai&at=0000-01-01",
+        "/exposure?buyer=openai&asof=1969-12-31",
+        "/exposure?buyer=openai&asof=2200-01-02",
+        "/exposure?buyer=openai&at=2026-06-30T23:59:60Z",
+    ] {
+        let v = problem(&o.get(q).await.unwrap(), 400);
+        assert!(
+            ["at", "asof"].contains(&v["errors"][0]["field"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    ok(
+        &o.get("/exposure?buyer=openai&at=2199-12-31").await.unwrap(),
+        200,
+    );
+}
+
+async fn empty_exposure_has_no_negative_zero(app: App) {
+    let r = app
+        .admin()
+        .post_json("/parties", r#"{"id":"nobody"}"#, None)
+        .await
+        .unwrap();
+    ok(&r, 201);
+    let r = app
+        .admin()
+        .get("/exposure?buyer=nobody&at=2026-01-01")
+        .await
+        .unwrap();
+    let v = ok(&r, 200);
+    assert_eq!(v["hhi"].as_f64(), Some(0.0));
+    let text = r.text();
+    for neg in ["-0.0", ":-0,", ":-0}"] {
+        assert!(!text.contains(neg), "{text}");
+    }
+}
+
+async fn duplicate_json_keys_are_422_naming_the_key(app: App) {
+    let a = app.admin();
+    let seq = app.seq().await;
+    let v = problem(
+        &a.post_json(
+            "/clauses",
+            r#"{"kind":"exclusive","kind":"no_resale_to","seller":"coreweave","party":"azure"}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        422,
+    );
+    assert_eq!(v["errors"][0]["field"], "kind", "{v}");
+    assert_eq!(v["errors"][0]["pointer"], "/kind", "{v}");
+    // Nested, and in the other body types.
+    let v = problem(
+        &a.post_json(
+            "/sites",
+            r#"{"id":"s9","owner":"oracle","region":"us","gpus":{"h100":8,"h100":9}}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        422,
+    );
+    assert_eq!(v["errors"][0]["field"], "gpus.h100", "{v}");
+    assert_eq!(v["errors"][0]["pointer"], "/gpus/h100", "{v}");
+    let body = resale("dup-1", "10").replace("\"gpus\":10", "\"gpus\":10,\"gpus\":20");
+    let v = problem(
+        &app.google()
+            .post_json("/contracts", &body, None)
+            .await
+            .unwrap(),
+        422,
+    );
+    assert_eq!(v["errors"][0]["field"], "gpus", "{v}");
+    let v = problem(
+        &a.post_json("/scenarios", r#"{"party":[{"id":"x","id":"y"}]}"#, None)
+            .await
+            .unwrap(),
+        422,
+    );
+    assert_eq!(v["errors"][0]["field"], "party[0].id", "{v}");
+    assert_eq!(app.seq().await, seq, "nothing was stored");
+}
+
+async fn leap_seconds_and_underflowed_prices_are_refused(app: App) {
+    let g = app.google();
+    let seq = app.seq().await;
+    let leap = resale("leap-1", "10").replace("\"2026-02-01\"", "\"2026-06-30T23:59:60Z\"");
+    let v = problem(&g.post_json("/contracts", &leap, None).await.unwrap(), 422);
+    assert!(v.to_string().contains("leap second"), "{v}");
+    let tiny = resale("tiny-1", "10").replace("\"2.5\"", "1e-400");
+    let v = problem(&g.post_json("/contracts", &tiny, None).await.unwrap(), 422);
+    assert_eq!(v["errors"][0]["field"], "price_per_gpu_hour", "{v}");
+    assert!(v.to_string().contains("underflow"), "{v}");
+    assert_eq!(app.seq().await, seq, "nothing was stored");
+}
+
+async fn refusal_hides_the_upstream_reseller(app: App) {
+    // coreweave -> google (cw-google-1) -> oracle (g-oracle) -> openai
+    // (o-openai). google's capacity may not reach azure; openai's resale to
+    // azure is refused. openai is a party to o-openai only: it may learn
+    // that a clause upstream forbids this, not that google is upstream.
+    ok(
+        &app.admin()
+            .post_json(
+                "/clauses",
+                r#"{"kind":"no_resale_to","seller":"google","party":"azure"}"#,
+                None,
+            )
+            .await
+            .unwrap(),
+        201,
+    );
+    ok(
+        &app.google()
+            .post_json("/contracts/cw-google-1/resales", r#"{"id":"g-oracle","buyer":"oracle","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3","resale":true}"#, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    ok(
+        &app.oracle()
+            .post_json("/contracts/g-oracle/resales", r#"{"id":"o-openai","buyer":"openai","gpus":50,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3.5","resale":true}"#, None)
+            .await
+            .unwrap(),
+        201,
+    );
+    let r = app
+        .openai()
+        .post_json("/contracts/o-openai/resales", r#"{"id":"oa-azure","buyer":"azure","gpus":10,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"4"}"#, None)
+        .await
+        .unwrap();
+    let v = problem(&r, 409);
+    assert_eq!(v["violations"][0]["code"], "no_resale_to_violated");
+    assert!(!r.text().contains("google"), "{v}");
+    assert!(!r.text().contains("g-oracle"), "{v}");
+    assert!(r.text().contains("o-openai"), "{v}");
+    assert!(v["violations"][0]["facts"].get("seller").is_none(), "{v}");
+    // oracle, a party to g-oracle, knows google: the same refusal names it.
+    let r = app
+        .oracle()
+        .post_json("/contracts/g-oracle/resales", r#"{"id":"o-azure","buyer":"azure","gpus":10,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"4"}"#, None)
+        .await
+        .unwrap();
+    let v = problem(&r, 409);
+    assert_eq!(v["violations"][0]["facts"]["seller"], "google", "{v}");
+}
+
+// ---- errors -----------------------------------------------------------------------------
+
+/// Writes a journal row the codec cannot read, straight into the database.
+async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
+    let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql)
+            .bind(seq)
+            .bind(kind)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql)
+            .bind(seq)
+            .bind(kind)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+async fn corrupt_journal_is_500_not_503(app: App) {
+    let seq = app.seq().await;
+    insert_raw_event(&app.url, seq + 1, "contract", "{not json").await;
+    let r = app
+        .admin()
+        .send(
+            "GET",
+            "/contracts",
+            &[("x-request-id", "req-corrupt-1")],
+            None,
+        )
+        .await
+        .unwrap();
+    let v = problem(&r, 500);
+    assert_eq!(v["type"], "urn:cascade:problem:internal");
+    // The cause is for the log, not the caller.
+    assert!(!r.text().contains("not json"), "{v}");
+    let r = app
+        .google()
+        .post_json("/contracts", &resale("after-corrupt", "10"), None)
+        .await
+        .unwrap();
+    problem(&r, 500);
+}
+
+async fn too_large_contract_value_is_409_with_facts(app: App) {
+    // 4 294 967 295 H100 for 87 648 hours at 1 000 000 USD an hour: 3.8e20 USD,
+    // past the 1e18 USD the ledger holds. Refused with the figures, not saturated.
+    let a = app.admin();
+    ok(
+        &a.post_json(
+            "/sites",
+            r#"{"id":"huge","owner":"oracle","region":"us","gpus":{"h100":4294967295}}"#,
+            None,
+        )
+        .await
+        .unwrap(),
+        201,
+    );
+    let seq = app.seq().await;
+    let r = app
+        .oracle()
+        .post_json("/contracts", r#"{"id":"huge-1","seller":"oracle","buyer":"openai","gpu":"h100","gpus":4294967295,"start":"2030-01-01","end":"2040-01-01","price_per_gpu_hour":"1000000","site":"huge"}"#, None)
+        .await
+        .unwrap();
+    let v = problem(&r, 409);
+    let x = &v["violations"][0];
+    assert_eq!(x["code"], "too_large", "{v}");
+    assert_eq!(x["facts"]["quantity"], "contract value", "{v}");
+    assert_eq!(x["facts"]["limit_usd"], "1000000000000000000", "{v}");
+    assert!(
+        x["facts"]["value_usd"].as_str().unwrap().starts_with("376"),
+        "{v}"
+    );
+    assert_eq!(app.seq().await, seq, "nothing was stored");
+}
+
+// ---- limits (store-independent: SQLite only) -------------------------------------------
+
+/// The example on SQLite, served with these limits; the state is returned
+/// so a test can hold the planning workers itself.
+async fn limited_app(limits: cascade_server::limits::Limits) -> (App, AppState) {
+    let app = spawn_app(Db::Sqlite).await.expect("SQLite always runs");
+    let store = Store::open(&app.url).await.expect("open the store");
+    let state = AppState::with_limits(store, limits);
+    let (addr, tx, served) = serve_state(state.clone()).await;
+    let mut app = app;
+    if let Some(old) = app.shutdown.replace(tx) {
+        let _ = old.send(());
+    }
+    app.served = Some(served);
+    app.addr = addr;
+    (app, state)
+}
+
+fn limits(workers: usize, queue: usize, per_token: usize) -> cascade_server::limits::Limits {
+    cascade_server::limits::Limits {
+        plan_workers: workers,
+        plan_queue: queue,
+        plan_per_token: per_token,
+        plan_time_limit: std::time::Duration::from_secs(30),
+        write_rate_per_s: 1000.0,
+        write_burst: 1000.0,
+    }
+}
+
+fn retry_after(r: &HttpResponse) -> u64 {
+    r.header("retry-after")
+        .expect("a 429 has Retry-After")
+        .parse()
+        .expect("whole seconds")
+}
+
+async fn wait_for_queue(state: &AppState, n: i64) {
+    for _ in 0..500 {
+        if state.plan_queue.load(Ordering::Relaxed) == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the plan queue never reached {n}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_planner_and_busy_token_are_429_with_retry_after() {
+    // One worker, one place in the queue, one plan per token.
+    let (app, state) = limited_app(limits(1, 1, 1)).await;
+    // The test holds the only worker: admitted plans wait.
+    let held = state.limiter.worker().await;
+    let body = r#"{"buyer":"openai"}"#;
+    let first = {
+        let c = app.openai();
+        tokio::spawn(async move { c.post_json("/plan", body, None).await.unwrap() })
+    };
+    wait_for_queue(&state, 1).await;
+    // The same token again: over its limit of one.
+    let r = app.openai().post_json("/plan", body, None).await.unwrap();
+    let v = problem(&r, 429);
+    assert!(
+        v["detail"].as_str().unwrap().contains("--plan-per-token"),
+        "{v}"
+    );
+    assert_eq!(retry_after(&r), 30);
+    // Another token fills the queue...
+    let second = {
+        let c = app.admin();
+        tokio::spawn(async move { c.post_json("/plan", body, None).await.unwrap() })
+    };
+    wait_for_queue(&state, 2).await;
+    // ...and a third finds the planner full, at once.
+    let t0 = std::time::Instant::now();
+    let r = app
+        .google()
+        .post_json("/plan", r#"{"buyer":"google"}"#, None)
+        .await
+        .unwrap();
+    let v = problem(&r, 429);
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the planner is full"),
+        "{v}"
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+    // The worker is back: both waiting plans are solved.
+    drop(held);
+    ok(&first.await.unwrap(), 200);
+    ok(&second.await.unwrap(), 200);
+    wait_for_queue(&state, 0).await;
+    ok(
+        &app.openai().post_json("/plan", body, None).await.unwrap(),
+        200,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_over_the_token_rate_are_429_with_retry_after() {
+    let mut l = limits(1, 1, 1);
+    l.write_rate_per_s = 0.5; // one write every 2 s
+    l.write_burst = 2.0;
+    let (app, _state) = limited_app(l).await;
+    let g = app.google();
+    ok(
+        &g.post_json("/contracts", &resale("rate-1", "10"), None)
+            .await
+            .unwrap(),
+        201,
+    );
+    ok(
+        &g.post_json("/contracts", &resale("rate-2", "10"), None)
+            .await
+            .unwrap(),
+        201,
+    );
+    let seq = app.seq().await;
+    let r = g
+        .post_json("/contracts", &resale("rate-3", "10"), None)
+        .await
+        .unwrap();
+    let v = problem(&r, 429);
+    assert!(
+        v["detail"].as_str().unwrap().contains("--write-rate"),
+        "{v}"
+    );
+    assert!(
+        (1..=2).contains(&retry_after(&r)),
+        "{:?}",
+        r.header("retry-after")
+    );
+    assert_eq!(app.seq().await, seq, "nothing was stored");
+    // Reads are not writes; other tokens have their own bucket.
+    ok(&g.get("/contracts").await.unwrap(), 200);
+    ok(
+        &app.admin()
+            .post_json("/parties", r#"{"id":"rate-party"}"#, None)
+            .await
+            .unwrap(),
+        201,
+    );
+}
+
+// ---- fuzzing (issue 9 item 8) --------------------------------------------------------
+//
+// On stable, with proptest: each case takes a seed from fuzz/corpus (real
+// scenario files and one API body of every request type) and mutates it
+// (byte flips, interesting bytes and tokens inserted, ranges deleted,
+// duplicated or truncated), then runs it through what reads outside input:
+// the scenario parsers (TOML and JSON) and the ledger they build, and the
+// API body decoding (strict JSON, the request type, the conversion into
+// core). Any panic fails the case; proptest shrinks it and keeps it in
+// tests/server.proptest-regressions. `scripts/test` runs a short smoke run;
+// `FUZZ_CASES=N` runs longer (see docs/service.md, "Fuzzing").
+
+mod fuzz {
+    use std::path::PathBuf;
+
+    use cascade_format::{
+        ClauseDoc, CommitmentDoc, ContractDoc, GpuDoc, OfferDoc, PartyDoc, SiteDoc, ToCore,
+    };
+    use cascade_server::routes::commitments::CommitmentAmendmentIn;
+    use cascade_server::routes::contracts::{ContractAmendmentIn, ResaleIn};
+    use cascade_server::routes::plan::PlanIn;
+    use proptest::prelude::*;
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
+    };
+
+    fn corpus(dir: &str) -> Vec<(String, Vec<u8>)> {
+        let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/corpus")
+            .join(dir);
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .map(|e| {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        v.sort();
+        assert!(!v.is_empty(), "{} is empty", d.display());
+        v
+    }
+
+    /// Bytes and tokens that break parsers more often than random ones.
+    const TOKENS: &[&str] = &[
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "=",
+        "\n",
+        "\\",
+        "\\u0000",
+        "1e-400",
+        "1e400",
+        "-0",
+        "-0.0",
+        "4294967295",
+        "18446744073709551616",
+        "9999-12-31",
+        "0000-01-01",
+        "23:59:60Z",
+        "null",
+        "true",
+        "\"kind\"",
+        "\"id\"",
+        "[[contract]]",
+        "é",
+        "\u{feff}",
+        "99999999999999999999999999999",
+        "0.0000000000000000000000000001",
+        "NaN",
+        "inf",
+    ];
+
+    #[derive(Clone, Debug)]
+    enum Mutation {
+        Flip(usize, u8),
+        Insert(usize, usize),
+        Delete(usize, usize),
+        Duplicate(usize, usize),
+        Truncate(usize),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Flip(i, b)),
+            (any::<usize>(), 0..TOKENS.len()).prop_map(|(i, t)| Mutation::Insert(i, t)),
+            (any::<usize>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
+            (any::<usize>(), 1usize..64).prop_map(|(i, n)| Mutation::Duplicate(i, n)),
+            any::<usize>().prop_map(Mutation::Truncate),
+        ]
+    }
+
+    fn mutate(mut b: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
+        for m in ms {
+            let len = b.len().max(1);
+            match *m {
+                Mutation::Flip(i, x) => {
+                    if !b.is_empty() {
+                        let i = i % b.len();
+                        b[i] ^= x;
+                    }
+                }
+                Mutation::Insert(i, t) => {
+                    let i = i % (b.len() + 1);
+                    b.splice(i..i, TOKENS[t].bytes());
+                }
+                Mutation::Delete(i, n) => {
+                    let i = i % len;
+                    let end = (i + n).min(b.len());
+                    if i < end {
+                        b.drain(i..end);
+                    }
+                }
+                Mutation::Duplicate(i, n) => {
+                    let i = i % len;
+                    let end = (i + n).min(b.len());
+                    if i < end {
+                        let piece: Vec<u8> = b[i..end].to_vec();
+                        b.splice(end..end, piece);
+                    }
+                }
+                Mutation::Truncate(i) => b.truncate(i % len),
+            }
+        }
+        b
+    }
+
+    /// Cases per fuzz test: `FUZZ_CASES`, else a smoke run.
+    fn runner(name: &str) -> TestRunner {
+        let cases = std::env::var("FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        // A fixed seed per test: the same run finds the same inputs; a long
+        // run sets FUZZ_SEED to explore further.
+        let seed: u64 = std::env::var("FUZZ_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(7);
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        key[8..8 + name.len().min(24)].copy_from_slice(&name.as_bytes()[..name.len().min(24)]);
+        TestRunner::new_with_rng(
+            Config {
+                cases,
+                failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+                    "proptest-regressions",
+                ))),
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+        )
+    }
+
+    /// A scenario file, mutated: parsed as TOML or JSON (by its name) and,
+    /// when it parses, built into a ledger. Errors are fine; panics are not.
+    fn scenario_input(bytes: &[u8], name: &str) {
+        let Ok(src) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        let parsed = if name.ends_with(".json") {
+            cascade_format::parse_json(src, name)
+        } else {
+            cascade_format::parse_toml(src, name)
+        };
+        if let Ok(s) = parsed {
+            let _ = cascade_core::Ledger::from_scenario(&s);
+            let _ = cascade_format::to_toml(&s);
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+        let v = cascade_format::json::parse_value(bytes).ok()?;
+        cascade_server::extract::from_value::<T>(v).ok()
+    }
+
+    fn to_core<T: serde::de::DeserializeOwned + ToCore>(bytes: &[u8]) {
+        if let Some(doc) = decode::<T>(bytes) {
+            let _ = doc.to_core("body");
+        }
+    }
+
+    /// An API body, mutated, through every request type's decoding.
+    fn api_input(bytes: &[u8]) {
+        to_core::<ContractDoc>(bytes);
+        to_core::<CommitmentDoc>(bytes);
+        to_core::<ClauseDoc>(bytes);
+        to_core::<OfferDoc>(bytes);
+        to_core::<SiteDoc>(bytes);
+        to_core::<GpuDoc>(bytes);
+        to_core::<PartyDoc>(bytes);
+        let _ = decode::<ResaleIn>(bytes);
+        let _ = decode::<ContractAmendmentIn>(bytes);
+        let _ = decode::<CommitmentAmendmentIn>(bytes);
+        let _ = decode::<PlanIn>(bytes);
+        if let Ok(src) = std::str::from_utf8(bytes) {
+            let _ = cascade_format::parse_json(src, "request");
+        }
+    }
+
+    #[test]
+    fn fuzz_scenario_parsers() {
+        let seeds = corpus("scenario");
+        let n = seeds.len();
+        runner("scenario")
+            .run(
+                &(0..n, proptest::collection::vec(mutation(), 0..8)),
+                |(i, ms)| {
+                    let (name, bytes) = &seeds[i];
+                    scenario_input(&mutate(bytes.clone(), &ms), name);
+                    // The same bytes as the other format, too.
+                    let other = if name.ends_with(".json") {
+                        "x.toml"
+                    } else {
+                        "x.json"
+                    };
+                    scenario_input(&mutate(bytes.clone(), &ms), other);
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn fuzz_api_bodies() {
+        let seeds = corpus("api");
+        let n = seeds.len();
+        runner("api")
+            .run(
+                &(0..n, proptest::collection::vec(mutation(), 0..8)),
+                |(i, ms)| {
+                    api_input(&mutate(seeds[i].1.clone(), &ms));
+                    Ok(())
+                },
+            )
+            .unwrap();
+    }
+
+    /// Every corpus file as it is: the seeds themselves decode (a seed that
+    /// no longer parses would only fuzz the error path).
+    #[test]
+    fn fuzz_corpus_seeds_are_valid() {
+        for (name, bytes) in corpus("scenario") {
+            let src = String::from_utf8(bytes).unwrap();
+            let s = if name.ends_with(".json") {
+                cascade_format::parse_json(&src, &name)
+            } else {
+                cascade_format::parse_toml(&src, &name)
+            };
+            assert!(s.is_ok(), "{name}: {:?}", s.err());
+        }
+        for (name, bytes) in corpus("api") {
+            assert!(
+                cascade_format::json::parse_value(&bytes).is_ok(),
+                "{name} is not JSON"
+            );
+        }
     }
 }

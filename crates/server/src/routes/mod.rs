@@ -105,8 +105,7 @@ where
         Ok(WriteOutcome::Done(r)) => reply_response(r, false),
         Ok(WriteOutcome::Replayed(r)) => reply_response(r, true),
         Ok(WriteOutcome::KeyReused) => Problem::key_reused().into_response(),
-        Err(e) => Problem::unavailable(format!("the store could not complete the write: {e}"))
-            .into_response(),
+        Err(e) => Problem::store("the store could not complete the write", &e).into_response(),
     }
 }
 
@@ -121,14 +120,14 @@ pub(crate) async fn read<T>(
     app.store
         .read(f)
         .await
-        .map_err(|e| Problem::unavailable(format!("the store could not be read: {e}")))
+        .map_err(|e| Problem::store("the store could not be read", &e))
 }
 
 /// Applies one event; a refusal is a 409 naming every broken invariant,
 /// as `who` may see it.
 pub(crate) fn apply_one(st: &mut Staging<'_>, e: Event, who: &Principal) -> Result<(), Problem> {
     st.apply(vec![Record::Event(e)])
-        .map_err(|r| Problem::conflict(&access::redact_rejection(&st.state().ledger, r, who)))
+        .map_err(|r| access::refusal(&st.state().ledger, r, who))
 }
 
 /// What every `POST` that creates one item takes: the caller, its

@@ -3,7 +3,7 @@
 //! `cascade plan --json`.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use cascade_format::IdText;
 use cascade_format::report::PlanDoc;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::{Res, json, read};
 use crate::extract::{JsonBody, Principal};
 use crate::problem::Problem;
-use crate::{AppState, access};
+use crate::{AppState, access, limits};
 
 /// `optimal` (default): the MILP on HiGHS; `greedy`: the cheapest-first baseline.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq, Default)]
@@ -37,9 +37,19 @@ pub struct PlanIn {
 
 /// Plans purchases for a buyer from the open offers (MILP on HiGHS, or
 /// greedy), under the demands, policy, clauses and commitments in the store.
+/// Plans run on a bounded pool with a solver budget; a full pool, or a
+/// token with too many plans under way, is a 429 with `Retry-After`.
 #[utoipa::path(post, path = "/plan", tag = "analysis", request_body = PlanIn,
-    responses((status = 200, description = "The plan (status optimal, feasible or infeasible)", body = PlanDoc)))]
-pub async fn plan(State(app): State<AppState>, who: Principal, b: JsonBody<PlanIn>) -> Res {
+    responses(
+        (status = 200, description = "The plan (status optimal, feasible — cut short by the solver budget, with its gap — or infeasible)", body = PlanDoc),
+        (status = 429, description = "The planner is full, or this token has too many plans under way; see Retry-After"),
+    ))]
+pub async fn plan(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    who: Principal,
+    b: JsonBody<PlanIn>,
+) -> Res {
     let buyer = b
         .value
         .buyer
@@ -50,6 +60,12 @@ pub async fn plan(State(app): State<AppState>, who: Principal, b: JsonBody<PlanI
         StrategyIn::Optimal => cascade_plan::Strategy::Optimal,
         StrategyIn::Greedy => cascade_plan::Strategy::Greedy,
     };
+    // A principal came from a bearer token, so there is a key.
+    let key = limits::token_key(&headers).unwrap_or_default();
+    let ticket = match app.limiter.admit_plan(&key) {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
+    };
     let (scenario, ledger) = read(&app, |s| {
         if s.ledger.party(&buyer).is_none() {
             return Err(Problem::not_found(format!("no party {:?}", buyer.as_str())));
@@ -57,18 +73,44 @@ pub async fn plan(State(app): State<AppState>, who: Principal, b: JsonBody<PlanI
         Ok((s.scenario("store"), s.ledger.clone()))
     })
     .await??;
+    let worker = app.limiter.worker().await;
+    let options = cascade_plan::PlanOptions {
+        strategy,
+        time_limit: Some(app.limiter.limits.plan_time_limit.as_secs_f64()),
+        ..cascade_plan::PlanOptions::default()
+    };
     let b2 = buyer.clone();
-    let result =
-        tokio::task::spawn_blocking(move || cascade_plan::plan(&scenario, &ledger, &b2, strategy))
-            .await
-            .map_err(|_| Problem::unavailable("the planner stopped unexpectedly"))?;
+    // The ticket and the worker go with the solver, so a caller that hangs
+    // up does not free a place while its plan still runs.
+    let result = tokio::task::spawn_blocking(move || {
+        let _held = (ticket, worker);
+        cascade_plan::plan_with(&scenario, &ledger, &b2, &options)
+    })
+    .await
+    .map_err(|e| Problem::internal(format!("the planner stopped: {e}")))?;
     let r = match result {
         Ok(r) => r,
         Err(cascade_plan::PlanError::UnknownBuyer { buyer, .. }) => {
             return Err(Problem::not_found(format!("no party {buyer:?}")));
         }
         Err(cascade_plan::PlanError::Solver(m)) => {
-            return Err(Problem::unavailable(format!("the solver failed: {m}")));
+            return Err(Problem::internal(format!("the solver failed: {m}")));
+        }
+        Err(e @ cascade_plan::PlanError::NoPlanInTime { .. }) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "plan-time-limit",
+                "No plan within the solver budget",
+                format!("{e} (the service's --plan-time-limit); try strategy \"greedy\""),
+            ));
+        }
+        Err(e @ cascade_plan::PlanError::TooLarge { .. }) => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "too-large",
+                "Sum too large",
+                e.to_string(),
+            ));
         }
         Err(e) => return Err(Problem::field("buyer", e.to_string())),
     };

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Flood test of `cascade serve` on loopback (issue 9, bounded planning):
+# 200 concurrent POST /plan on a large planning scenario while writers keep
+# writing. Reports the writers' latency percentiles and every status count
+# of both loads, one JSON line each. Target: write p99 < 50 ms, no 5xx.
+#
+#   bench/service/flood.sh                 # SQLite (a temp file)
+#
+# Env: SECONDS_PER_RUN (default 20), PLANNERS (200), WRITERS (8),
+# PLAN_WORKERS / PLAN_QUEUE / PLAN_TIME_LIMIT (the serve flags; defaults the
+# service's own). The scenario is cascade-plan's bench scenario (2,000
+# offers from the SkyPilot catalog in ../shared/data/gpu-offers).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+DUR=${SECONDS_PER_RUN:-20}
+PLANNERS=${PLANNERS:-200}
+WRITERS=${WRITERS:-8}
+CSV=${OFFERS_CSV:-../shared/data/gpu-offers/offers.csv}
+[ -f "$CSV" ] || CSV=/work/shared/data/gpu-offers/offers.csv
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
+cargo build --release -q -p cascade-cli
+cargo build --release -q -p cascade-server --example loadgen
+cargo build --release -q -p cascade-plan --example bench_scenario
+BIN=$CARGO_TARGET_DIR/release/cascade
+LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
+
+TMP=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+URL="sqlite://$TMP/flood.db"
+"$CARGO_TARGET_DIR/release/examples/bench_scenario" "$CSV" > "$TMP/plan.toml"
+BUYER=$(grep -m1 -A1 '^\[\[demand\]\]' "$TMP/plan.toml" | sed -n 's/^buyer = "\(.*\)"/\1/p')
+"$BIN" load "$TMP/plan.toml" --database "$URL" >/dev/null
+"$BIN" load bench/service/bench-scenario.toml --database "$URL" >/dev/null
+PROVIDER=$("$BIN" token create --party bench-provider --database "$URL")
+PLANNER=$("$BIN" token create --party "$BUYER" --database "$URL")
+
+FLAGS=()
+[ -n "${PLAN_WORKERS:-}" ] && FLAGS+=(--plan-workers "$PLAN_WORKERS")
+[ -n "${PLAN_QUEUE:-}" ] && FLAGS+=(--plan-queue "$PLAN_QUEUE")
+[ -n "${PLAN_TIME_LIMIT:-}" ] && FLAGS+=(--plan-time-limit "$PLAN_TIME_LIMIT")
+# The writers' own rate is what is measured: no write limit for them.
+"$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" \
+    --write-rate 0 "${FLAGS[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+SERVER_PID=$!
+for _ in $(seq 100); do
+    grep -q "listening on" "$TMP/serve.out" 2>/dev/null && break
+    sleep 0.1
+done
+ADDR=$(grep -o '127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)
+[ -n "$ADDR" ] || { cat "$TMP/serve.err" >&2; exit 1; }
+
+# The planners flood; the writers start a second later, when the pool is full.
+"$LOADGEN" --addr "$ADDR" --token "$PLANNER" --mode plan --buyer "$BUYER" \
+    --seconds "$((DUR + 2))" --concurrency "$PLANNERS" > "$TMP/plan.json" &
+PLANS=$!
+sleep 1
+"$LOADGEN" --addr "$ADDR" --token "$PROVIDER" --mode write --seconds "$DUR" \
+    --concurrency "$WRITERS" > "$TMP/write.json"
+wait "$PLANS"
+echo "writes: $(cat "$TMP/write.json")"
+echo "plans:  $(cat "$TMP/plan.json")"
+echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg), cores: $(nproc)"
+if grep -q '"5[0-9][0-9]"' "$TMP/write.json" "$TMP/plan.json"; then
+    echo "FAIL: 5xx answers" >&2
+    exit 1
+fi

@@ -1,0 +1,317 @@
+//! What keeps one caller from taking the service: planning runs on a
+//! bounded pool with a bounded queue, a solver budget and a per-token
+//! concurrency limit, and writes have a per-token token bucket. Every
+//! refusal is an immediate 429 with `Retry-After`, never a connection left
+//! waiting.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::AppState;
+use crate::extract::hash_token;
+use crate::problem::Problem;
+
+/// The limits, as `cascade serve` flags set them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Plans solved at once (`--plan-workers`; default: the number of cores).
+    pub plan_workers: usize,
+    /// Plans waiting for a worker (`--plan-queue`); more are refused.
+    pub plan_queue: usize,
+    /// Plans one token may have running or waiting (`--plan-per-token`).
+    pub plan_per_token: usize,
+    /// The solver budget of one plan (`--plan-time-limit`).
+    pub plan_time_limit: Duration,
+    /// Writes per second per token, sustained (`--write-rate`); 0: no limit.
+    pub write_rate_per_s: f64,
+    /// Writes one token may send at once after a quiet spell (`--write-burst`).
+    pub write_burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Limits {
+            plan_workers: cores,
+            plan_queue: 4 * cores,
+            plan_per_token: 2,
+            plan_time_limit: Duration::from_secs(60),
+            write_rate_per_s: 100.0,
+            write_burst: 200.0,
+        }
+    }
+}
+
+/// The live state of the limits, shared by every handler.
+pub struct Limiter {
+    pub limits: Limits,
+    /// Plans solving, at most `plan_workers`.
+    workers: Arc<Semaphore>,
+    /// Plans admitted (solving or waiting), at most workers + queue.
+    admitted: Arc<Semaphore>,
+    /// Plans admitted per token (by the token's hash).
+    per_token: Mutex<HashMap<String, usize>>,
+    /// Plans waiting for a worker: the plan queue-length gauge.
+    pub plan_queue: Arc<AtomicI64>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// A token bucket: `level` writes available as of `at`.
+struct Bucket {
+    level: f64,
+    at: Instant,
+}
+
+/// What a plan holds while admitted: dropped when the plan is done (even
+/// if the caller has gone), which frees its place and its token's.
+pub struct PlanTicket {
+    _admitted: OwnedSemaphorePermit,
+    token: String,
+    limiter: Arc<Limiter>,
+}
+
+impl std::fmt::Debug for PlanTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanTicket").finish_non_exhaustive()
+    }
+}
+
+impl Drop for PlanTicket {
+    fn drop(&mut self) {
+        self.limiter.release_token(&self.token);
+    }
+}
+
+/// A 429 problem with `Retry-After` in whole seconds (at least 1).
+pub fn too_many(detail: String, retry_after: Duration) -> Response {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-requests",
+        "Too many requests",
+        format!("{detail}; retry after {secs} s"),
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&secs.to_string()).expect("digits"),
+    );
+    r
+}
+
+/// The key of a request's bearer token (its hash, as the store keeps it),
+/// or `None` without one (such requests are refused as 401 anyway).
+pub fn token_key(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| hash_token(rest.trim()))
+}
+
+impl Limiter {
+    pub fn new(limits: Limits) -> Limiter {
+        let workers = limits.plan_workers.max(1);
+        Limiter {
+            workers: Arc::new(Semaphore::new(workers)),
+            admitted: Arc::new(Semaphore::new(workers + limits.plan_queue)),
+            per_token: Mutex::new(HashMap::new()),
+            plan_queue: Arc::new(AtomicI64::new(0)),
+            buckets: Mutex::new(HashMap::new()),
+            limits,
+        }
+    }
+
+    /// How long a refused plan should wait: about one plan's budget.
+    fn plan_retry_after(&self) -> Duration {
+        self.limits
+            .plan_time_limit
+            .min(Duration::from_secs(60))
+            .max(Duration::from_secs(1))
+    }
+
+    /// Admits a plan for `token` or answers 429 at once.
+    pub fn admit_plan(self: &Arc<Self>, token: &str) -> Result<PlanTicket, Response> {
+        {
+            let mut m = self.per_token.lock().expect("not poisoned");
+            let n = m.entry(token.to_string()).or_insert(0);
+            if *n >= self.limits.plan_per_token {
+                return Err(too_many(
+                    format!(
+                        "this token already has {} plans running or waiting (--plan-per-token {})",
+                        n, self.limits.plan_per_token
+                    ),
+                    self.plan_retry_after(),
+                ));
+            }
+            *n += 1;
+        }
+        let ticket_token = token.to_string();
+        match self.admitted.clone().try_acquire_owned() {
+            Ok(permit) => Ok(PlanTicket {
+                _admitted: permit,
+                token: ticket_token,
+                limiter: self.clone(),
+            }),
+            Err(_) => {
+                self.release_token(token);
+                Err(too_many(
+                    format!(
+                        "the planner is full: {} plans solving and {} waiting",
+                        self.limits.plan_workers, self.limits.plan_queue
+                    ),
+                    self.plan_retry_after(),
+                ))
+            }
+        }
+    }
+
+    fn release_token(&self, token: &str) {
+        let mut m = self.per_token.lock().expect("not poisoned");
+        if let Some(n) = m.get_mut(token) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(token);
+            }
+        }
+    }
+
+    /// Waits for a worker (the wait is bounded: at most `plan_queue` plans
+    /// wait), counting the wait in the queue gauge.
+    pub async fn worker(&self) -> OwnedSemaphorePermit {
+        self.plan_queue.fetch_add(1, Ordering::Relaxed);
+        let permit = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        self.plan_queue.fetch_sub(1, Ordering::Relaxed);
+        permit
+    }
+
+    /// Plans waiting for a worker now.
+    pub fn queued(&self) -> i64 {
+        self.plan_queue.load(Ordering::Relaxed)
+    }
+
+    /// Plans being solved now.
+    pub fn running(&self) -> i64 {
+        self.limits.plan_workers.saturating_sub(self.workers.available_permits()) as i64
+    }
+
+    /// Takes one write from `token`'s bucket, or says how long to wait.
+    pub fn take_write(&self, token: &str, now: Instant) -> Result<(), Duration> {
+        let (rate, burst) = (
+            self.limits.write_rate_per_s,
+            self.limits.write_burst.max(1.0),
+        );
+        if rate <= 0.0 {
+            return Ok(());
+        }
+        let mut m = self.buckets.lock().expect("not poisoned");
+        if m.len() > 100_000 {
+            // Forget idle buckets (full ones: they would refill anyway).
+            m.retain(|_, b| b.level + now.duration_since(b.at).as_secs_f64() * rate < burst);
+        }
+        let b = m.entry(token.to_string()).or_insert(Bucket {
+            level: burst,
+            at: now,
+        });
+        b.level = (b.level + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.at = now;
+        if b.level >= 1.0 {
+            b.level -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - b.level) / rate))
+        }
+    }
+}
+
+/// Middleware: the per-token write rate. Writes are every method but GET,
+/// HEAD and OPTIONS, except `POST /plan` (an analysis with its own limits).
+pub async fn write_rate(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let is_write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && req.uri().path() != "/plan";
+    if is_write
+        && let Some(key) = token_key(req.headers())
+        && let Err(wait) = app.limiter.take_write(&key, Instant::now())
+    {
+        return too_many(
+            format!(
+                "this token sends more than {} writes per second (--write-rate)",
+                app.limiter.limits.write_rate_per_s
+            ),
+            wait,
+        );
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(workers: usize, queue: usize, per_token: usize) -> Arc<Limiter> {
+        Arc::new(Limiter::new(Limits {
+            plan_workers: workers,
+            plan_queue: queue,
+            plan_per_token: per_token,
+            plan_time_limit: Duration::from_secs(5),
+            write_rate_per_s: 2.0,
+            write_burst: 3.0,
+        }))
+    }
+
+    #[test]
+    fn a_token_bucket_refills_at_its_rate() {
+        let l = limiter(1, 0, 1);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(l.take_write("a", t0), Ok(()));
+        }
+        // Empty: the next write is in 1 / 2 s.
+        assert_eq!(l.take_write("a", t0), Err(Duration::from_millis(500)));
+        // Other tokens have their own bucket.
+        assert_eq!(l.take_write("b", t0), Ok(()));
+        // 250 ms later: half a write; 500 ms: one.
+        let half = t0 + Duration::from_millis(250);
+        assert_eq!(l.take_write("a", half), Err(Duration::from_millis(250)));
+        assert_eq!(l.take_write("a", t0 + Duration::from_millis(500)), Ok(()));
+        // A long pause refills to the burst, no more.
+        let later = t0 + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(l.take_write("a", later), Ok(()));
+        }
+        assert!(l.take_write("a", later).is_err());
+    }
+
+    #[test]
+    fn plans_are_admitted_per_token_and_up_to_workers_plus_queue() {
+        let l = limiter(1, 1, 1);
+        let a = l.admit_plan("a").unwrap();
+        let r = l.admit_plan("a").unwrap_err();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        let b = l.admit_plan("b").unwrap();
+        // 1 solving + 1 waiting: full for everyone.
+        assert_eq!(
+            l.admit_plan("c").unwrap_err().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        drop(a);
+        // a's place and a's token count are free again.
+        let a2 = l.admit_plan("a").unwrap();
+        drop((a2, b));
+        assert!(l.per_token.lock().unwrap().is_empty());
+    }
+}
