@@ -2,6 +2,7 @@
 //! calls the library crates and prints; all logic lives in the libraries.
 
 mod cmd_buildout;
+mod cmd_bill;
 mod cmd_plan;
 mod cmd_service;
 mod cmd_sim;
@@ -72,6 +73,10 @@ enum Command {
     /// Monthly build-out of sites: installed GPUs per class, installed
     /// power, power drawn, sold and free; with --asof, sold but not yet built.
     Buildout(cmd_buildout::BuildoutArgs),
+    /// Invoices of a billing month (outage credits, true-ups, burn-down, margins).
+    Bill(cmd_bill::BillArgs),
+    /// A reseller's margins over a range of billing months.
+    Margins(cmd_bill::MarginsArgs),
     /// Buy the cheapest portfolio under clauses and policy (MILP on HiGHS).
     Plan(cmd_plan::PlanArgs),
     /// Work with offers (import public price catalogs).
@@ -106,6 +111,8 @@ fn main() -> ExitCode {
             json,
         } => chain(&file, &contract, json),
         Command::Buildout(a) => cmd_buildout::buildout(a),
+        Command::Bill(a) => cmd_bill::bill(a),
+        Command::Margins(a) => cmd_bill::margins(a),
         Command::Plan(a) => cmd_plan::plan(a),
         Command::Offers(c) => cmd_plan::offers(c),
         Command::Simulate(a) => cmd_sim::simulate(a),

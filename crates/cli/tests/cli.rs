@@ -504,3 +504,248 @@ fn the_specs_own_example_with_uppercase_class_ids_is_valid() {
     ]));
     assert_eq!(e["total"], json!({"gpus": 8000, "h100e": 8000.0}));
 }
+
+// ---- bill and margins (figures hand-computed in the fixtures' headers) -----------
+
+const BILL: &str = "crates/cli/tests/fixtures/bill";
+
+fn bill_json(args: &[&str]) -> Value {
+    let mut a = vec!["bill"];
+    a.extend_from_slice(args);
+    a.push("--json");
+    json_of(&cascade(&a))
+}
+
+#[test]
+fn bill_credits_an_outage_at_every_tier_of_a_depth_three_chain() {
+    let f = format!("{BILL}/chain-outage.toml");
+    let d = bill_json(&[&f, "--period", "2026-03"]);
+    assert_eq!(d["period"], "2026-03");
+    let inv = d["invoices"].as_array().unwrap();
+    let summary: Vec<_> = inv
+        .iter()
+        .map(|i| {
+            (
+                i["seller"].clone(),
+                i["buyer"].clone(),
+                i["total_usd"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (json!("cw"), json!("goog"), json!("1183200.00")),
+            (json!("goog"), json!("oai"), json!("1109250.00")),
+            (json!("oai"), json!("msft"), json!("591600.00")),
+        ]
+    );
+    assert_eq!(
+        inv[1]["lines"],
+        json!([
+            {"kind": "usage", "contract": "c2", "gpu_hours": "372000", "usd": "1116000.00"},
+            {"kind": "credit", "contract": "c2", "gpu_hours": "-2250", "usd": "-6750.00"}
+        ])
+    );
+    let m = d["margins"].as_array().unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0]["party"], "goog");
+    assert_eq!(m[0]["revenue_usd"], "1109250.00");
+    assert_eq!(m[0]["cost_of_resold_usd"], "739500.00");
+    assert_eq!(m[0]["margin_usd"], "369750.00");
+    assert_eq!(m[0]["idle_cost_usd"], "443700.00");
+    assert_eq!(m[1]["margin_usd"], "147900.00");
+    assert_eq!(m[1]["idle_cost_usd"], "665550.00");
+}
+
+#[test]
+fn bill_for_a_party_shows_its_invoices_and_only_its_own_margins() {
+    let f = format!("{BILL}/chain-outage.toml");
+    let d = bill_json(&[&f, "--period", "2026-03", "--party", "oai"]);
+    let pairs: Vec<_> = d["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{}>{}",
+                i["seller"].as_str().unwrap(),
+                i["buyer"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(pairs, vec!["goog>oai", "oai>msft"]);
+    let m = d["margins"].as_array().unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["party"], "oai");
+}
+
+#[test]
+fn margins_of_a_reseller_per_chain_and_in_total() {
+    let f = format!("{BILL}/chain-outage.toml");
+    let o = cascade(&[
+        "margins", &f, "--party", "goog", "--from", "2026-03", "--to", "2026-03", "--json",
+    ]);
+    let d = json_of(&o);
+    assert_eq!(d["from"], "2026-03");
+    let m = &d["margins"][0];
+    assert_eq!(m["margin_usd"], "369750.00");
+    assert_eq!(m["chains"][0]["purchase"], "c1");
+    assert_eq!(m["chains"][0]["seller"], "cw");
+    assert_eq!(m["chains"][0]["margin_usd"], "369750.00");
+    let text = stdout(&cascade(&[
+        "margins", &f, "--party", "goog", "--from", "2026-03", "--to", "2026-03",
+    ]));
+    assert!(text.contains("369750.00"), "{text}");
+}
+
+#[test]
+fn bill_charges_a_mid_month_amendment_from_its_date_and_29_days_of_a_leap_february() {
+    let f = format!("{BILL}/amend-leap.toml");
+    let d = bill_json(&[&f, "--period", "2026-03"]);
+    assert_eq!(
+        d["invoices"][0]["lines"],
+        json!([{"kind": "usage", "contract": "c1", "gpu_hours": "93600", "usd": "173160.00"}])
+    );
+    let d = bill_json(&[&f, "--period", "2028-02"]);
+    assert_eq!(
+        d["invoices"][0]["lines"],
+        json!([{"kind": "usage", "contract": "leap", "gpu_hours": "6960", "usd": "17400.00"}])
+    );
+    assert_eq!(d["invoices"][0]["total_usd"], "17400.00");
+}
+
+#[test]
+fn bill_trues_up_a_take_or_pay_shortfall_and_shows_the_burn_down_before() {
+    let f = format!("{BILL}/take-or-pay.toml");
+    let jan = bill_json(&[&f, "--period", "2026-01"]);
+    let b = &jan["burn_down"][0];
+    assert_eq!(b["commitment"], "oai-cw");
+    assert_eq!(b["usd_total"], "600000.00");
+    assert_eq!(b["spent_to_date_usd"], "148800.00");
+    assert_eq!(b["remaining_usd"], "451200.00");
+    assert_eq!(b["months_left"], 2);
+    assert_eq!(b["pace_needed_usd_per_month"], "225600.00");
+    let mar = bill_json(&[&f, "--period", "2026-03"]);
+    assert_eq!(
+        mar["invoices"][0]["lines"],
+        json!([{"kind": "true_up", "commitment": "oai-cw", "usd": "316800.00"}])
+    );
+    assert_eq!(mar["invoices"][0]["total_usd"], "316800.00");
+}
+
+#[test]
+fn bill_refuses_malformed_periods_and_unknown_parties_but_not_an_empty_month() {
+    let f = format!("{BILL}/take-or-pay.toml");
+    for bad in ["2026-13", "2026-1", "March"] {
+        let o = cascade(&["bill", &f, "--period", bad]);
+        assert!(!o.status.success(), "{bad} accepted");
+        assert!(stderr(&o).contains("--period"), "{}", stderr(&o));
+        assert!(o.stdout.is_empty());
+    }
+    let o = cascade(&["bill", &f, "--period", "2026-03", "--party", "nobody"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+    let d = bill_json(&[&f, "--period", "2030-01"]);
+    assert_eq!(d["invoices"], json!([]));
+}
+
+/// Fields of one CSV line (no quoted commas in these rows but ContractApplied).
+fn csv_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rows = text.lines().map(|l| {
+        let mut out = Vec::new();
+        let (mut cur, mut quoted, mut chars) = (String::new(), false, l.chars().peekable());
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => out.push(std::mem::take(&mut cur)),
+                _ => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out
+    });
+    let header = rows.next().unwrap();
+    (header, rows.collect())
+}
+
+#[test]
+fn focus_export_has_one_row_per_invoice_line_with_the_supply_chain() {
+    let f = format!("{BILL}/chain-outage.toml");
+    let o = cascade(&[
+        "bill", &f, "--from", "2026-03", "--to", "2026-03", "--format", "focus",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (h, rows) = csv_rows(&stdout(&o));
+    let col = |n: &str| {
+        h.iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    assert_eq!(rows.len(), 6);
+    let r = &rows[3]; // goog → oai credit
+    assert_eq!(r[col("ChargeCategory")], "Credit");
+    assert_eq!(r[col("BilledCost")], "-6750");
+    assert_eq!(r[col("x_SupplyChain")], "cw>goog>oai");
+    assert_eq!(r[col("InvoiceId")], "goog:oai:2026-03");
+    let u = &rows[4]; // oai → msft usage
+    assert_eq!(u[col("ChargeCategory")], "Usage");
+    assert_eq!(u[col("PricingQuantity")], "148800");
+    assert_eq!(u[col("ContractedUnitPrice")], "4");
+    assert_eq!(u[col("x_SupplyChain")], "cw>goog>oai>msft");
+    assert_eq!(u[col("HostProviderName")], "cw");
+    assert_eq!(u[col("BillingPeriodStart")], "2026-03-01T00:00:00Z");
+    // The 1.0 projection spells the validator's columns.
+    let o = cascade(&[
+        "bill",
+        &f,
+        "--from",
+        "2026-03",
+        "--to",
+        "2026-03",
+        "--format",
+        "focus",
+        "--focus-version",
+        "1.0",
+    ]);
+    let (h, rows) = csv_rows(&stdout(&o));
+    assert!(h.iter().any(|c| c == "InvoiceIssuer") && !h.iter().any(|c| c == "HostProviderName"));
+    assert_eq!(rows.len(), 6);
+}
+
+#[test]
+fn focus_commitments_apply_usage_rows_and_list_the_commitment() {
+    let f = format!("{BILL}/take-or-pay.toml");
+    let o = cascade(&[
+        "bill", &f, "--from", "2026-01", "--to", "2026-03", "--format", "focus",
+    ]);
+    let (h, rows) = csv_rows(&stdout(&o));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    assert_eq!(rows.len(), 3);
+    let applied: Value = serde_json::from_str(&rows[0][col("ContractApplied")]).unwrap();
+    assert_eq!(applied[0]["ContractCommitmentID"], "oai-cw");
+    assert_eq!(rows[2][col("ChargeCategory")], "Adjustment");
+    assert_eq!(rows[2][col("BilledCost")], "316800");
+    let o = cascade(&[
+        "bill",
+        &f,
+        "--from",
+        "2026-01",
+        "--to",
+        "2026-03",
+        "--format",
+        "focus-commitments",
+    ]);
+    let (h, rows) = csv_rows(&stdout(&o));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][col("ContractCommitmentCost")], "600000");
+    assert_eq!(
+        rows[0][col("ContractCommitmentPeriodEnd")],
+        "2026-04-01T00:00:00Z"
+    );
+}

@@ -187,6 +187,50 @@ fn same_to_the_cent(a: Decimal, b: Decimal) -> bool {
     (a - b).abs() < Decimal::new(5, 3)
 }
 
+/// Conservation check 2: a month's invoices add up to the contracts'
+/// charges net of credits, plus the true-ups.
+fn check_invoices(
+    month: Month,
+    invoices_usd: Decimal,
+    contracts_usd: Decimal,
+    true_ups_usd: Decimal,
+) -> Result<(), SettlementError> {
+    if same_to_the_cent(invoices_usd, contracts_usd + true_ups_usd) {
+        Ok(())
+    } else {
+        Err(SettlementError::InvoiceImbalance {
+            month,
+            invoices_usd,
+            contracts_usd,
+            true_ups_usd,
+        })
+    }
+}
+
+/// Conservation check 1: what a buyer paid for its purchases (net of
+/// credits) is what it resold plus what it kept idle.
+fn check_reseller(
+    month: Month,
+    party: &Id,
+    purchases_usd: Decimal,
+    figures: &MarginFigures,
+) -> Result<(), SettlementError> {
+    if same_to_the_cent(
+        purchases_usd,
+        figures.cost_of_resold_usd + figures.idle_cost_usd,
+    ) {
+        Ok(())
+    } else {
+        Err(SettlementError::ResellerImbalance {
+            month,
+            party: party.clone(),
+            purchases_usd,
+            resold_usd: figures.cost_of_resold_usd,
+            idle_usd: figures.idle_cost_usd,
+        })
+    }
+}
+
 fn round_cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
@@ -555,14 +599,7 @@ pub fn settle<'a>(
             inv.total_usd = round_cents(inv.total_exact_usd);
             invoices_sum += inv.total_exact_usd;
         }
-        if !same_to_the_cent(invoices_sum, contracts_net + true_ups) {
-            return Err(SettlementError::InvoiceImbalance {
-                month,
-                invoices_usd: invoices_sum,
-                contracts_usd: contracts_net,
-                true_ups_usd: true_ups,
-            });
-        }
+        check_invoices(month, invoices_sum, contracts_net, true_ups)?;
 
         // Margins and the per-buyer check: what a party's purchases cost it
         // (from the invoices it received) against what it resold and kept.
@@ -604,16 +641,7 @@ pub fn settle<'a>(
                     });
                 }
             }
-            let paid = paid[b as usize];
-            if !same_to_the_cent(paid, total.cost_of_resold_usd + total.idle_cost_usd) {
-                return Err(SettlementError::ResellerImbalance {
-                    month,
-                    party: party.clone(),
-                    purchases_usd: paid,
-                    resold_usd: total.cost_of_resold_usd,
-                    idle_usd: total.idle_cost_usd,
-                });
-            }
+            check_reseller(month, party, paid[b as usize], &total)?;
             if !reseller {
                 continue;
             }
@@ -716,5 +744,57 @@ mod tests {
         assert_eq!(round_cents(Decimal::new(12345, 3)), Decimal::new(1235, 2));
         assert_eq!(round_cents(Decimal::new(-12345, 3)), Decimal::new(-1235, 2));
         assert_eq!(round_cents(Decimal::new(12344, 3)), Decimal::new(1234, 2));
+    }
+
+    /// The checks `settle` runs every month: a sum off by a cent is an
+    /// error naming the month, the party and the figures; a difference in
+    /// the 28th digit (sums of exact lines in another order) is not.
+    #[test]
+    fn a_failed_conservation_check_is_an_error_with_the_figures() {
+        let march = Month::parse("2026-03").unwrap();
+        let usd = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            check_invoices(march, usd("1183200.00"), usd("1183200.00"), usd("0")),
+            Ok(())
+        );
+        let e = check_invoices(march, usd("1183200.01"), usd("1183200.00"), usd("0")).unwrap_err();
+        assert_eq!(
+            e,
+            SettlementError::InvoiceImbalance {
+                month: march,
+                invoices_usd: usd("1183200.01"),
+                contracts_usd: usd("1183200.00"),
+                true_ups_usd: usd("0"),
+            }
+        );
+        assert!(e.to_string().contains("2026-03"), "{e}");
+
+        let goog = Id::new("goog").unwrap();
+        let figures = MarginFigures {
+            revenue_usd: usd("1109250"),
+            cost_of_resold_usd: usd("739500"),
+            margin_usd: usd("369750"),
+            idle_cost_usd: usd("443700"),
+        };
+        assert_eq!(check_reseller(march, &goog, usd("1183200"), &figures), Ok(()));
+        assert_eq!(
+            check_reseller(
+                march,
+                &goog,
+                usd("1183200.000000000000000000001"),
+                &figures
+            ),
+            Ok(())
+        );
+        let e = check_reseller(march, &goog, usd("1183201"), &figures).unwrap_err();
+        assert!(
+            matches!(&e, SettlementError::ResellerImbalance { party, .. } if party == &goog),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("goog") && text.contains("1183201") && text.contains("1183200"),
+            "{text}"
+        );
     }
 }

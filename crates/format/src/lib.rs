@@ -20,6 +20,7 @@
 
 mod convert;
 mod doc;
+pub mod focus;
 pub mod report;
 mod tree;
 mod value;

@@ -599,3 +599,215 @@ impl PlanDoc {
         }
     }
 }
+
+// ---- settlement (`cascade bill`, `cascade margins`) -----------------------------
+
+/// GPU-hours as an exact string without trailing zeros (`"7440000"`, `"-12.5"`).
+fn exact(d: rust_decimal::Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// One invoice line: `contract` on usage and credit lines, `commitment` on a
+/// true-up (which has no GPU-hours).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillLineDoc {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_hours: Option<String>,
+    pub usd: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvoiceDoc {
+    pub seller: String,
+    pub buyer: String,
+    pub lines: Vec<BillLineDoc>,
+    /// Rounded once to cents, half away from zero.
+    pub total_usd: String,
+}
+
+/// A commitment running through the month and settled later.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BurnDownDoc {
+    pub commitment: String,
+    pub buyer: String,
+    pub seller: String,
+    pub usd_total: String,
+    pub spent_to_date_usd: String,
+    pub remaining_usd: String,
+    pub months_left: i64,
+    pub pace_needed_usd_per_month: String,
+    pub contracted_usd: String,
+    pub projected_shortfall_usd: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChainMarginDoc {
+    /// The purchase the resales are carved from.
+    pub purchase: String,
+    pub seller: String,
+    pub revenue_usd: String,
+    pub cost_of_resold_usd: String,
+    pub margin_usd: String,
+    pub idle_cost_usd: String,
+}
+
+/// A reseller's margin, net of outage credits: totals, then per chain.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarginsDoc {
+    pub party: String,
+    pub revenue_usd: String,
+    pub cost_of_resold_usd: String,
+    pub margin_usd: String,
+    pub idle_cost_usd: String,
+    pub chains: Vec<ChainMarginDoc>,
+}
+
+impl MarginsDoc {
+    pub fn of(m: &cascade_core::Margin) -> MarginsDoc {
+        let f = &m.total;
+        MarginsDoc {
+            party: m.party.to_string(),
+            revenue_usd: format_usd(f.revenue_usd),
+            cost_of_resold_usd: format_usd(f.cost_of_resold_usd),
+            margin_usd: format_usd(f.margin_usd),
+            idle_cost_usd: format_usd(f.idle_cost_usd),
+            chains: m
+                .chains
+                .iter()
+                .map(|c| ChainMarginDoc {
+                    purchase: c.purchase.to_string(),
+                    seller: c.seller.to_string(),
+                    revenue_usd: format_usd(c.figures.revenue_usd),
+                    cost_of_resold_usd: format_usd(c.figures.cost_of_resold_usd),
+                    margin_usd: format_usd(c.figures.margin_usd),
+                    idle_cost_usd: format_usd(c.figures.idle_cost_usd),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The spec's `cascade bill --json` document for one month, plus the
+/// burn-down of commitments not yet settled.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillDoc {
+    pub period: String,
+    /// Sorted by seller, buyer; lines by contract, then true-ups by commitment.
+    pub invoices: Vec<InvoiceDoc>,
+    pub burn_down: Vec<BurnDownDoc>,
+    pub margins: Vec<MarginsDoc>,
+}
+
+impl BillDoc {
+    pub fn of(m: &cascade_core::MonthBill) -> BillDoc {
+        BillDoc {
+            period: m.month.to_string(),
+            invoices: m.invoices.iter().map(invoice_doc).collect(),
+            burn_down: m
+                .burn_down
+                .iter()
+                .map(|b| BurnDownDoc {
+                    commitment: b.commitment.to_string(),
+                    buyer: b.buyer.to_string(),
+                    seller: b.seller.to_string(),
+                    usd_total: format_usd(b.usd_total),
+                    spent_to_date_usd: format_usd(b.spent_to_date_usd),
+                    remaining_usd: format_usd(b.remaining_usd),
+                    months_left: b.months_left,
+                    pace_needed_usd_per_month: format_usd(b.pace_needed_usd_per_month),
+                    contracted_usd: format_usd(b.contracted_usd),
+                    projected_shortfall_usd: format_usd(b.projected_shortfall_usd),
+                })
+                .collect(),
+            margins: m.margins.iter().map(MarginsDoc::of).collect(),
+        }
+    }
+
+    /// What `party` may see: invoices it issues or receives, burn-down of
+    /// its commitments as buyer or seller, and only its own margins (a
+    /// reseller's margin reveals its seller's price).
+    pub fn for_party(&mut self, party: &str) {
+        self.invoices
+            .retain(|i| i.seller == party || i.buyer == party);
+        self.burn_down
+            .retain(|b| b.seller == party || b.buyer == party);
+        self.margins.retain(|m| m.party == party);
+    }
+
+    /// The API's access rule: an admin sees all; anyone else sees what
+    /// concerns the parties it acts for.
+    pub fn redact(&mut self, viewer: &impl Viewer) {
+        if viewer.is_admin() {
+            return;
+        }
+        self.invoices
+            .retain(|i| viewer.acts_for(&i.seller) || viewer.acts_for(&i.buyer));
+        self.burn_down
+            .retain(|b| viewer.acts_for(&b.seller) || viewer.acts_for(&b.buyer));
+        self.margins.retain(|m| viewer.acts_for(&m.party));
+    }
+}
+
+fn invoice_doc(i: &cascade_core::Invoice) -> InvoiceDoc {
+    use cascade_core::LineKind;
+    InvoiceDoc {
+        seller: i.seller.to_string(),
+        buyer: i.buyer.to_string(),
+        lines: i
+            .lines
+            .iter()
+            .map(|l| {
+                let item = Some(l.item.to_string());
+                let (contract, commitment, gpu_hours) = match l.kind {
+                    LineKind::TrueUp => (None, item, None),
+                    LineKind::Usage | LineKind::Credit => (item, None, Some(exact(l.gpu_hours))),
+                };
+                BillLineDoc {
+                    kind: l.kind.as_str().to_string(),
+                    contract,
+                    commitment,
+                    gpu_hours,
+                    usd: format_usd(l.usd),
+                }
+            })
+            .collect(),
+        total_usd: format_usd(i.total_usd),
+    }
+}
+
+/// Margins of resellers summed over `from..=to` (`cascade margins`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarginsReport {
+    pub from: String,
+    pub to: String,
+    pub margins: Vec<MarginsDoc>,
+}
+
+impl MarginsReport {
+    pub fn of(s: &cascade_core::Settlement) -> MarginsReport {
+        MarginsReport {
+            from: s.from.to_string(),
+            to: s.to.to_string(),
+            margins: s.margins.iter().map(MarginsDoc::of).collect(),
+        }
+    }
+
+    /// A reseller's margins only to itself; an admin sees all.
+    pub fn redact(&mut self, viewer: &impl Viewer) {
+        if !viewer.is_admin() {
+            self.margins.retain(|m| viewer.acts_for(&m.party));
+        }
+    }
+}

@@ -7,6 +7,9 @@ use cascade_core::{Id, Instant, Ledger, Scenario};
 use cascade_format::{load_path, parse_json, parse_toml, to_json_value, to_toml};
 use rust_decimal::Decimal;
 
+/// FOCUS 1.3 conformance of the export, rule by rule (tests/focus/mod.rs).
+mod focus;
+
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }

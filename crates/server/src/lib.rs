@@ -71,6 +71,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(offers::router())
         .merge(clauses::router())
         .merge(exposure::router())
+        .merge(billing::router())
         .merge(plan::router())
         .merge(simulations::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

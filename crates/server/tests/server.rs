@@ -1440,3 +1440,102 @@ async fn journal_survives_a_restart(mut app: App) {
         .body;
     assert_eq!(before, after);
 }
+
+// ---- billing -------------------------------------------------------------------------
+
+rules!(
+    invoices_are_those_the_party_issues_or_receives,
+    a_resellers_margins_are_shown_only_to_itself,
+    invoices_with_a_malformed_period_are_400,
+    focus_csv_holds_only_the_partys_invoices,
+);
+
+async fn invoices_are_those_the_party_issues_or_receives(app: App) {
+    let all = ok(
+        &app.admin().get("/invoices?period=2026-02").await.unwrap(),
+        200,
+    );
+    assert_eq!(all["period"], "2026-02");
+    let all_inv = all["invoices"].as_array().unwrap();
+    assert!(
+        all_inv
+            .iter()
+            .any(|i| i["seller"] == "coreweave" && i["buyer"] == "google")
+    );
+    let mine = ok(
+        &app.openai().get("/invoices?period=2026-02").await.unwrap(),
+        200,
+    );
+    let inv = mine["invoices"].as_array().unwrap();
+    assert!(!inv.is_empty());
+    assert!(
+        inv.iter()
+            .all(|i| i["seller"] == "openai" || i["buyer"] == "openai")
+    );
+    // openai never sees what coreweave bills google (its seller's cost).
+    assert!(inv.iter().all(|i| i["buyer"] != "google"));
+    assert_eq!(mine["margins"], json!([]));
+}
+
+async fn a_resellers_margins_are_shown_only_to_itself(app: App) {
+    let q = "/margins?from=2026-01&to=2026-12";
+    let g = ok(&app.google().get(q).await.unwrap(), 200);
+    let m = g["margins"].as_array().unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["party"], "google");
+    let o = ok(&app.openai().get(q).await.unwrap(), 200);
+    assert_eq!(o["margins"], json!([]));
+    let a = ok(&app.admin().get(q).await.unwrap(), 200);
+    assert!(
+        a["margins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["party"] == "google")
+    );
+    let i = ok(
+        &app.openai().get("/invoices?period=2026-02").await.unwrap(),
+        200,
+    );
+    assert_eq!(i["margins"], json!([]));
+}
+
+async fn invoices_with_a_malformed_period_are_400(app: App) {
+    for p in ["2026-13", "2026-1", ""] {
+        problem(
+            &app.openai()
+                .get(&format!("/invoices?period={p}"))
+                .await
+                .unwrap(),
+            400,
+        );
+    }
+    problem(
+        &app.openai()
+            .get("/margins?from=2026-05&to=2026-01")
+            .await
+            .unwrap(),
+        400,
+    );
+}
+
+async fn focus_csv_holds_only_the_partys_invoices(app: App) {
+    let r = app
+        .openai()
+        .get("/focus?from=2026-02&to=2026-02")
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = r.text();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert!(header.contains(&"x_SupplyChain") && header.contains(&"HostProviderName"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(":openai:2026-02") || r.contains("openai:"))
+    );
+    assert!(!rows.iter().any(|r| r.contains("coreweave:google:")));
+}

@@ -4,6 +4,7 @@
 //! what every handler shares: reading, writing (with idempotency) and JSON
 //! responses. Access rules live in [`crate::access`].
 
+pub mod billing;
 pub mod chain;
 pub mod clauses;
 pub mod commitments;
