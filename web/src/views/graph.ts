@@ -127,7 +127,7 @@ export async function buildGraph(ctx: Ctx): Promise<Graph> {
 const CHAR_W = 7.2;
 
 function layout(g: Graph) {
-  const d = new dagre.graphlib.Graph();
+  const d = new dagre.graphlib.Graph({ compound: g.edges.size > 150 });
   // network-simplex ranks best but grows fast with edges; on a big market
   // longest-path (buyers aligned on the right) lays out in a fraction of
   // the time (360 merged edges: 0.6 s instead of 1.7 s).
@@ -137,11 +137,48 @@ function layout(g: Graph) {
     ranker: big ? "longest-path" : "network-simplex",
   });
   d.setDefaultEdgeLabel(() => ({}));
-  for (const n of g.nodes.values()) {
+  // dagre's first ordering follows insertion order: each provider followed
+  // by its sites keeps a provider's sites next to each other (and next to
+  // it) on a big market, where they were scattered across the whole height.
+  const ownsOf = new Map<string, string[]>();
+  for (const e of g.edges.values()) {
+    if (e.items.every((i) => i.kind === "owns")) ownsOf.set(e.from, [...(ownsOf.get(e.from) ?? []), e.to]);
+  }
+  const ordered: GNode[] = [];
+  const placed = new Set<string>();
+  const put = (id: string) => {
+    const n = g.nodes.get(id);
+    if (n && !placed.has(id)) {
+      placed.add(id);
+      ordered.push(n);
+    }
+  };
+  for (const [prov, sites] of ownsOf) {
+    put(prov);
+    for (const x of sites.sort()) put(x);
+  }
+  for (const id of g.nodes.keys()) put(id);
+  for (const n of ordered) {
     const w = Math.max(n.label.length, n.sub.length) * CHAR_W + 24;
     d.setNode(n.id, { width: Math.max(90, w), height: 40 });
   }
-  for (const [k, e] of g.edges) d.setEdge(e.from, e.to, { key: k, weight: Math.max(1, Math.log10(1 + e.gpus)) });
+  // On a big market, each provider and its sites form a cluster (dagre's
+  // compound layout keeps a cluster's nodes together across ranks).
+  if (big) {
+    for (const [prov, sites] of ownsOf) {
+      if (sites.length < 2) continue;
+      const c = `cluster:${prov}`;
+      d.setNode(c, {});
+      d.setParent(prov, c);
+      for (const x of sites) d.setParent(x, c);
+    }
+  }
+  for (const [k, e] of g.edges) {
+    // A provider-to-site edge weighs most: dagre then keeps it short and
+    // straight, so a provider sits beside its sites.
+    const owns = e.items.every((i) => i.kind === "owns");
+    d.setEdge(e.from, e.to, { key: k, weight: owns ? 8 : Math.max(1, Math.log10(1 + e.gpus)) });
+  }
   dagre.layout(d);
   return d;
 }

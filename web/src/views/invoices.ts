@@ -1,6 +1,7 @@
-// Invoices and margins per month (GET /invoices?period=YYYY-MM and
-// GET /margins?period=YYYY-MM, second wave; the documents of second-wave.md
-// "Settlement"). Each line can show its supply chain, from the physical
+// Invoices and margins per month (GET /invoices?period=YYYY-MM, whose
+// document carries the month's margins the caller may see, else
+// GET /margins?from=YYYY-MM&to=YYYY-MM; the documents of second-wave.md
+// "Settlement", as `cascade bill --json` prints them). Each line can show its supply chain, from the physical
 // provider to the buyer, through GET /contracts/{id}/chain.
 
 import { ApiError, NotAvailable, pool } from "../api";
@@ -40,7 +41,7 @@ const month = (t: number) => new Date(t).toISOString().slice(0, 7);
 async function marginsOf(ctx: Ctx, bill: Bill, period: string): Promise<Margin[] | null> {
   if (bill.margins) return bill.margins;
   try {
-    const m = await ctx.api.optional<Margin[] | { margins: Margin[] }>("/margins", `/margins?period=${period}`);
+    const m = await ctx.api.optional<Margin[] | { margins: Margin[] }>("/margins", `/margins?from=${period}&to=${period}`);
     return Array.isArray(m) ? m : m.margins;
   } catch (e) {
     if (e instanceof NotAvailable) return null;
@@ -98,7 +99,7 @@ export async function invoicesView(ctx: Ctx, el: HTMLElement): Promise<void> {
     if (b.invoices.length === 0) detail.append(h("p", { class: "muted" }, `No invoices for ${b.period}.`));
     detail.append(...b.invoices.map((i) => invoiceTable(ctx, i)));
     const m = await marginsOf(ctx, b, b.period);
-    if (m === null) detail.append(unavailable("GET /margins?period=YYYY-MM", "the margins table"));
+    if (m === null) detail.append(unavailable("GET /margins?from=&to=", "the margins table"));
     else if (m.length) {
       detail.append(h("h3", {}, "Margins"), table(["reseller", "revenue", "cost of resold", "margin", "idle cost"],
         m.map((r) => [partyName(ctx, r.party), usdExact(r.revenue_usd), usdExact(r.cost_of_resold_usd), usdExact(r.margin_usd), usdExact(r.idle_cost_usd)])));

@@ -1,9 +1,9 @@
 // Simulation results: delivered vs lost work per policy (the metrics
-// document of second-wave.md "Simulation"). From GET /simulations?buyer=
-// once the server has it; meanwhile a `cascade simulate --json` output can
-// be opened from disk (read in the page, sent nowhere).
+// document of second-wave.md "Simulation", with per-policy `series`), from
+// GET /simulations?buyer=; a `cascade simulate --json` output (any
+// policies, trace and runs) can also be opened from disk (read in the page,
+// sent nowhere).
 
-import { NotAvailable } from "../api";
 import { bars, lineChart } from "../charts";
 import { clear, errorBox, h, panel, table, unavailable } from "../dom";
 import { count, day, num, pct, usdExact } from "../fmt";
@@ -92,14 +92,40 @@ export async function simulationView(ctx: Ctx, el: HTMLElement): Promise<void> {
   });
   const opener = h("p", { class: "muted" }, "Open a result of ", h("code", {}, "cascade simulate … --json"), " from disk: ", file);
   const template = "/simulations";
-  try {
-    const got = await ctx.api.optional<SimDoc | SimDoc[]>(template, `/simulations?buyer=${encodeURIComponent(ctx.buyer)}`);
-    const docs = Array.isArray(got) ? got : [got];
-    if (docs.length === 0) results.append(panel("Simulation", h("p", { class: "muted" }, "No simulation results on the server for this buyer.")));
-    for (const d of docs) results.append(...simPanels(ctx, d));
-    el.append(panel("Simulation", opener), results);
-  } catch (e) {
-    if (!(e instanceof NotAvailable)) throw e;
+  if (!(await ctx.api.has(template))) {
     el.append(unavailable(`GET ${template}?buyer=`, "the simulation view (delivered vs lost work per policy)"), panel("Simulation from a file", opener), results);
+    return;
   }
+  // The server runs the policies that need no solver (held, greedy) on
+  // seeded synthetic work sized to the buyer's capacity; the rest of the
+  // model's knobs stay with `cascade simulate`.
+  const outages = h("select", { "aria-label": "Outages" },
+    h("option", { value: "scenario" }, "the stored outages"),
+    h("option", { value: "random" }, "random outages and GPU failures"),
+    h("option", { value: "none" }, "no outages"));
+  const runs = h("select", { "aria-label": "Runs" },
+    ...[1, 4, 8].map((n) => h("option", { value: String(n) }, `${n} run${n > 1 ? "s" : ""}`)));
+  const go = h("button", { type: "button", "data-testid": "run-simulation" }, "Simulate");
+  const run = async () => {
+    go.disabled = true;
+    clear(results);
+    results.append(h("p", { class: "muted" }, "Simulating…"));
+    try {
+      const q = `buyer=${encodeURIComponent(ctx.buyer)}&outages=${outages.value}&runs=${runs.value}`;
+      const d = await ctx.api.get<SimDoc>(`${template}?${q}`);
+      clear(results);
+      results.append(...simPanels(ctx, d));
+    } catch (e) {
+      clear(results);
+      results.append(errorBox(e));
+    } finally {
+      go.disabled = false;
+    }
+  };
+  go.addEventListener("click", run);
+  el.append(panel("Simulation",
+    h("p", { class: "muted" }, "Synthetic work (seeded, sized to the capacity held) replayed on the buyer's portfolio as held, and with the greedy plan's purchases. The optimizer's policies run in ", h("code", {}, "cascade simulate"), "."),
+    h("div", { class: "toolbar" }, h("label", {}, "Faults ", outages), h("label", {}, "Runs ", runs), go),
+    opener), results);
+  await run();
 }
