@@ -130,16 +130,14 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Logs every 5xx answer with its cause and the request id (the caller's
-/// `X-Request-Id`), so an operator can find what a caller reports.
+/// `X-Request-Id` or the one generated), so an operator can find what a
+/// caller reports.
 pub async fn log_server_errors(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // The id `observe` gave the request (the caller's, or a new one).
+    let request_id = observe::current_request_id();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let r = next.run(req).await;

@@ -66,6 +66,11 @@ pub(crate) fn author(who: &Principal) -> Author {
     a
 }
 
+/// The id of the request being served, when called inside [`observe`].
+pub(crate) fn current_request_id() -> Option<String> {
+    CURRENT.try_with(|c| c.request_id.clone()).ok()
+}
+
 /// A request id the caller may choose: 1 to [`MAX_REQUEST_ID_LEN`] printable
 /// ASCII characters without spaces (so that it fits a log line, a header
 /// and the journal unchanged).
