@@ -240,7 +240,9 @@ impl Ledger {
             })
             .collect();
         by_h100e_then_id(&mut by_site, |r| (r.h100e, &r.id));
-        let hhi = by_provider.iter().map(|r| r.share * r.share).sum();
+        // A float sum of nothing is -0.0, which prints as "-0.0000"; adding
+        // 0.0 makes it 0 and changes no other value.
+        let hhi = by_provider.iter().map(|r| r.share * r.share).sum::<f64>() + 0.0;
         let n_minus_1 = by_provider
             .iter()
             .map(|r| {
