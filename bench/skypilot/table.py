@@ -54,7 +54,7 @@ for req in requests:
         s_price = f"{Decimal(str(s['usd_per_gpu_hour'])):.4f}"
     n_where, n_price = where(*cascade("node", req))
     c_where, c_price = where(*cascade("site", req))
-    same = "yes" if s_price == n_price else ("–" if "–" in (s_price, n_price) else "no")
+    same = "–" if "–" in (s_price, n_price) else ("yes" if s_price == n_price else "no")
     print(f"| {req} | {s_where} | {s_price} | {n_where} | {n_price} | {same} "
           f"| {c_where} | {c_price} |")
 
