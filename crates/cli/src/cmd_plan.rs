@@ -2,7 +2,7 @@
 //! SkyPilot catalog importer (issue 3). All logic is in `cascade-plan`; this
 //! file reads files, calls it and prints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +18,12 @@ use rust_decimal::Decimal;
 
 /// Exit code of a plan that could be computed but is infeasible.
 const EXIT_INFEASIBLE: u8 = 3;
+
+/// The buyer of `--request` when `--buyer` is not given.
+const DEFAULT_REQUESTER: &str = "requester";
+
+/// Default length of the `--request` window when `--to` is not given.
+const DEFAULT_REQUEST_DAYS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StrategyArg {
@@ -35,14 +41,26 @@ pub enum StrategyArg {
 /// (with --json it is the document's "reason") — and 1 on bad input.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Exit status: 0 plan found (optimal or feasible), 3 infeasible (the reason is printed), 1 bad input.\nThe model and the diagnosis of infeasible plans: docs/planning.md."
+    after_help = "Exit status: 0 plan found (optimal or feasible), 3 infeasible (the reason is printed), 1 bad input.\nWith --request the buyer's demands in the file are replaced by the requests; the buyer defaults to \"requester\" (added as a party when the file has none), the window to --from = the earliest start of an offer of a requested class, --to = 30 days later.\nThe model and the diagnosis of infeasible plans: docs/planning.md."
 )]
 pub struct PlanArgs {
     /// Scenario file (TOML, or JSON by extension).
     pub file: PathBuf,
-    /// The buyer to plan for (party id).
+    /// The buyer to plan for (party id); required unless --request is given.
     #[arg(long)]
-    pub buyer: String,
+    pub buyer: Option<String>,
+    /// Ask for GPUs of a class without editing the file, in SkyPilot's
+    /// notation CLASS[:COUNT] (e.g. H100:8, L4; repeat for several). Each
+    /// request's GPUs sit in one site (SkyPilot asks for one node; here
+    /// one or more whole instances in one site).
+    #[arg(long = "request", value_name = "CLASS:COUNT")]
+    pub requests: Vec<String>,
+    /// Start of the requests' window (date or RFC 3339).
+    #[arg(long, value_name = "WHEN", requires = "requests")]
+    pub from: Option<String>,
+    /// End of the requests' window.
+    #[arg(long, value_name = "WHEN", requires = "requests")]
+    pub to: Option<String>,
     /// Print the spec's JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -136,8 +154,28 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| crate::parse_at(Some(s)))
         .transpose()?;
-    let (scenario, ledger) = crate::load_valid(&args.file)?;
-    let buyer = Id::new(&args.buyer).map_err(|e| anyhow::anyhow!("--buyer: {e}"))?;
+    let (mut scenario, mut ledger) = crate::load_valid(&args.file)?;
+    let buyer = match &args.buyer {
+        Some(b) => Id::new(b).map_err(|e| anyhow::anyhow!("--buyer: {e}"))?,
+        None if !args.requests.is_empty() => Id::new(DEFAULT_REQUESTER).expect("a valid id"),
+        None => anyhow::bail!(
+            "--buyer is required (the party to plan for), unless --request asks for GPUs"
+        ),
+    };
+    if !args.requests.is_empty() {
+        add_requests(&mut scenario, &ledger, &buyer, &args)?;
+        ledger = Ledger::from_scenario(&scenario).map_err(|r| {
+            anyhow::anyhow!(
+                "the scenario with the requests does not validate: {}",
+                r.violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+    }
+    let accelerator_only = accelerator_only_offers(&args.file);
     let only = if args.offers.is_empty() {
         None
     } else {
@@ -205,7 +243,10 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         crate::emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&cascade_format::report::PlanDoc::of(&result))?
+            serde_json::to_string_pretty(&cascade_format::report::PlanDoc::of_flagged(
+                &result,
+                |o| accelerator_only.contains(o)
+            ))?
         ))?;
     } else {
         let greedy = if strategy == Strategy::Optimal && !args.no_compare {
@@ -226,6 +267,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             &ledger,
             applied.as_ref(),
             at,
+            &accelerator_only,
         ))?;
     }
     Ok(if infeasible {
@@ -262,6 +304,7 @@ fn plan_text(
     ledger: &Ledger,
     applied: Option<&Scenario>,
     at: Option<Instant>,
+    accelerator_only: &BTreeSet<Id>,
 ) -> String {
     let mut out = String::new();
     let how = match r.strategy {
@@ -317,37 +360,78 @@ fn plan_text(
     } else {
         let mut t = table(&[
             "offer",
+            "class",
+            "GPUs",
+            "instances",
             "seller",
             "physical provider",
-            "site",
-            "GPUs",
-            "H100e",
+            "site (region)",
             "window",
             "USD/GPU-h",
             "cost (USD)",
         ]);
+        let mut flagged = 0;
         for p in &r.purchases {
+            let star = if accelerator_only.contains(&p.offer) {
+                flagged += 1;
+                " *"
+            } else {
+                ""
+            };
             t.add_row(vec![
                 p.offer.to_string(),
+                p.gpu.to_string(),
+                cascade_plan::group_thousands(&p.gpus.to_string()),
+                format!(
+                    "{} × {}",
+                    cascade_plan::group_thousands(&p.blocks.to_string()),
+                    p.block_gpus
+                ),
                 p.seller.to_string(),
                 p.provider.to_string(),
                 format!("{} ({})", p.site, p.region),
-                format!(
-                    "{} {}",
-                    cascade_plan::group_thousands(&p.gpus.to_string()),
-                    p.gpu
-                ),
-                human_h100e(p.h100e),
                 format!(
                     "{} .. {}",
                     p.window.start().date_string(),
                     p.window.end().date_string()
                 ),
-                p.price_per_gpu_hour.to_string(),
+                format!("{}{star}", p.price_per_gpu_hour),
                 human_usd(p.cost_usd),
             ]);
         }
         let _ = writeln!(out, "\nBuy:\n{t}");
+        if flagged > 0 {
+            let _ = writeln!(
+                out,
+                "* accelerator-only price ({flagged} purchase(s)): the host VM is not included, so the real cost is higher (docs/import.md)."
+            );
+        }
+    }
+    if !r.surplus.is_empty() {
+        let _ = writeln!(out, "\nBought beyond demand (whole instances):");
+        for s in &r.surplus {
+            let when = format!(
+                "{} .. {}",
+                s.window.start().date_string(),
+                s.window.end().date_string()
+            );
+            let _ = match &s.gpu {
+                Some(g) => writeln!(
+                    out,
+                    "  - {when}: {} {g} GPUs bought for {} needed: {} extra",
+                    s.bought,
+                    s.needed,
+                    s.extra()
+                ),
+                None => writeln!(
+                    out,
+                    "  - {when}: {} H100e bought for {} needed: {} extra",
+                    human_h100e(s.bought),
+                    human_h100e(s.needed),
+                    human_h100e(s.extra())
+                ),
+            };
+        }
     }
     let _ = writeln!(
         out,
@@ -787,6 +871,181 @@ fn mark_accelerator_only(toml: &str, flagged: &std::collections::BTreeSet<Id>) -
         }
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+// ---- --request ------------------------------------------------------------------
+
+/// One `--request` parsed: the class as typed, its GPUs.
+fn parse_request(raw: &str) -> anyhow::Result<(String, u32)> {
+    let (class, count) = match raw.rsplit_once(':') {
+        Some((c, n)) => (c.trim(), Some(n.trim())),
+        None => (raw.trim(), None),
+    };
+    if class.is_empty() {
+        anyhow::bail!("--request {raw:?}: no GPU class; write CLASS:COUNT, e.g. H100:8");
+    }
+    let gpus = match count {
+        None => 1,
+        Some(n) => match n.parse::<u32>() {
+            Ok(g) if g > 0 => g,
+            _ => anyhow::bail!(
+                "--request {raw:?}: the count {n:?} is not a positive whole number of GPUs; write CLASS:COUNT, e.g. H100:8"
+            ),
+        },
+    };
+    Ok((class.to_string(), gpus))
+}
+
+/// Edit distance, ASCII case-insensitive (for "did you mean").
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<u8> = a.bytes().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<u8> = b.bytes().map(|c| c.to_ascii_lowercase()).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The scenario's class a request names: its id (case-insensitive), or a
+/// SkyPilot alias of it (`H100-SXM` → `H100`, docs/h100e.md).
+fn request_class(ledger: &Ledger, typed: &str) -> Option<Id> {
+    ledger
+        .gpu_class_named(typed)
+        .or_else(|| {
+            cascade_plan::h100e::lookup(typed).and_then(|spec| ledger.gpu_class_named(spec.class))
+        })
+        .map(|g| g.id.clone())
+}
+
+/// Adds the `--request` demands of `buyer` (replacing its demands in the
+/// file), and the buyer as a party when the file has none.
+fn add_requests(
+    scenario: &mut Scenario,
+    ledger: &Ledger,
+    buyer: &Id,
+    args: &PlanArgs,
+) -> anyhow::Result<()> {
+    let mut asked: Vec<(Id, u32)> = Vec::new();
+    for raw in &args.requests {
+        let (typed, gpus) = parse_request(raw)?;
+        let Some(class) = request_class(ledger, &typed) else {
+            let mut known: Vec<(usize, &str)> = ledger
+                .gpu_classes()
+                .iter()
+                .map(|g| (distance(&typed, g.id.as_str()), g.id.as_str()))
+                .collect();
+            known.sort();
+            let nearest: Vec<&str> = known.iter().take(5).map(|x| x.1).collect();
+            anyhow::bail!(
+                "--request {raw:?}: no GPU class {typed:?} in {} (nearest: {}; {} classes in all, listed by `cascade validate`)",
+                args.file.display(),
+                if nearest.is_empty() {
+                    "none, the file has no GPU classes".to_string()
+                } else {
+                    nearest.join(", ")
+                },
+                known.len()
+            );
+        };
+        asked.push((class, gpus));
+    }
+    let from = match &args.from {
+        Some(s) => crate::parse_instant_flag("--from", s)?,
+        None => scenario
+            .offers
+            .iter()
+            .filter(|o| asked.iter().any(|(c, _)| c == &o.gpu))
+            .map(|o| o.window.start())
+            .min()
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--request: no offer of the requested class(es) in {}; give --from and --to to plan anyway",
+                    args.file.display()
+                )
+            })?,
+    };
+    let to = match &args.to {
+        Some(s) => crate::parse_instant_flag("--to", s)?,
+        None => Instant::from_unix_seconds(from.unix_seconds() + DEFAULT_REQUEST_DAYS * 86_400),
+    };
+    let window = Window::new(from, to).map_err(|_| {
+        anyhow::anyhow!(
+            "--from {} is not before --to {}",
+            from.date_string(),
+            to.date_string()
+        )
+    })?;
+    if ledger.party(buyer).is_none() {
+        if args.buyer.is_some() {
+            let known: Vec<&str> = ledger.parties().iter().map(|p| p.id.as_str()).collect();
+            anyhow::bail!(
+                "--buyer: no party {:?} in the scenario (parties: {}); leave --buyer out to plan as {DEFAULT_REQUESTER:?}",
+                buyer.as_str(),
+                known.join(", ")
+            );
+        }
+        scenario.parties.push(cascade_core::Party {
+            id: buyer.clone(),
+            name: Some("the --request buyer".to_string()),
+        });
+    }
+    scenario.demands.retain(|d| &d.buyer != buyer);
+    for (raw, (class, gpus)) in args.requests.iter().zip(asked) {
+        // Displayed as typed when it names the class; an alias shows the class.
+        let (typed, _) = parse_request(raw)?;
+        let gpu = if typed.eq_ignore_ascii_case(class.as_str()) {
+            Id::new_gpu_class(&typed).unwrap_or(class)
+        } else {
+            class
+        };
+        scenario.demands.push(cascade_core::Demand {
+            buyer: buyer.clone(),
+            window,
+            need: cascade_core::Need::Gpus {
+                gpu,
+                gpus: cascade_core::Gpus::new("gpus", i64::from(gpus))
+                    .expect("parse_request gives a positive count"),
+                per_site: true,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Offers the importer marked accelerator-only in the file (the comment
+/// [`ACCELERATOR_ONLY_COMMENT`] above their `[[offer]]`); empty for JSON
+/// or an unreadable file (the file was read once already).
+fn accelerator_only_offers(path: &std::path::Path) -> BTreeSet<Id> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return BTreeSet::new();
+    };
+    let mut out = BTreeSet::new();
+    let mut marked = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line == ACCELERATOR_ONLY_COMMENT {
+            marked = true;
+        } else if marked
+            && let Some(id) = line
+                .strip_prefix("id = \"")
+                .and_then(|r| r.strip_suffix('"'))
+        {
+            if let Ok(id) = Id::new(id) {
+                out.insert(id);
+            }
+            marked = false;
+        } else if line.starts_with("[[") && line != "[[offer]]" {
+            marked = false;
+        }
     }
     out
 }

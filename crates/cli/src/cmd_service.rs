@@ -60,13 +60,11 @@ pub struct ServeArgs {
     pub write_burst: u32,
 }
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Json,
     Text,
 }
-
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {

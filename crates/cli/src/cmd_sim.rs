@@ -497,7 +497,9 @@ impl PlanReprocure<'_> {
         s.demands.push(Demand {
             buyer: self.buyer.clone(),
             window: fault.window,
-            h100e: Positive::new("h100e", total + lost).map_err(|e| e.to_string())?,
+            need: cascade_core::Need::H100e(
+                Positive::new("h100e", total + lost).map_err(|e| e.to_string())?,
+            ),
         });
         s.policies.retain(|(b, _)| b != &self.buyer);
         let l = Ledger::from_scenario(&s).map_err(|e| format!("{e:?}"))?;

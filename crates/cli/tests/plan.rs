@@ -60,16 +60,26 @@ fn planning_example_json_has_the_spec_shape_and_exact_figures() {
             "shortfall_usd",
             "solve_seconds",
             "status",
-            "strategy"
+            "strategy",
+            "surplus"
         ]
     );
     assert!(doc["solve_seconds"].as_f64().unwrap() >= 0.0);
     doc.as_object_mut().unwrap().remove("solve_seconds");
-    let purchase = |offer: &str, gpus: u32, cost: &str, seller: &str, site: &str, region: &str| {
+    let purchase = |offer: &str,
+                    gpus: u32,
+                    price: &str,
+                    cost: &str,
+                    seller: &str,
+                    site: &str,
+                    region: &str| {
         serde_json::json!({
-            "offer": offer, "gpus": gpus, "cost_usd": cost, "seller": seller,
+            "offer": offer, "gpu": "h100", "gpus": gpus, "instances": gpus / 500,
+            "gpus_per_instance": 500, "h100e": f64::from(gpus),
+            "price_per_gpu_hour": price, "cost_usd": cost, "seller": seller,
             "provider": seller, "site": site, "region": region,
             "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z",
+            "accelerator_only": false,
         })
     };
     assert_eq!(
@@ -82,9 +92,10 @@ fn planning_example_json_has_the_spec_shape_and_exact_figures() {
             "purchases_usd": "32850000.00",
             "shortfall_usd": "13720000.00",
             "purchases": [
-                purchase("a-h100", 500, "6570000.00", "cloud-a", "a-dc", "us-east"),
-                purchase("b-h100", 1500, "26280000.00", "cloud-b", "b-dc", "us-central"),
-            ]
+                purchase("a-h100", 500, "1.50", "6570000.00", "cloud-a", "a-dc", "us-east"),
+                purchase("b-h100", 1500, "2.00", "26280000.00", "cloud-b", "b-dc", "us-central"),
+            ],
+            "surplus": []
         })
     );
 }
@@ -564,4 +575,133 @@ fn import_the_real_catalog_when_present() {
         "{}",
         stderr(&o)
     );
+}
+
+// ---- --request (issue 14) ----------------------------------------------------------
+
+/// The test catalog imported: aws H100 x8 (us-east-1, $90.00/h: $11.25 per
+/// GPU-hour), gcp A100 x1 (accelerator-only, $1.70586), lambda H100 x1
+/// ($2.49), shadeform reselling lambda's H100 x8 ($31.92/h: $3.99).
+fn imported(tag: &str) -> PathBuf {
+    // Tests run in parallel: each its own files.
+    let csv = tmp(&format!("request-{tag}.csv"));
+    std::fs::write(&csv, CSV).unwrap();
+    let out = tmp(&format!("request-{tag}.toml"));
+    let o = import(&[
+        csv.to_str().unwrap(),
+        "--capacity-gpus",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    out
+}
+
+#[test]
+fn request_says_where_in_json_and_in_the_table() {
+    let offers = imported("where");
+    let f = offers.to_str().unwrap();
+    let day = ["--from", "2027-01-01", "--to", "2027-01-02"];
+    // 8 H100 in one site: eight of lambda's 1-GPU instances in us-east-1
+    // ($2.49; 64 GPUs of capacity there) beat shadeform's 8-GPU one
+    // ($3.99). An offer is bought for its whole window (the import's year,
+    // 8,760 h), whatever the request's: 8 × $2.49 × 8,760 h = $174,499.20.
+    let mut args = vec!["plan", f, "--request", "h100:8", "--json"];
+    args.extend_from_slice(&day);
+    let o = cascade(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = json(&o);
+    assert_eq!(doc["buyer"], "requester");
+    assert_eq!(doc["purchases_usd"], "174499.20");
+    let p = &doc["purchases"][0];
+    assert_eq!(p["gpu"], "H100");
+    assert_eq!(p["gpus"], 8);
+    assert_eq!(p["instances"], 8);
+    assert_eq!(p["gpus_per_instance"], 1);
+    assert_eq!(p["seller"], "lambda");
+    assert_eq!(p["provider"], "lambda");
+    assert_eq!(p["region"], "us-east-1");
+    assert_eq!(p["price_per_gpu_hour"], "2.49");
+    assert_eq!(p["accelerator_only"], false);
+    assert_eq!(doc["surplus"], serde_json::json!([]));
+
+    // One A100 from GCP: flagged as accelerator-only, in JSON and table.
+    let mut args = vec!["plan", f, "--request", "A100", "--json"];
+    args.extend_from_slice(&day);
+    let doc = json(&cascade(&args));
+    assert_eq!(doc["purchases"][0]["accelerator_only"], true);
+    let mut args = vec!["plan", f, "--request", "A100:1"];
+    args.extend_from_slice(&day);
+    let o = cascade(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("1.70586 *"), "{text}");
+    assert!(
+        text.contains("* accelerator-only price (1 purchase(s))"),
+        "{text}"
+    );
+    assert!(text.contains("1 × 1"), "{text}");
+    // No negative zero anywhere (the exposure before the plan is empty).
+    assert!(!text.contains(" -0"), "{text}");
+}
+
+#[test]
+fn request_with_an_unknown_class_lists_the_nearest() {
+    let offers = imported("unknown");
+    let f = offers.to_str().unwrap();
+    fails_with(
+        &["plan", f, "--request", "H1000:8"],
+        "no GPU class \"H1000\"",
+    );
+    fails_with(&["plan", f, "--request", "H1000:8"], "nearest: H100, A100");
+    fails_with(
+        &["plan", f, "--request", "H100:0"],
+        "is not a positive whole number of GPUs",
+    );
+    fails_with(
+        &[
+            "plan",
+            f,
+            "--request",
+            "H100:8",
+            "--from",
+            "2027-02-01",
+            "--to",
+            "2027-01-01",
+        ],
+        "is not before --to",
+    );
+    fails_with(&["plan", f], "--buyer is required");
+}
+
+#[test]
+fn no_negative_zero_in_exposure_plan_or_import_output() {
+    let offers = imported("zero");
+    let f = offers.to_str().unwrap();
+    // A buyer that holds nothing: HHI and totals are 0, never -0.
+    for json in [false, true] {
+        let mut args = vec!["exposure", f, "--buyer", "aws", "--at", "2027-01-01"];
+        if json {
+            args.push("--json");
+        }
+        let o = cascade(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(!text.contains("-0.0") && !text.contains(" -0"), "{text}");
+    }
+    let o = cascade(&[
+        "plan",
+        f,
+        "--request",
+        "H100:8",
+        "--from",
+        "2027-01-01",
+        "--to",
+        "2027-01-02",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains(" -0"), "{}", stdout(&o));
+    let text = std::fs::read_to_string(&offers).unwrap();
+    assert!(!text.contains("-0.0") && !text.contains("= -0"), "{text}");
 }

@@ -1293,6 +1293,11 @@ impl Ledger {
             if !self.party_ix.contains_key(&d.buyer) {
                 v.push(unknown(&ItemRef::Demand(i), "buyer", "party", &d.buyer));
             }
+            if let Some(gpu) = d.gpu()
+                && self.gpu_class_named(gpu.as_str()).is_none()
+            {
+                v.push(unknown(&ItemRef::Demand(i), "gpu", "gpu", gpu));
+            }
         }
         for (i, o) in s.outages.iter().enumerate() {
             match &o.scope {
@@ -1655,6 +1660,19 @@ impl Ledger {
 
     pub fn gpu_class(&self, id: &Id) -> Option<&GpuClass> {
         self.gpu_ix.get(id).map(|&g| &self.gpus[g as usize])
+    }
+
+    /// The GPU class a user typed, matched ASCII case-insensitively (`h100`
+    /// finds `H100`); an exact match wins over a case-folded one.
+    pub fn gpu_class_named(&self, name: &str) -> Option<&GpuClass> {
+        self.gpus
+            .iter()
+            .find(|g| g.id.as_str() == name)
+            .or_else(|| {
+                self.gpus
+                    .iter()
+                    .find(|g| g.id.as_str().eq_ignore_ascii_case(name))
+            })
     }
 
     pub fn gpu_classes(&self) -> &[GpuClass] {

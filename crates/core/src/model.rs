@@ -148,12 +148,41 @@ impl Clause {
     }
 }
 
-/// Concurrent H100-equivalents a buyer needs over a window.
+/// What a buyer needs, concurrently, over a window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Demand {
     pub buyer: Id,
     pub window: Window,
-    pub h100e: Positive,
+    pub need: Need,
+}
+
+/// The two kinds of demand. Several demands of one buyer add up.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Need {
+    /// H100-equivalents of any class (the spec's demand).
+    H100e(Positive),
+    /// GPUs of one class (matched case-insensitively against the GPU
+    /// classes, displayed as written); with `per_site`, all of them in one
+    /// site for the whole window (SkyPilot's single-node request).
+    Gpus { gpu: Id, gpus: Gpus, per_site: bool },
+}
+
+impl Demand {
+    /// The demand in H100e, given the H100e of one GPU of its class.
+    pub fn h100e(&self, class_h100e: f64) -> f64 {
+        match &self.need {
+            Need::H100e(x) => x.get(),
+            Need::Gpus { gpus, .. } => f64::from(gpus.get()) * class_h100e,
+        }
+    }
+
+    /// The class of a class demand.
+    pub fn gpu(&self) -> Option<&Id> {
+        match &self.need {
+            Need::H100e(_) => None,
+            Need::Gpus { gpu, .. } => Some(gpu),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

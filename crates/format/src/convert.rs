@@ -9,7 +9,7 @@ use std::fmt;
 
 use cascade_core::{
     Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Event, Expansion, GpuClass,
-    GpuDelta, Gpus, Id, Instant, MwDelta, Offer, Outage, OutageFraction, OutageScope, Party,
+    GpuDelta, Gpus, Id, Instant, MwDelta, Need, Offer, Outage, OutageFraction, OutageScope, Party,
     Policy, Positive, Scenario, Share, Site, Source, Usd, UsdPerGpuHour, ValueError, Window,
 };
 use rust_decimal::Decimal;
@@ -578,11 +578,51 @@ impl ToCore for DemandDoc {
     fn convert(&self, cx: &mut Cx, it: &Item) -> Option<Demand> {
         let buyer = cx.id(it, "buyer", &self.buyer);
         let window = cx.window(it, &self.start, &self.end);
-        let h100e = cx.positive(it, "h100e", self.h100e);
+        let need = match (self.h100e, &self.gpu, self.gpus) {
+            (Some(x), None, None) => {
+                if self.per_site.is_some() {
+                    cx.at_field(it, "per_site", "goes with gpu and gpus, not with h100e");
+                    None
+                } else {
+                    cx.positive(it, "h100e", x).map(Need::H100e)
+                }
+            }
+            (None, Some(gpu), Some(n)) => {
+                let gpu = cx.class_id(it, "gpu", gpu);
+                let gpus = cx.gpus(it, "gpus", n);
+                Some(Need::Gpus {
+                    gpu: gpu?,
+                    gpus: gpus?,
+                    per_site: self.per_site.unwrap_or(false),
+                })
+            }
+            (None, Some(_), None) => {
+                cx.at_item(it, "has gpu but no gpus; give the GPUs of that class");
+                None
+            }
+            (None, None, Some(_)) => {
+                cx.at_item(it, "has gpus but no gpu; name the GPU class");
+                None
+            }
+            (None, None, None) => {
+                cx.at_item(
+                    it,
+                    "has neither h100e nor gpu and gpus; give exactly one kind of demand",
+                );
+                None
+            }
+            (Some(_), _, _) => {
+                cx.at_item(
+                    it,
+                    "has both h100e and gpu/gpus; give exactly one kind of demand",
+                );
+                None
+            }
+        };
         Some(Demand {
             buyer: buyer?,
             window: window?,
-            h100e: h100e?,
+            need: need?,
         })
     }
 }

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 
 use cascade_core::{
     Amendment, AmendmentTarget, Clause, Commitment, Contract, Demand, Expansion, GpuClass, Id,
-    Offer, Outage, OutageFraction, OutageScope, Party, Policy, Scenario, Site, Source,
+    Need, Offer, Outage, OutageFraction, OutageScope, Party, Policy, Scenario, Site, Source,
 };
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
@@ -266,8 +266,20 @@ pub struct DemandDoc {
     pub buyer: IdText,
     pub start: TimeText,
     pub end: TimeText,
+    /// H100-equivalents of any class; give this or `gpu` and `gpus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
-    pub h100e: f64,
+    pub h100e: Option<f64>,
+    /// Version-1 extension: a GPU class (case-insensitive), with `gpus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<ClassIdText>,
+    /// GPUs of class `gpu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+    pub gpus: Option<i64>,
+    /// All `gpus` in one site for the whole window (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_site: Option<bool>,
 }
 
 /// A site or a whole provider is down over a window (exactly one of them).
@@ -541,11 +553,27 @@ impl From<&Clause> for ClauseDoc {
 
 impl From<&Demand> for DemandDoc {
     fn from(d: &Demand) -> Self {
+        let (h100e, gpu, gpus, per_site) = match &d.need {
+            Need::H100e(x) => (Some(x.get()), None, None, None),
+            Need::Gpus {
+                gpu,
+                gpus,
+                per_site,
+            } => (
+                None,
+                Some(gpu.into()),
+                Some(i64::from(gpus.get())),
+                per_site.then_some(true),
+            ),
+        };
         DemandDoc {
             buyer: (&d.buyer).into(),
             start: d.window.start().into(),
             end: d.window.end().into(),
-            h100e: d.h100e.get(),
+            h100e,
+            gpu,
+            gpus,
+            per_site,
         }
     }
 }

@@ -539,19 +539,51 @@ impl ChainDoc {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurchaseEntry {
     pub offer: String,
+    /// GPU class, as the scenario writes it.
+    pub gpu: String,
     pub gpus: u32,
+    /// Whole instances bought (`gpus / gpus_per_instance`).
+    pub instances: u32,
+    pub gpus_per_instance: u32,
+    /// H100-equivalents bought (gpus × the class's H100e), to 4 places.
+    pub h100e: f64,
+    /// Exact decimal, as the offer states it.
+    pub price_per_gpu_hour: String,
     pub cost_usd: String,
     pub seller: String,
+    /// Physical provider: the owner of the site (through any resale).
     pub provider: String,
     pub site: String,
     pub region: String,
     pub start: String,
     pub end: String,
+    /// True when the price leaves out the host VM (an accelerator-only
+    /// catalog row, as GCP lists GPUs): the real cost is higher.
+    pub accelerator_only: bool,
+}
+
+/// Capacity bought beyond demand because offers sell whole instances.
+#[cfg(feature = "plan")]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurplusEntry {
+    pub start: String,
+    pub end: String,
+    /// The class asked for by name; absent: the demand in H100e as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+    /// `gpus` for a class, `h100e` otherwise.
+    pub unit: String,
+    /// Still needed beyond holdings.
+    pub needed: f64,
+    pub bought: f64,
+    /// bought − needed.
+    pub surplus: f64,
 }
 
 /// The plan document (`cascade plan --json`, `POST /plan`): the spec's keys,
-/// plus `strategy` and each purchase's seller, provider, site, region and
-/// window.
+/// plus `strategy`, each purchase's class, instances, price, seller,
+/// provider, site, region and window, and the surplus of whole instances.
 #[cfg(feature = "plan")]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -568,13 +600,27 @@ pub struct PlanDoc {
     pub purchases_usd: String,
     pub shortfall_usd: String,
     pub purchases: Vec<PurchaseEntry>,
+    /// Bought beyond demand because of instance sizes (empty: none).
+    pub surplus: Vec<SurplusEntry>,
     /// Wall-clock seconds of the solve, to the microsecond.
     pub solve_seconds: f64,
 }
 
 #[cfg(feature = "plan")]
 impl PlanDoc {
+    /// The document of a plan whose prices all include the host.
     pub fn of(r: &cascade_plan::PlanResult) -> PlanDoc {
+        Self::of_flagged(r, |_| false)
+    }
+
+    /// The document, flagging purchases of offers priced from
+    /// accelerator-only rows (`accelerator_only(offer)`).
+    pub fn of_flagged(
+        r: &cascade_plan::PlanResult,
+        accelerator_only: impl Fn(&cascade_core::Id) -> bool,
+    ) -> PlanDoc {
+        // Figures of whole GPUs or H100e to 4 places; `+ 0.0` turns -0 into 0.
+        let tidy = |x: f64| (x * 1e4).round() / 1e4 + 0.0;
         PlanDoc {
             buyer: r.buyer.to_string(),
             strategy: r.strategy.as_str().to_string(),
@@ -591,7 +637,12 @@ impl PlanDoc {
                 .iter()
                 .map(|p| PurchaseEntry {
                     offer: p.offer.to_string(),
+                    gpu: p.gpu.to_string(),
                     gpus: p.gpus,
+                    instances: p.blocks,
+                    gpus_per_instance: p.block_gpus,
+                    h100e: tidy(p.h100e),
+                    price_per_gpu_hour: p.price_per_gpu_hour.to_string(),
                     cost_usd: format_usd(p.cost_usd),
                     seller: p.seller.to_string(),
                     provider: p.provider.to_string(),
@@ -599,6 +650,20 @@ impl PlanDoc {
                     region: p.region.clone(),
                     start: p.window.start().to_string(),
                     end: p.window.end().to_string(),
+                    accelerator_only: accelerator_only(&p.offer),
+                })
+                .collect(),
+            surplus: r
+                .surplus
+                .iter()
+                .map(|s| SurplusEntry {
+                    start: s.window.start().to_string(),
+                    end: s.window.end().to_string(),
+                    gpu: s.gpu.as_ref().map(ToString::to_string),
+                    unit: if s.gpu.is_some() { "gpus" } else { "h100e" }.to_string(),
+                    needed: tidy(s.needed),
+                    bought: tidy(s.bought),
+                    surplus: tidy(s.extra()),
                 })
                 .collect(),
             solve_seconds: (r.solve_seconds * 1e6).round() / 1e6,

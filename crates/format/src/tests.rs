@@ -274,7 +274,10 @@ fn outages_policies_demands() {
     let s = parse_toml(&src, "t.toml").unwrap();
     assert!(matches!(&s.outages[0].scope, OutageScope::Provider(p) if p.as_str() == "cw"));
     assert_eq!(s.outages[0].window.seconds(), 12 * 3600);
-    assert_eq!(s.demands[0].h100e.get(), 40000.0);
+    assert_eq!(
+        s.demands[0].need,
+        cascade_core::Need::H100e(cascade_core::Positive::new("h100e", 40000.0).unwrap())
+    );
     let names: Vec<&str> = s.policies.iter().map(|(b, _)| b.as_str()).collect();
     assert_eq!(names, ["openai", "zz"]);
     assert_eq!(s.policies[1].1.budget_usd.unwrap().get(), dec("5.5"));

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use cascade_core::{Clause, Id, Instant, Ledger, Offer, Scenario, Source};
+use cascade_core::{Clause, Demand, Id, Instant, Ledger, Need, Offer, Scenario, Source};
 use rust_decimal::Decimal;
 
 use crate::fmt::{describe_window, human_h100e, human_usd, pct};
@@ -145,6 +145,17 @@ pub fn check_plan(
     cuts.dedup();
 
     let h100e = |gpu: &Id| ledger.gpu_class(gpu).map_or(0.0, |g| g.h100e.get());
+    // A class demand names its class as the user typed it.
+    let class_h100e = |name: &Id| {
+        ledger
+            .gpu_class_named(name.as_str())
+            .map_or(0.0, |g| g.h100e.get())
+    };
+    let class_of = |d: &Demand| {
+        d.gpu()
+            .and_then(|g| ledger.gpu_class_named(g.as_str()))
+            .map(|g| &g.id)
+    };
     for w in cuts.windows(2) {
         let (t, t_end) = (w[0], w[1]);
         let when = describe_window(t, t_end);
@@ -175,14 +186,48 @@ pub fn check_plan(
             }
         }
 
-        let demand: f64 = scenario
+        let here: Vec<&Demand> = scenario
             .demands
             .iter()
             .filter(|d| &d.buyer == buyer && d.window.contains(t))
-            .map(|d| d.h100e.get())
+            .collect();
+        let demand: f64 = here
+            .iter()
+            .map(|d| d.h100e(d.gpu().map_or(0.0, |g| class_h100e(g))))
             .sum();
         if demand <= 0.0 {
             continue;
+        }
+        // GPUs of each class asked for by name: held plus bought.
+        let mut asked: BTreeMap<Id, (u32, &Id)> = BTreeMap::new();
+        for d in &here {
+            if let (Need::Gpus { gpu, gpus, .. }, Some(c)) = (&d.need, class_of(d)) {
+                asked.entry(c.clone()).or_insert((0, gpu)).0 += gpus.get();
+            }
+        }
+        for (class, (need, written)) in &asked {
+            let held: i64 = ledger
+                .holdings(buyer, t)
+                .iter()
+                .filter(|h| &h.gpu == class)
+                .map(|h| h.gpus.max(0))
+                .sum();
+            let bought: i64 = active
+                .iter()
+                .filter(|(o, _)| &o.gpu == class)
+                .map(|(_, q)| i64::from(*q))
+                .sum();
+            if held + bought < i64::from(*need) {
+                out.push(Breach {
+                    family: Family::ClassDemand,
+                    at: Some(t),
+                    message: format!(
+                        "class demand {when}: {} {written} GPUs held and bought, demand is {need} (short by {})",
+                        held + bought,
+                        i64::from(*need) - held - bought
+                    ),
+                });
+            }
         }
         let mut by_provider: BTreeMap<Id, f64> = BTreeMap::new();
         let mut by_site: BTreeMap<Id, f64> = BTreeMap::new();
@@ -267,6 +312,8 @@ pub fn check_plan(
         }
     }
 
+    out.extend(per_site_breaches(scenario, ledger, buyer, &offers, &cuts));
+
     // Right of first refusal.
     for c in ledger.clauses() {
         let Clause::Rofr {
@@ -336,4 +383,157 @@ pub fn check_plan(
         }
     }
     out
+}
+
+/// Per-site class demands: is there a site for each, for its whole window,
+/// such that at every instant the GPUs of the class held and bought at each
+/// site cover the demands placed there? A search over placements (class
+/// demands are few); GPUs beyond the per-site ones are the class check's.
+fn per_site_breaches(
+    scenario: &Scenario,
+    ledger: &Ledger,
+    buyer: &Id,
+    offers: &[(&Offer, u32)],
+    cuts: &[Instant],
+) -> Vec<Breach> {
+    let mut out = Vec::new();
+    let mut by_class: BTreeMap<Id, Vec<(&Demand, u32)>> = BTreeMap::new();
+    for d in scenario.demands.iter().filter(|d| &d.buyer == buyer) {
+        if let Need::Gpus {
+            gpu,
+            gpus,
+            per_site: true,
+        } = &d.need
+            && let Some(c) = ledger.gpu_class_named(gpu.as_str())
+        {
+            by_class
+                .entry(c.id.clone())
+                .or_default()
+                .push((d, gpus.get()));
+        }
+    }
+    for (class, mut demands) in by_class {
+        demands.sort_by(|a, b| b.1.cmp(&a.1));
+        // GPUs of the class at each site and instant where a demand runs.
+        let times: Vec<Instant> = cuts
+            .iter()
+            .copied()
+            .filter(|&t| demands.iter().any(|(d, _)| d.window.contains(t)))
+            .collect();
+        let mut avail: BTreeMap<Id, Vec<i64>> = BTreeMap::new();
+        for (i, &t) in times.iter().enumerate() {
+            for h in ledger.holdings(buyer, t) {
+                if h.gpu == class {
+                    avail
+                        .entry(h.site.clone())
+                        .or_insert_with(|| vec![0; times.len()])[i] += h.gpus.max(0);
+                }
+            }
+            for (o, q) in offers {
+                if o.gpu == class
+                    && o.window.contains(t)
+                    && let Some((_, site)) = ledger.offer_root(&o.id)
+                {
+                    avail
+                        .entry(site.id.clone())
+                        .or_insert_with(|| vec![0; times.len()])[i] += i64::from(*q);
+                }
+            }
+        }
+        let sites: Vec<(Id, Vec<i64>)> = avail.into_iter().collect();
+        let runs: Vec<Vec<bool>> = demands
+            .iter()
+            .map(|(d, _)| times.iter().map(|&t| d.window.contains(t)).collect())
+            .collect();
+        let mut left: Vec<Vec<i64>> = sites.iter().map(|s| s.1.clone()).collect();
+        let mut budget = 1_000_000u32;
+        if place(&demands, &runs, 0, &mut left, &mut budget) {
+            continue;
+        }
+        let (d, gpus) = demands[0];
+        let best = sites
+            .iter()
+            .map(|(id, v)| {
+                let m = v
+                    .iter()
+                    .zip(&runs[0])
+                    .filter(|x| *x.1)
+                    .map(|x| *x.0)
+                    .min()
+                    .unwrap_or(0);
+                (id, m)
+            })
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)));
+        let written = d.gpu().expect("a class demand");
+        let message = if demands.len() == 1 {
+            format!(
+                "one site {}: {gpus} {written} GPUs must sit in one site; the best ({}) has {} held and bought",
+                describe_window(d.window.start(), d.window.end()),
+                best.map_or("none".to_string(), |b| b.0.to_string()),
+                best.map_or(0, |b| b.1)
+            )
+        } else if budget == 0 {
+            format!(
+                "one site: the {} per-site demands for {written} GPUs could not be placed within the search limit",
+                demands.len()
+            )
+        } else {
+            format!(
+                "one site: the {} per-site demands for {written} GPUs ({}) cannot each be placed in one site",
+                demands.len(),
+                demands
+                    .iter()
+                    .map(|(_, g)| g.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out.push(Breach {
+            family: Family::PerSite,
+            at: Some(d.window.start()),
+            message,
+        });
+    }
+    out
+}
+
+/// Depth-first placement of demands `k..` into sites with `left` GPUs.
+fn place(
+    demands: &[(&Demand, u32)],
+    runs: &[Vec<bool>],
+    k: usize,
+    left: &mut [Vec<i64>],
+    budget: &mut u32,
+) -> bool {
+    if k == demands.len() {
+        return true;
+    }
+    let need = i64::from(demands[k].1);
+    for s in 0..left.len() {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let fits = left[s]
+            .iter()
+            .zip(&runs[k])
+            .all(|(l, on)| !*on || *l >= need);
+        if !fits {
+            continue;
+        }
+        for (l, on) in left[s].iter_mut().zip(&runs[k]) {
+            if *on {
+                *l -= need;
+            }
+        }
+        if place(demands, runs, k + 1, left, budget) {
+            return true;
+        }
+        for (l, on) in left[s].iter_mut().zip(&runs[k]) {
+            if *on {
+                *l += need;
+            }
+        }
+    }
+    false
 }

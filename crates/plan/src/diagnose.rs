@@ -61,6 +61,46 @@ impl Bounds {
 
 const EPS: f64 = 1e-6;
 
+/// Most GPUs of a class (at one site, if given) the buyer can still buy in
+/// a demand segment: whole blocks within each offer and its source's free
+/// capacity.
+fn class_gpus_on_offer(
+    prep: &Prep,
+    ledger: &Ledger,
+    d: &DSeg,
+    class: u32,
+    site: Option<u32>,
+) -> f64 {
+    let id = &prep.classes[class as usize].id;
+    let mut per_source: Vec<(u32, i64)> = Vec::new();
+    for &oi in &d.active {
+        let o = &prep.offers[oi as usize];
+        if &o.offer.gpu != id || site.is_some_and(|s| s != o.site) {
+            continue;
+        }
+        match per_source.iter_mut().find(|x| x.0 == o.source) {
+            Some(x) => x.1 += i64::from(o.max_gpus()),
+            None => per_source.push((o.source, i64::from(o.max_gpus()))),
+        }
+    }
+    per_source
+        .into_iter()
+        .map(|(s, most)| {
+            let src = &prep.sources[s as usize];
+            let free = (d.lo..d.hi)
+                .map(|i| {
+                    ledger
+                        .source_free_at(&src.source, &src.gpu, prep.cuts[i as usize])
+                        .unwrap_or(0)
+                })
+                .min()
+                .unwrap_or(0)
+                .max(0);
+            most.min(free) as f64
+        })
+        .sum()
+}
+
 /// Failing segments of one family found from bounds alone: the first
 /// sentence, and how many more segments fail.
 fn bound_checks(prep: &Prep, ledger: &Ledger, fams: Families) -> Option<String> {
@@ -96,6 +136,73 @@ fn bound_checks(prep: &Prep, ledger: &Ledger, fams: Families) -> Option<String> 
             )
         })
         .collect();
+    if let Some(s) = report(found) {
+        return Some(s);
+    }
+
+    // Class demands: the class's GPUs, then one site for per-site ones.
+    let mut found = Vec::new();
+    for d in &prep.dsegs {
+        for cn in &d.class_needs {
+            let c = &prep.classes[cn.class as usize];
+            let most = class_gpus_on_offer(prep, ledger, d, cn.class, None);
+            if cn.held + most < cn.gpus - EPS {
+                found.push(format!(
+                    "{} GPUs {}: need {} {}; you hold {} and at most {} more are on offer to you (short by {}).",
+                    c.id,
+                    prep.describe(d),
+                    cn.gpus,
+                    c.id,
+                    cn.held,
+                    most,
+                    cn.gpus - cn.held - most
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(s) = report(found) {
+        return Some(s);
+    }
+    let mut found = Vec::new();
+    for (k, cd) in prep.class_demands.iter().enumerate() {
+        if !cd.per_site {
+            continue;
+        }
+        // The best site over the whole window: its weakest segment.
+        let mut best: Option<(u32, f64)> = None;
+        for &s in &cd.sites {
+            let at_s = prep
+                .dsegs
+                .iter()
+                .filter(|d| d.per_site.contains(&(k as u32)))
+                .map(|d| {
+                    let held = d
+                        .class_needs
+                        .iter()
+                        .find(|n| n.class == cd.class)
+                        .map_or(0.0, |n| n.held_at(s));
+                    held + class_gpus_on_offer(prep, ledger, d, cd.class, Some(s))
+                })
+                .fold(f64::INFINITY, f64::min);
+            if best.is_none_or(|b| at_s > b.1) {
+                best = Some((s, at_s));
+            }
+        }
+        let best_v = best.map_or(0.0, |b| b.1);
+        if best_v < f64::from(cd.gpus) - EPS {
+            let site = best.map_or("no site offers it".to_string(), |b| {
+                format!("the best site, {}", prep.sites[b.0 as usize].id)
+            });
+            found.push(format!(
+                "{} {} GPUs in one site ({}): {site}, reaches at most {} (held plus every whole instance on offer there).",
+                cd.gpus,
+                cd.written,
+                crate::fmt::describe_window(cd.start, cd.end),
+                best_v
+            ));
+        }
+    }
     if let Some(s) = report(found) {
         return Some(s);
     }
@@ -264,6 +371,35 @@ fn elastic(prep: &Prep, before: Families, fam: Family) -> Result<String, PlanErr
                 human_h100e(d.held),
                 human_h100e(need - v),
                 human_h100e(v)
+            )
+        }
+        Slack::Class { dseg, class } => {
+            let d = d(dseg);
+            let c = &prep.classes[class as usize];
+            let cn = d
+                .class_needs
+                .iter()
+                .find(|n| n.class == class)
+                .expect("slack rows come from class needs");
+            format!(
+                "{} GPUs {}: need {} beyond the {} you hold; whole instances within free capacity add at most {} (short by {}).",
+                c.id,
+                prep.describe(d),
+                cn.gpus - cn.held,
+                cn.held,
+                cn.gpus - cn.held - v,
+                v
+            )
+        }
+        Slack::PerSite { demand } => {
+            let cd = &prep.class_demands[demand as usize];
+            format!(
+                "{} {} GPUs in one site ({}): at most {} can be gathered at any one site{also} (short by {}).",
+                cd.gpus,
+                cd.written,
+                crate::fmt::describe_window(cd.start, cd.end),
+                f64::from(cd.gpus) - v,
+                v
             )
         }
         Slack::Share { dseg, provider } => {

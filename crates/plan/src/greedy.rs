@@ -49,17 +49,55 @@ pub(crate) fn greedy_counts(prep: &Prep, ledger: &Ledger) -> Vec<u32> {
     // Free GPUs left per source and segment, filled lazily from the ledger.
     let mut free: Vec<Option<(u32, Vec<i64>)>> = (0..prep.sources.len()).map(|_| None).collect();
     let mut counts = vec![0u32; prep.offers.len()];
-    for oi in order {
+    // GPUs still missing per demand segment and class asked for by name.
+    let mut class_deficit: Vec<Vec<(u32, f64)>> = prep
+        .dsegs
+        .iter()
+        .map(|d| {
+            d.class_needs
+                .iter()
+                .map(|n| (n.class, (n.gpus - n.held).max(0.0)))
+                .collect()
+        })
+        .collect();
+    let class_of = |o: &crate::prep::POffer| {
+        prep.classes
+            .iter()
+            .position(|c| c.id == o.offer.gpu)
+            .map(|c| c as u32)
+    };
+    // Class demands first (cheapest per GPU of the class), then H100e.
+    // Per-site demands are not planned for: the checker reports them.
+    let passes = order
+        .iter()
+        .filter_map(|&oi| class_of(&prep.offers[oi as usize]).map(|c| (oi, Some(c))))
+        .chain(order.iter().map(|&oi| (oi, None)))
+        .collect::<Vec<_>>();
+    for (oi, by_class) in passes {
         let o = &prep.offers[oi as usize];
         let first = prep.dsegs.partition_point(|d| d.lo < o.lo);
         let last = first + prep.dsegs[first..].partition_point(|d| d.lo < o.hi);
-        let most = deficit[first..last].iter().copied().fold(0.0, f64::max);
-        if most <= 1e-9 {
-            continue;
-        }
         let hb = o.h_block();
-        let mut n = ((most / hb) - 1e-9).ceil().max(0.0) as u32;
-        n = n.min(o.max_blocks);
+        let mut n = match by_class {
+            Some(c) => {
+                let most = class_deficit[first..last]
+                    .iter()
+                    .flat_map(|v| v.iter().filter(|x| x.0 == c).map(|x| x.1))
+                    .fold(0.0, f64::max);
+                if most <= 1e-9 {
+                    continue;
+                }
+                ((most / f64::from(o.block)) - 1e-9).ceil().max(0.0) as u32
+            }
+            None => {
+                let most = deficit[first..last].iter().copied().fold(0.0, f64::max);
+                if most <= 1e-9 {
+                    continue;
+                }
+                ((most / hb) - 1e-9).ceil().max(0.0) as u32
+            }
+        };
+        n = n.min(o.max_blocks - counts[oi as usize]);
         // Free capacity.
         let slot = free[o.source as usize].get_or_insert_with(|| {
             let src = &prep.sources[o.source as usize];
@@ -105,13 +143,17 @@ pub(crate) fn greedy_counts(prep: &Prep, ledger: &Ledger) -> Vec<u32> {
         if n == 0 {
             continue;
         }
-        counts[oi as usize] = n;
+        counts[oi as usize] += n;
         let q = i64::from(n * o.block);
         for v in &mut slot.1[(o.lo - base) as usize..(o.hi - base) as usize] {
             *v -= q;
         }
         let add = hb * f64::from(n);
+        let class = class_of(o);
         for di in first..last {
+            for x in class_deficit[di].iter_mut().filter(|x| Some(x.0) == class) {
+                x.1 = (x.1 - f64::from(n * o.block)).max(0.0);
+            }
             deficit[di] = (deficit[di] - add).max(0.0);
             new_total[di] += add;
             new_p[di * np + o.provider as usize] += add;
@@ -165,6 +207,7 @@ pub(crate) fn greedy_plan(
         purchases_usd: out.purchases_usd,
         shortfall_usd: out.shortfall_usd,
         commitments: out.commitments,
+        surplus: out.surplus,
         breaches,
         excluded: prep.excluded.clone(),
         first_demand: prep.first_demand,

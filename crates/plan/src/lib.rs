@@ -109,6 +109,10 @@ pub enum Family {
     /// Never buy more than a source has free.
     FreeCapacity,
     Coverage,
+    /// GPUs of a class asked for by name.
+    ClassDemand,
+    /// A class demand's GPUs all in one site.
+    PerSite,
     ProviderShare,
     NMinus1,
     Colocation,
@@ -123,6 +127,8 @@ impl Family {
             Family::Blocks => "blocks",
             Family::FreeCapacity => "free capacity",
             Family::Coverage => "coverage",
+            Family::ClassDemand => "class demand",
+            Family::PerSite => "one site",
             Family::ProviderShare => "provider share",
             Family::NMinus1 => "N-1",
             Family::Colocation => "co-location",
@@ -215,13 +221,36 @@ pub struct Purchase {
     pub region: String,
     pub gpu: Id,
     pub gpus: u32,
+    /// Whole instances (blocks) bought.
     pub blocks: u32,
+    /// GPUs per instance (the offer's block).
+    pub block_gpus: u32,
     pub window: Window,
     pub price_per_gpu_hour: Decimal,
     /// Exactly gpus × price × hours.
     pub cost_usd: Decimal,
     /// H100-equivalents bought (gpus × class h100e).
     pub h100e: f64,
+}
+
+/// Capacity a plan buys beyond demand because offers sell whole instances,
+/// over a window where it is the same.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Surplus {
+    pub window: Window,
+    /// The class asked for by name (as the demand writes it), or `None`
+    /// for the buyer's demand in H100e as a whole (class demands included).
+    pub gpu: Option<Id>,
+    /// What was still needed beyond holdings (GPUs of the class, or H100e).
+    pub needed: f64,
+    /// What the plan buys (same unit).
+    pub bought: f64,
+}
+
+impl Surplus {
+    pub fn extra(&self) -> f64 {
+        self.bought - self.needed
+    }
 }
 
 /// What happens to one of the buyer's commitments under the plan.
@@ -291,6 +320,8 @@ pub struct PlanResult {
     /// purchases_usd + shortfall_usd.
     pub objective_usd: Decimal,
     pub commitments: Vec<CommitmentOutcome>,
+    /// Bought beyond demand because of whole instances.
+    pub surplus: Vec<Surplus>,
     /// Constraints the plan breaks (greedy only; empty for an optimal plan).
     pub breaches: Vec<Breach>,
     /// Offers the buyer may not use, and why.
@@ -322,6 +353,10 @@ pub enum BoundSource {
 pub enum PlanError {
     #[error("no party {buyer:?} in the scenario (parties: {known})")]
     UnknownBuyer { buyer: String, known: String },
+    #[error(
+        "a demand asks for GPU class {class:?}, which the scenario does not have (classes: {known})"
+    )]
+    UnknownClass { class: String, known: String },
     #[error(
         "buyer {0} has no demand in the scenario: add a [[demand]] with buyer = \"{0}\", a window and the H100e it needs"
     )]
@@ -493,6 +528,7 @@ fn optimal(
         shortfall_usd: Decimal::ZERO,
         objective_usd: Decimal::ZERO,
         commitments: Vec::new(),
+        surplus: Vec::new(),
         breaches: Vec::new(),
         excluded: prep.excluded.clone(),
         first_demand: prep.first_demand,
@@ -519,6 +555,7 @@ fn optimal(
         result.shortfall_usd = out.shortfall_usd;
         result.objective_usd = out.purchases_usd + out.shortfall_usd;
         result.commitments = out.commitments;
+        result.surplus = out.surplus;
         result.solve_seconds = ts.elapsed().as_secs_f64();
         return Ok(result);
     }

@@ -52,11 +52,33 @@ pub(crate) enum Mode {
 /// What an elastic slack column relaxes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Slack {
-    Coverage { dseg: u32 },
-    Share { dseg: u32, provider: u32 },
-    NMinus1 { dseg: u32, provider: u32 },
-    Coloc { dseg: u32 },
-    Rofr { h: u32 },
+    Coverage {
+        dseg: u32,
+    },
+    /// A class's GPUs in a segment (elastic with coverage).
+    Class {
+        dseg: u32,
+        class: u32,
+    },
+    /// A per-site class demand (elastic with coverage): GPUs missing at
+    /// the site it is given.
+    PerSite {
+        demand: u32,
+    },
+    Share {
+        dseg: u32,
+        provider: u32,
+    },
+    NMinus1 {
+        dseg: u32,
+        provider: u32,
+    },
+    Coloc {
+        dseg: u32,
+    },
+    Rofr {
+        h: u32,
+    },
 }
 
 pub(crate) struct Built {
@@ -178,12 +200,103 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
         .colocated_h100e
         .map(|k| k.get())
         .filter(|_| fams.coloc);
+    // w_{k,σ}: binary, per-site class demand k sits at site σ (Σ_σ w = 1).
+    // Elastic coverage gives each such demand one slack of GPUs, shared by
+    // its site rows, like co-location's.
+    let elastic_cov = mode == Mode::Elastic(Family::Coverage);
+    let mut w: Vec<Vec<(u32, Col)>> = Vec::with_capacity(prep.class_demands.len());
+    let mut w_slack: Vec<Option<Col>> = Vec::with_capacity(prep.class_demands.len());
+    for (k, cd) in prep.class_demands.iter().enumerate() {
+        if !cd.per_site {
+            w.push(Vec::new());
+            w_slack.push(None);
+            continue;
+        }
+        let cols: Vec<(u32, Col)> = cd
+            .sites
+            .iter()
+            .map(|&s| (s, r.col(0.0, 0.0, 1.0, true)))
+            .collect();
+        r.buf.extend(cols.iter().map(|&(_, c)| (c, 1.0)));
+        r.row(1.0, 1.0, None);
+        w.push(cols);
+        w_slack.push(elastic_cov.then(|| {
+            let c = r.col(1.0, 0.0, INF, false);
+            r.slacks.push((c, Slack::PerSite { demand: k as u32 }));
+            c
+        }));
+    }
+    let mut class_sites: Vec<u32> = Vec::new();
+
     let mut by_provider: Vec<Vec<u32>> = vec![Vec::new(); prep.providers.len()];
     let mut by_site: Vec<Vec<u32>> = vec![Vec::new(); prep.sites.len()];
     let mut np: Vec<Option<Col>> = vec![None; prep.providers.len()];
     for (di, d) in prep.dsegs.iter().enumerate() {
         let di = di as u32;
         let need = d.demand - d.held;
+        // Class demand: Σ block n over the class's active offers ≥ GPUs
+        // asked − held. With the H100e row over every demand, this is
+        // exactly "each GPU serves one demand" (docs/planning.md).
+        for cn in &d.class_needs {
+            let id = &prep.classes[cn.class as usize].id;
+            let short = cn.gpus - cn.held;
+            if short <= 0.0 {
+                continue;
+            }
+            for &oi in &d.active {
+                let o = &prep.offers[oi as usize];
+                if &o.offer.gpu == id {
+                    r.buf.push((n[oi as usize], f64::from(o.block)));
+                }
+            }
+            r.row(
+                short,
+                INF,
+                Some((
+                    Family::Coverage,
+                    Slack::Class {
+                        dseg: di,
+                        class: cn.class,
+                    },
+                    1.0,
+                )),
+            );
+        }
+        // One site: per class and candidate site, Σ block n there + held
+        // there ≥ Σ GPUs of the per-site demands placed there.
+        for cn in &d.class_needs {
+            let id = &prep.classes[cn.class as usize].id;
+            class_sites.clear();
+            for &k in &d.per_site {
+                let cd = &prep.class_demands[k as usize];
+                if cd.class == cn.class {
+                    class_sites.extend(cd.sites.iter().copied());
+                }
+            }
+            class_sites.sort_unstable();
+            class_sites.dedup();
+            for &s in &class_sites {
+                for &oi in &d.active {
+                    let o = &prep.offers[oi as usize];
+                    if o.site == s && &o.offer.gpu == id {
+                        r.buf.push((n[oi as usize], f64::from(o.block)));
+                    }
+                }
+                for &k in &d.per_site {
+                    let cd = &prep.class_demands[k as usize];
+                    if cd.class != cn.class {
+                        continue;
+                    }
+                    if let Some(&(_, c)) = w[k as usize].iter().find(|x| x.0 == s) {
+                        r.buf.push((c, -f64::from(cd.gpus)));
+                    }
+                    if let Some(v) = w_slack[k as usize] {
+                        r.buf.push((v, 1.0));
+                    }
+                }
+                r.row(-cn.held_at(s), INF, None);
+            }
+        }
         if alpha.is_some() || beta.is_some() {
             let provs = prep.providers_in(d);
             for &oi in &d.active {

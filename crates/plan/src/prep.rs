@@ -60,11 +60,62 @@ pub(crate) struct CapRow {
     pub free: i64,
 }
 
+/// GPUs of one class a buyer needs in a demand segment.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ClassNeed {
+    /// Index into [`Prep::classes`].
+    pub class: u32,
+    /// Σ GPUs of the class demands active here.
+    pub gpus: f64,
+    /// GPUs of the class the buyer holds here.
+    pub held: f64,
+    /// (site, GPUs of the class held there), sorted by site.
+    pub held_site: Vec<(u32, f64)>,
+}
+
+impl ClassNeed {
+    pub fn held_at(&self, s: u32) -> f64 {
+        self.held_site
+            .binary_search_by_key(&s, |x| x.0)
+            .map_or(0.0, |i| self.held_site[i].1)
+    }
+}
+
+/// A GPU class some demand of the buyer asks for by name.
+pub(crate) struct PClass {
+    /// The ledger's class id (offers carry it exactly).
+    pub id: Id,
+    /// H100e of one GPU.
+    pub h: f64,
+}
+
+/// A demand for GPUs of one class.
+pub(crate) struct PClassDemand {
+    /// The class as the demand writes it.
+    pub written: Id,
+    pub class: u32,
+    pub gpus: u32,
+    pub per_site: bool,
+    /// Sites that could host a per-site demand: a usable offer of the class
+    /// overlapping its window is there, or the buyer holds the class there.
+    /// Sorted; empty unless `per_site`.
+    pub sites: Vec<u32>,
+    pub start: Instant,
+    pub end: Instant,
+}
+
 /// Consecutive segments with demand whose rows are identical, merged.
 pub(crate) struct DSeg {
     pub lo: u32,
     pub hi: u32,
+    /// Every demand active here in H100e, class demands included
+    /// (gpus × the class's H100e).
     pub demand: f64,
+    /// Per class asked for by name, sorted by class.
+    pub class_needs: Vec<ClassNeed>,
+    /// Per-site class demands active here (indices into
+    /// [`Prep::class_demands`]), sorted.
+    pub per_site: Vec<u32>,
     pub held: f64,
     /// (provider, H100e held), sorted by provider.
     pub held_p: Vec<(u32, f64)>,
@@ -125,6 +176,8 @@ pub(crate) struct Prep<'a> {
     pub dsegs: Vec<DSeg>,
     pub commitments: Vec<PCommit>,
     pub rofr: Vec<RofrPair>,
+    pub classes: Vec<PClass>,
+    pub class_demands: Vec<PClassDemand>,
     /// Money in the model is in units of this many USD.
     pub money_unit: f64,
     pub first_demand: Option<Instant>,
@@ -265,6 +318,44 @@ impl<'a> Prep<'a> {
             return Err(PlanError::NoDemand(buyer.clone()));
         }
         let policy = policy_of(scenario, buyer)?;
+        // Class demands name their class as the user wrote it; the ledger
+        // resolves it (case-insensitively) to the id offers carry.
+        let mut classes: Vec<PClass> = Vec::new();
+        let mut demand_class: Vec<Option<u32>> = Vec::with_capacity(demands.len());
+        let mut demand_h100e: Vec<f64> = Vec::with_capacity(demands.len());
+        for d in &demands {
+            match d.gpu() {
+                None => {
+                    demand_class.push(None);
+                    demand_h100e.push(d.h100e(0.0));
+                }
+                Some(name) => {
+                    let g = ledger.gpu_class_named(name.as_str()).ok_or_else(|| {
+                        PlanError::UnknownClass {
+                            class: name.to_string(),
+                            known: ledger
+                                .gpu_classes()
+                                .iter()
+                                .map(|g| g.id.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        }
+                    })?;
+                    let c = match classes.iter().position(|c| c.id == g.id) {
+                        Some(c) => c,
+                        None => {
+                            classes.push(PClass {
+                                id: g.id.clone(),
+                                h: g.h100e.get(),
+                            });
+                            classes.len() - 1
+                        }
+                    };
+                    demand_class.push(Some(c as u32));
+                    demand_h100e.push(d.h100e(g.h100e.get()));
+                }
+            }
+        }
         let all_offers: Vec<&'a Offer> = ledger.offers().collect();
         if all_offers.is_empty() {
             return Err(PlanError::NoOffers);
@@ -450,17 +541,92 @@ impl<'a> Prep<'a> {
         }
 
         // ---- demand and held capacity per segment ---------------------------
+        let mut class_demands: Vec<PClassDemand> = Vec::new();
+        for (d, c) in demands.iter().zip(&demand_class) {
+            if let (
+                Some(c),
+                cascade_core::Need::Gpus {
+                    gpu,
+                    gpus,
+                    per_site,
+                },
+            ) = (c, &d.need)
+            {
+                let mut cand: Vec<u32> = Vec::new();
+                if *per_site {
+                    let id = &classes[*c as usize].id;
+                    cand.extend(
+                        offers
+                            .iter()
+                            .filter(|o| &o.offer.gpu == id && o.offer.window.overlaps(&d.window))
+                            .map(|o| o.site),
+                    );
+                    for t in scenario
+                        .capacity_breakpoints()
+                        .into_iter()
+                        .filter(|&t| d.window.contains(t))
+                        .chain([d.window.start()])
+                    {
+                        for h in ledger.holdings(buyer, t) {
+                            if &h.gpu == id && h.gpus > 0 {
+                                let (p, _) = providers.get(&h.provider);
+                                let (s, new_site) = site_ix.get(&h.site);
+                                if new_site {
+                                    sites.push(PSite {
+                                        id: h.site.clone(),
+                                        provider: p,
+                                    });
+                                }
+                                cand.push(s);
+                            }
+                        }
+                    }
+                    cand.sort_unstable();
+                    cand.dedup();
+                }
+                class_demands.push(PClassDemand {
+                    written: gpu.clone(),
+                    class: *c,
+                    gpus: gpus.get(),
+                    per_site: *per_site,
+                    sites: cand,
+                    start: d.window.start(),
+                    end: d.window.end(),
+                });
+            }
+        }
         let mut dsegs: Vec<DSeg> = Vec::new();
         let mut first_demand = None;
         for (i, &t) in cuts.iter().enumerate().take(nseg) {
             let demand: f64 = demands
                 .iter()
-                .filter(|d| d.window.contains(t))
-                .map(|d| d.h100e.get())
+                .zip(&demand_h100e)
+                .filter(|(d, _)| d.window.contains(t))
+                .map(|(_, h)| h)
                 .sum();
             if demand <= 0.0 {
                 continue;
             }
+            let mut class_needs: Vec<ClassNeed> = Vec::new();
+            let mut per_site: Vec<u32> = Vec::new();
+            for (k, cd) in class_demands.iter().enumerate() {
+                if !(cd.start <= t && t < cd.end) {
+                    continue;
+                }
+                if cd.per_site {
+                    per_site.push(k as u32);
+                }
+                match class_needs.iter_mut().find(|n| n.class == cd.class) {
+                    Some(n) => n.gpus += f64::from(cd.gpus),
+                    None => class_needs.push(ClassNeed {
+                        class: cd.class,
+                        gpus: f64::from(cd.gpus),
+                        held: 0.0,
+                        held_site: Vec::new(),
+                    }),
+                }
+            }
+            class_needs.sort_by_key(|n| n.class);
             first_demand.get_or_insert(t);
             let mut held = 0.0;
             let mut held_p: Vec<(u32, f64)> = Vec::new();
@@ -483,9 +649,23 @@ impl<'a> Prep<'a> {
                     Some(x) => x.1 += h.h100e,
                     None => held_site.push((s, h.h100e)),
                 }
+                if let Some(n) = class_needs
+                    .iter_mut()
+                    .find(|n| classes[n.class as usize].id == h.gpu)
+                {
+                    let g = h.gpus.max(0) as f64;
+                    n.held += g;
+                    match n.held_site.iter_mut().find(|x| x.0 == s) {
+                        Some(x) => x.1 += g,
+                        None => n.held_site.push((s, g)),
+                    }
+                }
             }
             held_p.sort_by_key(|x| x.0);
             held_site.sort_by_key(|x| x.0);
+            for n in &mut class_needs {
+                n.held_site.sort_by_key(|x| x.0);
+            }
             let i = i as u32;
             if let Some(prev) = dsegs.last_mut()
                 && prev.hi == i
@@ -493,6 +673,8 @@ impl<'a> Prep<'a> {
                 && prev.demand == demand
                 && prev.held_p == held_p
                 && prev.held_site == held_site
+                && prev.class_needs == class_needs
+                && prev.per_site == per_site
             {
                 prev.hi = i + 1;
                 continue;
@@ -501,6 +683,8 @@ impl<'a> Prep<'a> {
                 lo: i,
                 hi: i + 1,
                 demand,
+                class_needs,
+                per_site,
                 held,
                 held_p,
                 held_site,
@@ -600,6 +784,8 @@ impl<'a> Prep<'a> {
             dsegs,
             commitments,
             rofr,
+            classes,
+            class_demands,
             money_unit,
             first_demand,
         })

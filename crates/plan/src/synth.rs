@@ -25,7 +25,7 @@
 //!   offers them on (`backed_by`), so resale sources are in the model too.
 
 use cascade_core::{
-    Clause, Commitment, Contract, Demand, Gpus, Id, Instant, Offer, Party, Policy, Positive,
+    Clause, Commitment, Contract, Demand, Gpus, Id, Instant, Need, Offer, Party, Policy, Positive,
     Scenario, Share, Source, Usd, UsdPerGpuHour, Window,
 };
 use rust_decimal::Decimal;
@@ -298,7 +298,7 @@ pub fn bench_scenario<R: std::io::Read>(csv: R, o: &SynthOptions) -> Result<Scen
         s.demands.push(Demand {
             buyer: buyer.clone(),
             window: Window::new(month(o, m), month(o, m + 1)).expect("non-empty"),
-            h100e: Positive::new("h100e", x.round()).expect("positive"),
+            need: Need::H100e(Positive::new("h100e", x.round()).expect("positive")),
         });
     }
 

@@ -577,8 +577,8 @@ fn apply_turns_purchases_into_valid_contracts() {
 mod props {
     use super::*;
     use cascade_core::{
-        Clause, Contract, Demand, GpuClass, Gpus, Instant, Offer, Party, Policy, Positive, Share,
-        Site, Source, Usd, UsdPerGpuHour, Window,
+        Clause, Contract, Demand, GpuClass, Gpus, Instant, Need, Offer, Party, Policy, Positive,
+        Share, Site, Source, Usd, UsdPerGpuHour, Window,
     };
     use cascade_plan::Strategy;
     use proptest::prelude::{ProptestConfig, any, prop_assert, prop_assert_eq, proptest};
@@ -780,7 +780,7 @@ mod props {
             s.demands.push(Demand {
                 buyer: id("buyer"),
                 window: w(st, st + len),
-                h100e: Positive::new("d", f64::from(h)).unwrap(),
+                need: Need::H100e(Positive::new("d", f64::from(h)).unwrap()),
             });
         }
         let p = id(&format!("p{}", g.clause_p));
@@ -1170,4 +1170,200 @@ fn a_plan_that_could_pass_the_money_bound_is_an_error() {
             other => panic!("expected TooLarge, got {other:?}"),
         }
     }
+}
+
+// ---- demand by GPU class and shape (issue 14) -------------------------------------
+
+/// A fixture file plus demands of `buyer` over its 10 days (240 hours).
+fn fixture(src: &str, demands: &[&str]) -> (Scenario, Ledger) {
+    let mut text = src.to_string();
+    for d in demands {
+        text.push_str(&format!(
+            "\n[[demand]]\nbuyer = \"buyer\"\nstart = 2026-01-01\nend = 2026-01-11\n{d}\n"
+        ));
+    }
+    let s = cascade_format::parse_toml(&text, "fixture.toml").unwrap_or_else(|e| panic!("{e}"));
+    let l = Ledger::from_scenario(&s).unwrap_or_else(|e| panic!("{e:?}"));
+    (s, l)
+}
+
+/// Optimal, accepted by the independent checker, with this cost and these purchases.
+fn class_optimum(
+    src: &str,
+    demands: &[&str],
+    objective: &str,
+    expect: &[(&str, u32)],
+) -> PlanResult {
+    let (s, l) = fixture(src, demands);
+    let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status, PlanStatus::Optimal, "{:?}", r.status);
+    let want: Vec<(String, u32)> = expect.iter().map(|(o, g)| (o.to_string(), *g)).collect();
+    assert_eq!(bought(&r), want);
+    assert_eq!(r.objective_usd, usd(objective));
+    assert_eq!(check_plan(&s, &l, &buyer(), &pairs(&r)), vec![]);
+    r
+}
+
+const L4_V100: &str = include_str!("fixtures/class-l4-v100.toml");
+const PER_SITE: &str = include_str!("fixtures/class-per-site.toml");
+const X3_SHAPE: &str = include_str!("fixtures/class-x3-shape.toml");
+
+#[test]
+fn an_l4_request_is_not_met_by_a_v100() {
+    // In H100e, the V100 is cheaper: 0.4 H100e for $0.50 × 240 h = $120.
+    class_optimum(L4_V100, &["h100e = 0.3"], "120", &[("pa-r1-v100-x1", 1)]);
+    // Asked by class (written in lower case: classes compare
+    // case-insensitively), only the L4 will do: $0.80 × 240 h = $192.
+    let r = class_optimum(
+        L4_V100,
+        &["gpu = \"l4\"\ngpus = 1"],
+        "192",
+        &[("pb-r2-l4-x1", 1)],
+    );
+    assert_eq!(r.purchases[0].gpu.as_str(), "L4");
+    assert_eq!(r.purchases[0].block_gpus, 1);
+    assert_eq!(r.purchases[0].blocks, 1);
+    assert!(r.surplus.is_empty(), "{:?}", r.surplus);
+    // The checker, on its own, refuses the V100 for the L4 request.
+    let (s, l) = fixture(L4_V100, &["gpu = \"L4\"\ngpus = 1"]);
+    let breaches = check_plan(&s, &l, &buyer(), &[(Id::new("pa-r1-v100-x1").unwrap(), 1)]);
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert_eq!(breaches[0].family, Family::ClassDemand);
+    assert!(
+        breaches[0]
+            .message
+            .contains("0 L4 GPUs held and bought, demand is 1 (short by 1)"),
+        "{}",
+        breaches[0].message
+    );
+    // The greedy baseline serves the class first as well.
+    let g = plan(&s, &l, &buyer(), Strategy::Greedy).unwrap();
+    assert_eq!(bought(&g), vec![("pb-r2-l4-x1".to_string(), 1)]);
+    assert_eq!(g.status, PlanStatus::Feasible);
+}
+
+#[test]
+fn class_and_h100e_demands_add_up() {
+    // 1 L4 (0.3 H100e) and 0.4 H100e of anything: the L4 serves its own
+    // demand, a V100 the rest: $192 + $120.
+    class_optimum(
+        L4_V100,
+        &["gpu = \"L4\"\ngpus = 1", "h100e = 0.4"],
+        "312",
+        &[("pa-r1-v100-x1", 1), ("pb-r2-l4-x1", 1)],
+    );
+}
+
+#[test]
+fn a_class_request_beyond_the_offers_says_how_short() {
+    let (s, l) = fixture(L4_V100, &["gpu = \"L4\"\ngpus = 2"]);
+    let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap();
+    let PlanStatus::Infeasible { reason } = &r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert!(
+        reason
+            .contains("need 2 L4; you hold 0 and at most 1 more are on offer to you (short by 1)"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_demand_for_an_unknown_class_is_rejected_with_its_place() {
+    let text = format!(
+        "{L4_V100}\n[[demand]]\nbuyer = \"buyer\"\nstart = 2026-01-01\nend = 2026-01-11\ngpu = \"A100\"\ngpus = 8\n"
+    );
+    let s = cascade_format::parse_toml(&text, "fixture.toml").unwrap();
+    let e = Ledger::from_scenario(&s).unwrap_err();
+    let text = format!("{e:?}");
+    assert!(text.contains("A100"), "{text}");
+    for bad in [
+        "gpu = \"L4\"",
+        "gpus = 1",
+        "h100e = 1\ngpu = \"L4\"\ngpus = 1",
+        "h100e = 1\nper_site = true",
+        "gpu = \"L4\"\ngpus = 0",
+    ] {
+        let text = format!(
+            "{L4_V100}\n[[demand]]\nbuyer = \"buyer\"\nstart = 2026-01-01\nend = 2026-01-11\n{bad}\n"
+        );
+        let e = cascade_format::parse_toml(&text, "fixture.toml").unwrap_err();
+        assert!(e.to_string().contains("demand[0]"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn eight_gpus_in_one_site_are_not_eight_regions() {
+    // Anywhere: eight 1-GPU instances at $2.00 × 240 h = $3,840.
+    let anywhere: Vec<(String, u32)> = (1..=8).map(|i| (format!("p1-r{i}-h100-x1"), 1)).collect();
+    let want: Vec<(&str, u32)> = anywhere.iter().map(|(o, g)| (o.as_str(), *g)).collect();
+    class_optimum(PER_SITE, &["gpu = \"H100\"\ngpus = 8"], "3840", &want);
+    // In one site: the 8-GPU instance in r9, 8 × $2.50 × 240 h = $4,800.
+    let r = class_optimum(
+        PER_SITE,
+        &["gpu = \"H100\"\ngpus = 8\nper_site = true"],
+        "4800",
+        &[("p2-r9-h100-x8", 8)],
+    );
+    assert_eq!(r.purchases[0].site.as_str(), "p2-r9");
+    assert_eq!(r.purchases[0].region, "r9");
+    assert_eq!(r.purchases[0].provider.as_str(), "p2");
+    // The checker refuses the eight regions for the per-site request.
+    let (s, l) = fixture(PER_SITE, &["gpu = \"H100\"\ngpus = 8\nper_site = true"]);
+    let spread: Vec<(Id, u32)> = anywhere
+        .iter()
+        .map(|(o, g)| (Id::new(o).unwrap(), *g))
+        .collect();
+    let breaches = check_plan(&s, &l, &buyer(), &spread);
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert_eq!(breaches[0].family, Family::PerSite);
+    assert!(
+        breaches[0]
+            .message
+            .contains("8 H100 GPUs must sit in one site"),
+        "{}",
+        breaches[0].message
+    );
+}
+
+#[test]
+fn a_3_gpu_shape_cannot_give_8_in_one_site_alone() {
+    // Anywhere: 2 × 1 GPU at $1.00 and 2 × 3 GPUs at $1.50:
+    // (2 + 9) × 240 h = $2,640.
+    class_optimum(
+        X3_SHAPE,
+        &["gpu = \"H100\"\ngpus = 8"],
+        "2640",
+        &[("ph-h100-x3", 6), ("pk-h100-x1", 2)],
+    );
+    // In one site: site h has at most 6, k 2; only g's 8-GPU instance
+    // will do: 8 × $2.00 × 240 h = $3,840.
+    class_optimum(
+        X3_SHAPE,
+        &["gpu = \"H100\"\ngpus = 8\nper_site = true"],
+        "3840",
+        &[("pg-h100-x8", 8)],
+    );
+    // 5 in one site: two 3-GPU instances at h, 6 × $1.50 × 240 h = $2,160,
+    // one GPU more than asked, shown as surplus.
+    let r = class_optimum(
+        X3_SHAPE,
+        &["gpu = \"H100\"\ngpus = 5\nper_site = true"],
+        "2160",
+        &[("ph-h100-x3", 6)],
+    );
+    assert_eq!(r.purchases[0].blocks, 2);
+    assert_eq!(r.surplus.len(), 1, "{:?}", r.surplus);
+    assert_eq!(r.surplus[0].gpu.as_ref().map(Id::as_str), Some("H100"));
+    assert_eq!((r.surplus[0].needed, r.surplus[0].bought), (5.0, 6.0));
+    // 9 in one site is out of reach, and the reason names the best site.
+    let (s, l) = fixture(X3_SHAPE, &["gpu = \"H100\"\ngpus = 9\nper_site = true"]);
+    let r = plan(&s, &l, &buyer(), Strategy::Optimal).unwrap();
+    let PlanStatus::Infeasible { reason } = &r.status else {
+        panic!("{:?}", r.status)
+    };
+    assert!(
+        reason.contains("9 H100 GPUs in one site") && reason.contains("reaches at most 8"),
+        "{reason}"
+    );
 }

@@ -199,8 +199,10 @@ impl Bounds {
         each(self, "commitment", &s.commitments, Bounds::commitment);
         each(self, "amendment", &s.amendments, Bounds::amendment);
         each(self, "offer", &s.offers, Bounds::offer);
-        each(self, "demand", &s.demands, |b, d| {
-            b.at_most("h100e", d.h100e.get(), limits::MAX_H100E)
+        each(self, "demand", &s.demands, |b, d| match &d.need {
+            // A class demand's GPUs are bounded by their type (u32).
+            cascade_core::Need::H100e(x) => b.at_most("h100e", x.get(), limits::MAX_H100E),
+            cascade_core::Need::Gpus { .. } => {}
         });
         for (buyer, p) in &s.policies {
             self.prefix = format!("policy.{buyer}.");

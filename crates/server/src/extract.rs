@@ -11,8 +11,8 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use cascade_core::Id;
-use cascade_store::{TokenInfo, TokenStatus};
 use cascade_format::json::StrictJsonError;
+use cascade_store::{TokenInfo, TokenStatus};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 

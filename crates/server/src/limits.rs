@@ -205,7 +205,9 @@ impl Limiter {
 
     /// Plans being solved now.
     pub fn running(&self) -> i64 {
-        self.limits.plan_workers.saturating_sub(self.workers.available_permits()) as i64
+        self.limits
+            .plan_workers
+            .saturating_sub(self.workers.available_permits()) as i64
     }
 
     /// Takes one write from `token`'s bucket, or says how long to wait.

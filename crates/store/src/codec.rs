@@ -48,8 +48,8 @@ mod tests {
     use super::*;
     use cascade_core::{
         Amendment, AmendmentTarget, Clause, Contract, Demand, Event, Expansion, GpuClass, GpuDelta,
-        Gpus, Id, Instant, MwDelta, Offer, Outage, OutageFraction, OutageScope, Party, Policy,
-        Positive, Share, Site, Source, Usd, UsdPerGpuHour, Window,
+        Gpus, Id, Instant, MwDelta, Need, Offer, Outage, OutageFraction, OutageScope, Party,
+        Policy, Positive, Share, Site, Source, Usd, UsdPerGpuHour, Window,
     };
     use rust_decimal::Decimal;
 
@@ -124,7 +124,7 @@ mod tests {
             Record::Demand(Demand {
                 buyer: id("q"),
                 window: w,
-                h100e: Positive::new("h100e", 0.1).unwrap(),
+                need: Need::H100e(Positive::new("h100e", 0.1).unwrap()),
             }),
             Record::Outage(Outage {
                 scope: OutageScope::Provider(id("p")),
