@@ -193,7 +193,7 @@ pub fn check_plan(
             .collect();
         let demand: f64 = here
             .iter()
-            .map(|d| d.h100e(d.gpu().map_or(0.0, |g| class_h100e(g))))
+            .map(|d| d.h100e(d.gpu().map_or(0.0, &class_h100e)))
             .sum();
         if demand <= 0.0 {
             continue;
@@ -413,7 +413,7 @@ fn per_site_breaches(
         }
     }
     for (class, mut demands) in by_class {
-        demands.sort_by(|a, b| b.1.cmp(&a.1));
+        demands.sort_by_key(|d| std::cmp::Reverse(d.1));
         // GPUs of the class at each site and instant where a demand runs.
         let times: Vec<Instant> = cuts
             .iter()

@@ -139,18 +139,18 @@ impl Limiter {
     }
 
     /// Admits a plan for `token` or answers 429 at once.
-    pub fn admit_plan(self: &Arc<Self>, token: &str) -> Result<PlanTicket, Response> {
+    pub fn admit_plan(self: &Arc<Self>, token: &str) -> Result<PlanTicket, Box<Response>> {
         {
             let mut m = self.per_token.lock().expect("not poisoned");
             let n = m.entry(token.to_string()).or_insert(0);
             if *n >= self.limits.plan_per_token {
-                return Err(too_many(
+                return Err(Box::new(too_many(
                     format!(
                         "this token already has {} plans running or waiting (--plan-per-token {})",
                         n, self.limits.plan_per_token
                     ),
                     self.plan_retry_after(),
-                ));
+                )));
             }
             *n += 1;
         }
@@ -163,13 +163,13 @@ impl Limiter {
             }),
             Err(_) => {
                 self.release_token(token);
-                Err(too_many(
+                Err(Box::new(too_many(
                     format!(
                         "the planner is full: {} plans solving and {} waiting",
                         self.limits.plan_workers, self.limits.plan_queue
                     ),
                     self.plan_retry_after(),
-                ))
+                )))
             }
         }
     }

@@ -63,7 +63,7 @@ pub struct Problem {
     pub violations: Option<Vec<ViolationView>>,
     /// What went wrong inside (5xx): logged, never sent.
     #[serde(skip)]
-    pub cause: Option<String>,
+    pub cause: Option<Box<String>>,
 }
 
 /// The cause of a 5xx answer, for the log line of [`crate::log_server_errors`].
@@ -266,7 +266,7 @@ impl Problem {
             "the service failed on this request; nothing was stored. \
              The cause is logged with the request id (X-Request-Id)",
         );
-        p.cause = Some(cause.into());
+        p.cause = Some(Box::new(cause.into()));
         p
     }
 
@@ -324,7 +324,7 @@ impl IntoResponse for Problem {
         }
         if status.is_server_error() {
             r.extensions_mut()
-                .insert(ServerErrorCause(self.cause.unwrap_or(self.detail)));
+                .insert(ServerErrorCause(self.cause.map_or(self.detail, |c| *c)));
         }
         r
     }

@@ -2488,25 +2488,6 @@ async fn timeline_bad_query_is_400(app: App) {
         assert!(p["detail"].is_string(), "{q}");
     }
 }
-            .await
-            .unwrap(),
-        201,
-    );
-    let before = app
-        .admin()
-        .get("/contracts?limit=100000")
-        .await
-        .unwrap()
-        .body;
-    app.restart().await;
-    let after = app
-        .admin()
-        .get("/contracts?limit=100000")
-        .await
-        .unwrap()
-        .body;
-    assert_eq!(before, after);
-}
 
 // ---- hostile input ----------------------------------------------------------------------
 

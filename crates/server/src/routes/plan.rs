@@ -64,7 +64,7 @@ pub async fn plan(
     let key = limits::token_key(&headers).unwrap_or_default();
     let ticket = match app.limiter.admit_plan(&key) {
         Ok(t) => t,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(*refused),
     };
     let (scenario, ledger) = read(&app, |s| {
         if s.ledger.party(&buyer).is_none() {
