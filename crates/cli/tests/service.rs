@@ -112,6 +112,9 @@ impl Server {
                 db,
                 "--listen",
                 "127.0.0.1:0",
+                // These tests write as fast as they can with one token.
+                "--write-rate",
+                "0",
                 "--admin-token-file",
             ])
             .arg(admin_token_file)

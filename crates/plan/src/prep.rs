@@ -75,10 +75,13 @@ pub(crate) struct ClassNeed {
 
 impl ClassNeed {
     pub fn held_at(&self, s: u32) -> f64 {
-        self.held_site
-            .binary_search_by_key(&s, |x| x.0)
-            .map_or(0.0, |i| self.held_site[i].1)
+        sorted_get(&self.held_site, s)
     }
+}
+
+/// The value of `k` in pairs sorted by key, 0 when absent.
+fn sorted_get(v: &[(u32, f64)], k: u32) -> f64 {
+    v.binary_search_by_key(&k, |x| x.0).map_or(0.0, |i| v[i].1)
 }
 
 /// A GPU class some demand of the buyer asks for by name.
@@ -127,15 +130,11 @@ pub(crate) struct DSeg {
 
 impl DSeg {
     pub fn held_of_provider(&self, p: u32) -> f64 {
-        self.held_p
-            .binary_search_by_key(&p, |x| x.0)
-            .map_or(0.0, |i| self.held_p[i].1)
+        sorted_get(&self.held_p, p)
     }
 
     pub fn held_of_site(&self, s: u32) -> f64 {
-        self.held_site
-            .binary_search_by_key(&s, |x| x.0)
-            .map_or(0.0, |i| self.held_site[i].1)
+        sorted_get(&self.held_site, s)
     }
 }
 
