@@ -2,11 +2,11 @@
 // power. Data: GET /sites/{id}/timeline (second wave). Until the server has
 // that route, the view says so.
 //
-// Expected document (the core timeline's rows, months as [YYYY-MM-01, next)):
-//   {"site", "provider", "region", "asof"?,
+// Document: `cascade buildout --json` for one site (format's TimelineDoc):
+//   {"from", "to", "asof"?, "sites": [{"site", "provider", "region",
 //    "months": [{"month": "2026-06", "power_mw"?, "drawn_mw",
 //                "classes": [{"gpu", "installed_gpus", "sold_gpus", "free_gpus",
-//                             "min_free_gpus"?, "unbuilt_gpus"?}]}]}
+//                             "min_free_gpus"?, "unbuilt_gpus"?}]}]}]}
 
 import { NotAvailable } from "../api";
 import { lineChart } from "../charts";
@@ -36,6 +36,19 @@ export interface Timeline {
   region?: string;
   asof?: string | null;
   months: SiteMonth[];
+}
+
+/** The route's document holds a list of sites; this view draws one. */
+interface TimelineDoc {
+  asof?: string | null;
+  sites: Timeline[];
+}
+
+async function fetchTimeline(get: () => Promise<TimelineDoc>): Promise<Timeline> {
+  const d = await get();
+  const site = d.sites[0];
+  if (!site) throw new Error("the timeline document has no site");
+  return { ...site, asof: site.asof ?? d.asof };
 }
 
 export function monthMs(m: string): number {
@@ -90,7 +103,8 @@ export async function buildoutView(ctx: Ctx, el: HTMLElement): Promise<void> {
   const first = sites[0];
   let firstDoc: Timeline;
   try {
-    firstDoc = await ctx.api.optional<Timeline>(template, `/sites/${encodeURIComponent(first)}/timeline`);
+    firstDoc = await fetchTimeline(() =>
+      ctx.api.optional<TimelineDoc>(template, `/sites/${encodeURIComponent(first)}/timeline`));
   } catch (e) {
     if (e instanceof NotAvailable) {
       el.append(unavailable(`GET ${template}`, "the build-out view (installed, sold and free capacity per site over time, with power)"));
@@ -102,7 +116,8 @@ export async function buildoutView(ctx: Ctx, el: HTMLElement): Promise<void> {
     siteTimeline(ctx, firstDoc));
   for (const id of sites.slice(1)) {
     try {
-      el.append(siteTimeline(ctx, await ctx.api.get<Timeline>(`/sites/${encodeURIComponent(id)}/timeline`)));
+      el.append(siteTimeline(ctx, await fetchTimeline(() =>
+        ctx.api.get<TimelineDoc>(`/sites/${encodeURIComponent(id)}/timeline`))));
     } catch (e) {
       el.append(panel(id, h("p", { class: "error" }, e instanceof Error ? e.message : String(e))));
     }
