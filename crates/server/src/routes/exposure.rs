@@ -14,14 +14,10 @@ use crate::extract::{Principal, QueryMap};
 use crate::problem::Problem;
 use crate::{AppState, access};
 
-/// The service's one reading of the clock for defaults (`at`, `asof`, the
-/// timeline's month).
+/// Now, for defaults (`at`, `asof`, the timeline's month): the store's
+/// clock read, the same one token expiry is checked against.
 pub(crate) fn now() -> Instant {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    Instant::from_unix_seconds(secs)
+    cascade_store::now()
 }
 
 /// A buyer's true concentration at an instant (a party: only itself).

@@ -163,11 +163,9 @@ fn parse_outages(raw: Option<&str>) -> Result<Outages, Problem> {
     }
 }
 
+/// Midnight UTC of today, from the store's one clock read.
 fn now_day() -> Instant {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let secs = cascade_store::now().unix_seconds();
     Instant::from_unix_seconds(secs - secs.rem_euclid(86_400))
 }
 
