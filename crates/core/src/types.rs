@@ -541,14 +541,27 @@ impl fmt::Display for UsdPerGpuHour {
     }
 }
 
-/// A finite, strictly positive real (H100-equivalents per GPU, watts, MW, H100e demand).
+/// A finite, strictly positive real (H100-equivalents per GPU, watts, MW,
+/// H100e demand), at most [`Positive::MAX`].
 #[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
 pub struct Positive(f64);
 
 impl Positive {
+    /// A billion: past any real site's MW, any GPU's watts or H100e, and any
+    /// demand. The bound is what keeps the ledger's exact power sums (W as
+    /// Decimal) far inside Decimal's range: a site at 1e9 MW is 1e15 W, and
+    /// u32::MAX GPUs at 1e9 W each draw 4.3e18 W, ten orders of magnitude
+    /// below Decimal::MAX (7.9e28), so no sum of them can overflow.
+    pub const MAX: f64 = 1e9;
+
     pub fn new(field: &'static str, x: f64) -> Result<Positive, ValueError> {
-        if x.is_finite() && x > 0.0 {
+        if x.is_finite() && x > 0.0 && x <= Self::MAX {
             Ok(Positive(x))
+        } else if x > Self::MAX {
+            Err(ValueError::OutOfRange {
+                field,
+                value: format!("{x} (at most {})", Self::MAX),
+            })
         } else {
             Err(ValueError::NotPositive {
                 field,
@@ -643,6 +656,12 @@ mod tests {
         assert!(Month::new(2026, 13).is_err() && Month::new(0, 1).is_err());
         assert!(GpuDelta::new("gpus", -5).is_ok());
         assert!(GpuDelta::new("gpus", i64::from(u32::MAX) + 1).is_err());
+        assert!(Positive::new("power_mw", 1e9).is_ok());
+        assert!(matches!(
+            Positive::new("power_mw", 1e300),
+            Err(ValueError::OutOfRange { .. })
+        ));
+        assert!(Positive::new("watts", f64::INFINITY).is_err());
         assert!(MwDelta::new("power_mw", -2e6).is_err());
     }
 

@@ -63,10 +63,10 @@ pub struct ScenarioDoc {
 pub struct GpuDoc {
     pub id: ClassIdText,
     /// Throughput relative to one H100 (> 0).
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub h100e: f64,
     /// Board power per GPU in watts (> 0).
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub watts: f64,
 }
 
@@ -91,7 +91,7 @@ pub struct SiteDoc {
     pub owner: IdText,
     pub region: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub power_mw: Option<f64>,
     /// Installed GPUs by class (class id → GPUs), in the order written.
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, u32>))]
@@ -268,7 +268,7 @@ pub struct DemandDoc {
     pub end: TimeText,
     /// H100-equivalents of any class; give this or `gpu` and `gpus`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub h100e: Option<f64>,
     /// Version-1 extension: a GPU class (case-insensitive), with `gpus`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -316,7 +316,7 @@ pub struct PolicyDoc {
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub min_share_after_provider_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
     pub colocated_h100e: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<Money>,
