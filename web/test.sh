@@ -7,7 +7,7 @@
 #      against a real `cascade serve` on 127.0.0.1 with the example loaded.
 #
 # Environment: CASCADE_BIN (the cascade binary; default: build it with
-# `cargo build --release -p cascade-cli` into $CARGO_TARGET_DIR or ../target),
+# `cargo build --release --workspace --all-targets` into $CARGO_TARGET_DIR or ../target),
 # CHROMIUM (default /usr/bin/chromium), SCREENSHOTS=0 to leave
 # docs/screenshots alone.
 set -euo pipefail
@@ -40,7 +40,7 @@ if [ ! -x "$chromium" ]; then
   fi
 fi
 if [ -z "${CASCADE_BIN:-}" ]; then
-  (cd .. && cargo build --release -q -p cascade-cli --bin cascade)
+  (cd .. && cargo build --release -q --workspace --all-targets)
   CASCADE_BIN="${CARGO_TARGET_DIR:-$web/../target}/release/cascade"
 fi
 CASCADE_BIN="$CASCADE_BIN" CHROMIUM="$chromium" node tests/browser.mjs

@@ -21,7 +21,7 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
 if [ ! -x "$bin" ]; then
-  echo "validate.sh: $bin not found (cargo build --release -p cascade-cli, or set CASCADE_BIN)" >&2
+  echo "validate.sh: $bin not found (cargo build --release --workspace --all-targets, or set CASCADE_BIN)" >&2
   exit 1
 fi
 if [ ! -x "$venv/bin/focus-validator" ]; then

@@ -25,8 +25,9 @@ if ! python3 -c 'import highspy' 2>/dev/null; then
   exit 1
 fi
 
-cargo build --release -q -p cascade-cli
-cargo build --release -q -p cascade-plan --example bench_scenario
+# The same build as scripts/test: a `-p` build unifies features differently
+# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
+cargo build --release -q --workspace --all-targets
 BIN="$CARGO_TARGET_DIR/release"
 
 "$BIN/examples/bench_scenario" "$CSV" "$MONTHS" > "$OUT/bench.toml"

@@ -14,8 +14,9 @@ BACKEND=${1:-sqlite}
 DUR=${SECONDS_PER_RUN:-10}
 CONC=${CONCURRENCY:-64}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
-cargo build --release -q -p cascade-cli
-cargo build --release -q -p cascade-server --example loadgen
+# The same build as scripts/test: a `-p` build unifies features differently
+# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
+cargo build --release -q --workspace --all-targets
 BIN=$CARGO_TARGET_DIR/release/cascade
 LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
 

@@ -19,7 +19,9 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
     "$VENV/bin/pip" install -q "schemathesis==$VERSION"
 fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
-cargo build --release -q -p cascade-cli
+# The same build as scripts/test: a `-p` build unifies features differently
+# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
+cargo build --release -q --workspace --all-targets
 BIN=$CARGO_TARGET_DIR/release/cascade
 
 TMP=$(mktemp -d)
