@@ -10,7 +10,6 @@ mod cmd_sim;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use cascade_core::{Exposure, Id, Instant, ItemRef, Ledger, Rejection, Scenario};
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
@@ -268,13 +267,8 @@ fn validate(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 /// `--at`: a date (midnight UTC) or an RFC 3339 date-time; now when absent.
 pub fn parse_at(at: Option<&str>) -> anyhow::Result<Instant> {
     match at {
-        None => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .context("system clock is before 1970")?
-                .as_secs();
-            Ok(Instant::from_unix_seconds(secs as i64))
-        }
+        // The one clock read of the workspace (the store's), not another copy.
+        None => Ok(cascade_store::now()),
         Some(s) => parse_instant_flag("--at", s),
     }
 }
