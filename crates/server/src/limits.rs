@@ -50,9 +50,90 @@ impl Default for Limits {
     }
 }
 
+/// A plan to solve on a solver thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that solve plans, one per plan worker.
+///
+/// Why not tokio's blocking pool: a solver keeps a core busy for seconds,
+/// and with every core solving, writes would wait their turn behind the
+/// solvers. These threads run at a lower CPU priority (nice 10 on Linux:
+/// about a tenth of a normal thread's share when both want the CPU), so a
+/// request is served as soon as it arrives and the solvers take what is
+/// left. HiGHS's own helper threads are started from these threads and
+/// inherit their priority.
+pub struct SolverThreads {
+    tx: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl SolverThreads {
+    fn new(n: usize) -> SolverThreads {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("plan-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The guard is dropped before the job runs.
+                        let job = match rx.lock().map(|r| r.recv()) {
+                            Ok(Ok(job)) => job,
+                            // The limiter is gone (or a thread panicked
+                            // holding the lock, which `run` prevents).
+                            _ => return,
+                        };
+                        job();
+                    }
+                })
+                .expect("the OS starts a thread");
+        }
+        SolverThreads { tx: Mutex::new(tx) }
+    }
+
+    /// Runs `f` on a solver thread. A panic in `f` is caught and returned
+    /// as an error (a bug in the planner), and the thread goes on.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = done.send(r);
+        });
+        self.tx
+            .lock()
+            .map_err(|_| "the solver threads are gone".to_string())?
+            .send(job)
+            .map_err(|_| "the solver threads are gone".to_string())?;
+        match wait.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(panic)) => Err(panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string())),
+            Err(_) => Err("the solver thread stopped".to_string()),
+        }
+    }
+}
+
+/// Lowers the calling thread's CPU priority (Linux keeps nice per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who = 0` is this thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// The live state of the limits, shared by every handler.
 pub struct Limiter {
     pub limits: Limits,
+    /// Where admitted plans are solved.
+    pub solvers: SolverThreads,
     /// Plans solving, at most `plan_workers`.
     workers: Arc<Semaphore>,
     /// Plans admitted (solving or waiting), at most workers + queue.
@@ -121,6 +202,7 @@ impl Limiter {
     pub fn new(limits: Limits) -> Limiter {
         let workers = limits.plan_workers.max(1);
         Limiter {
+            solvers: SolverThreads::new(workers),
             workers: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(Semaphore::new(workers + limits.plan_queue)),
             per_token: Mutex::new(HashMap::new()),

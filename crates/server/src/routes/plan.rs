@@ -82,12 +82,15 @@ pub async fn plan(
     let b2 = buyer.clone();
     // The ticket and the worker go with the solver, so a caller that hangs
     // up does not free a place while its plan still runs.
-    let result = tokio::task::spawn_blocking(move || {
-        let _held = (ticket, worker);
-        cascade_plan::plan_with(&scenario, &ledger, &b2, &options)
-    })
-    .await
-    .map_err(|e| Problem::internal(format!("the planner stopped: {e}")))?;
+    let result = app
+        .limiter
+        .solvers
+        .run(move || {
+            let _held = (ticket, worker);
+            cascade_plan::plan_with(&scenario, &ledger, &b2, &options)
+        })
+        .await
+        .map_err(|e| Problem::internal(format!("the planner stopped: {e}")))?;
     let r = match result {
         Ok(r) => r,
         Err(cascade_plan::PlanError::UnknownBuyer { buyer, .. }) => {
