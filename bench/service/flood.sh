@@ -7,8 +7,8 @@
 #   bench/service/flood.sh                 # SQLite (a temp file)
 #
 # Env: SECONDS_PER_RUN (default 20), PLANNERS (200), WRITERS (8),
-# PLAN_WORKERS / PLAN_QUEUE / PLAN_TIME_LIMIT (the serve flags; defaults the
-# service's own). The scenario is cascade-plan's bench scenario (2,000
+# PLAN_WORKERS / PLAN_QUEUE / PLAN_TIME_LIMIT / PLAN_PER_TOKEN (the serve flags; defaults the
+# service's own), NO_BACKOFF (1: planners ignore Retry-After). The scenario is cascade-plan's bench scenario (2,000
 # offers from the SkyPilot catalog in ../shared/data/gpu-offers).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +19,9 @@ WRITERS=${WRITERS:-8}
 CSV=${OFFERS_CSV:-../shared/data/gpu-offers/offers.csv}
 [ -f "$CSV" ] || CSV=/work/shared/data/gpu-offers/offers.csv
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
-cargo build --release -q -p cascade-cli
-cargo build --release -q -p cascade-server --example loadgen
-cargo build --release -q -p cascade-plan --example bench_scenario
+# The same build as scripts/test: a `-p` build unifies features differently
+# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
+cargo build --release -q --workspace --all-targets
 BIN=$CARGO_TARGET_DIR/release/cascade
 LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
 
@@ -37,6 +37,8 @@ URL="sqlite://$TMP/flood.db"
 "$CARGO_TARGET_DIR/release/examples/bench_scenario" "$CSV" > "$TMP/plan.toml"
 BUYER=$(grep -m1 -A1 '^\[\[demand\]\]' "$TMP/plan.toml" | sed -n 's/^buyer = "\(.*\)"/\1/p')
 "$BIN" load "$TMP/plan.toml" --database "$URL" >/dev/null
+# The writers sell from bench-scenario.toml, which uses the example's h100 class.
+"$BIN" load examples/compute-chain-2025.toml --database "$URL" >/dev/null
 "$BIN" load bench/service/bench-scenario.toml --database "$URL" >/dev/null
 PROVIDER=$("$BIN" token create --party bench-provider --database "$URL")
 PLANNER=$("$BIN" token create --party "$BUYER" --database "$URL")
@@ -45,6 +47,7 @@ FLAGS=()
 [ -n "${PLAN_WORKERS:-}" ] && FLAGS+=(--plan-workers "$PLAN_WORKERS")
 [ -n "${PLAN_QUEUE:-}" ] && FLAGS+=(--plan-queue "$PLAN_QUEUE")
 [ -n "${PLAN_TIME_LIMIT:-}" ] && FLAGS+=(--plan-time-limit "$PLAN_TIME_LIMIT")
+[ -n "${PLAN_PER_TOKEN:-}" ] && FLAGS+=(--plan-per-token "$PLAN_PER_TOKEN")
 # The writers' own rate is what is measured: no write limit for them.
 "$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" \
     --write-rate 0 "${FLAGS[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
@@ -57,7 +60,10 @@ ADDR=$(grep -o '127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)
 [ -n "$ADDR" ] || { cat "$TMP/serve.err" >&2; exit 1; }
 
 # The planners flood; the writers start a second later, when the pool is full.
-"$LOADGEN" --addr "$ADDR" --token "$PLANNER" --mode plan --buyer "$BUYER" \
+PLAN_FLAGS=()
+# NO_BACKOFF=1: the planners retry a 429 at once instead of after its Retry-After.
+[ "${NO_BACKOFF:-0}" = 1 ] && PLAN_FLAGS+=(--no-backoff)
+"$LOADGEN" --addr "$ADDR" --token "$PLANNER" --mode plan --buyer "$BUYER" "${PLAN_FLAGS[@]}" \
     --seconds "$((DUR + 2))" --concurrency "$PLANNERS" > "$TMP/plan.json" &
 PLANS=$!
 sleep 1

@@ -7,7 +7,10 @@
 //! ```
 //!
 //! `plan`: each request is `POST /plan` for `--buyer` (strategy
-//! `--strategy`, default optimal), the flood test's load.
+//! `--strategy`, default optimal), the flood test's load. A client told
+//! 429 waits the `Retry-After` it was given (at most until the run ends),
+//! as a well-behaved client does; `--no-backoff` retries at once instead
+//! (a hostile flood of refused requests).
 //! `write`: each request creates one contract of 1..4 GPUs for a random
 //! month window from site `--site` (seller `--seller`) to one of the
 //! `--buyers` buyers, with a fresh Idempotency-Key (so every write stores
@@ -37,6 +40,7 @@ struct Args {
     idempotency: bool,
     path: Option<String>,
     strategy: String,
+    backoff: bool,
 }
 
 fn parse() -> Args {
@@ -56,6 +60,7 @@ fn parse() -> Args {
         idempotency: true,
         path: None,
         strategy: "optimal".into(),
+        backoff: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -76,6 +81,7 @@ fn parse() -> Args {
             "--no-idempotency" => a.idempotency = false,
             "--path" => a.path = Some(v()),
             "--strategy" => a.strategy = v(),
+            "--no-backoff" => a.backoff = false,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -132,6 +138,7 @@ fn main() {
                 a.prefix.clone(),
                 a.idempotency,
             );
+            let backoff = a.backoff;
             tasks.push(tokio::spawn(async move {
                 let mut t = Tally::default();
                 let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ ((w as u64 + 1) * 0x1000_0000_01B3);
@@ -169,6 +176,14 @@ fn main() {
                         Ok(r) => {
                             t.lat_us.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
                             *t.statuses.entry(r.status).or_default() += 1;
+                            let wait = r
+                                .header("retry-after")
+                                .and_then(|v| v.parse::<f64>().ok())
+                                .filter(|_| backoff && r.status == 429);
+                            if let Some(secs) = wait {
+                                let left = deadline.saturating_duration_since(Instant::now());
+                                tokio::time::sleep(Duration::from_secs_f64(secs).min(left)).await;
+                            }
                         }
                         Err(_) => t.errors += 1,
                     }
