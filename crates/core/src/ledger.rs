@@ -74,38 +74,110 @@ fn fx_hash(id: &Id) -> u64 {
     }
 }
 
-/// Contract id → index, keyed by the id's 64-bit hash. The id itself is
-/// compared against the contract it points to, which a lookup reads anyway:
-/// one cache miss per lookup instead of two (a key string lives on the heap).
-/// Ids whose hash is taken by another id go to a plain map.
+/// Contract id → index: an open-addressing table (linear probing) whose
+/// slots hold the id itself when it is short (at most `INLINE` bytes, as
+/// generated ids are), so a lookup reads one slot and compares there: one
+/// cache miss, where a map of hashes read the map's control bytes, its
+/// bucket, the contract and the id's heap string (four). A longer id keeps
+/// its first bytes in the slot and is compared in full against the
+/// contract it points to. The table never exposes its order.
 #[derive(Clone, Debug, Default)]
 struct ContractIndex {
-    by_hash: FxMap<u64, u32>,
-    collided: FxMap<Id, u32>,
+    /// Empty, or a power of two long, at most half full.
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+/// Id bytes kept in a slot.
+const INLINE: usize = 23;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// The id's length (0: empty slot; ids are never empty), then its first
+    /// `INLINE` bytes, zero-padded.
+    key: [u8; INLINE + 1],
+    /// The id's hash (its low 32 bits): where the slot's probe starts.
+    hash: u32,
+    ix: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        key: [0; INLINE + 1],
+        hash: 0,
+        ix: 0,
+    };
+
+    fn key_of(id: &str) -> [u8; INLINE + 1] {
+        let b = id.as_bytes();
+        let mut key = [0u8; INLINE + 1];
+        // Ids have at most 64 bytes: their length fits in a byte.
+        key[0] = b.len() as u8;
+        let n = b.len().min(INLINE);
+        key[1..=n].copy_from_slice(&b[..n]);
+        key
+    }
 }
 
 impl ContractIndex {
     fn reserve(&mut self, n: usize) {
-        self.by_hash.reserve(n);
+        let want = (self.len + n).saturating_mul(2).next_power_of_two();
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    fn rehash(&mut self, size: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; size]);
+        let mask = size - 1;
+        for s in old.into_iter().filter(|s| s.key[0] != 0) {
+            let mut pos = s.hash as usize & mask;
+            while self.slots[pos].key[0] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.slots[pos] = s;
+        }
     }
 
     fn get(&self, id: &Id, contracts: &[ContractState]) -> Option<u32> {
-        match self.by_hash.get(&fx_hash(id)) {
-            Some(&ix) if &contracts[ix as usize].c.id == id => Some(ix),
-            _ => self.collided.get(id).copied(),
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (hash, key) = (fx_hash(id) as u32, Slot::key_of(id.as_str()));
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        loop {
+            let s = &self.slots[pos];
+            if s.key[0] == 0 {
+                return None;
+            }
+            if s.hash == hash
+                && s.key == key
+                && (id.as_str().len() <= INLINE || &contracts[s.ix as usize].c.id == id)
+            {
+                return Some(s.ix);
+            }
+            pos = (pos + 1) & mask;
         }
     }
 
-    fn insert(&mut self, id: &Id, ix: u32, contracts: &[ContractState]) {
-        match self.by_hash.entry(fx_hash(id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(ix);
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                debug_assert!(&contracts[*o.get() as usize].c.id != id);
-                self.collided.insert(id.clone(), ix);
-            }
+    /// Adds an id that is not in the index.
+    fn insert(&mut self, id: &Id, ix: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.rehash((self.slots.len() * 2).max(16));
         }
+        let hash = fx_hash(id) as u32;
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        while self.slots[pos].key[0] != 0 {
+            pos = (pos + 1) & mask;
+        }
+        self.slots[pos] = Slot {
+            key: Slot::key_of(id.as_str()),
+            hash,
+            ix,
+        };
+        self.len += 1;
     }
 }
 
@@ -215,18 +287,39 @@ fn w_text(d: Decimal) -> String {
 /// non-empty in the step functions.
 const LAST_EFFECTIVE: i64 = i64::MAX - 1;
 
+/// What the checks of a resale or top-up read of the contract it draws
+/// from, in one cache line: a random contract among a million costs one
+/// miss here, and the rest of the contract ([`ContractState`]) is read only
+/// by queries and refusals.
 #[derive(Clone, Debug)]
-struct ContractState {
-    c: Contract,
+#[repr(align(64))]
+struct ContractHot {
+    /// The window, as unix seconds.
+    start: i64,
+    end: i64,
+    /// amount − resold over time; only resellable contracts have one.
+    unsold: Option<Tree>,
     seller: u32,
     buyer: u32,
     gpu: u32,
-    backer: Option<u32>,
     root_site: u32,
+    backer: Option<u32>,
+}
+
+const _: () = assert!(std::mem::size_of::<ContractHot>() == 64);
+
+impl ContractHot {
+    fn contains(&self, t: Instant) -> bool {
+        self.start <= t.unix_seconds() && t.unix_seconds() < self.end
+    }
+}
+
+/// The rest of a contract: the contract as written, its top-ups and resales.
+#[derive(Clone, Debug)]
+struct ContractState {
+    c: Contract,
     /// (effective, clamped to the start; GPUs added).
     amendments: Vec<(Instant, i64)>,
-    /// amount − resold over time; only resellable contracts have one.
-    unsold: Option<Tree>,
     resales: Vec<u32>,
     /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
     /// price / 3600, divided only when asked (a Decimal division per event
@@ -351,6 +444,8 @@ pub struct Ledger {
     expansions: Vec<Expansion>,
     expansion_ix: FxMap<Id, u32>,
     sites_by_owner: FxMap<u32, Vec<u32>>,
+    /// Contracts by index: the hot part of each, and the rest.
+    hot: Vec<ContractHot>,
     contracts: Vec<ContractState>,
     contract_ix: ContractIndex,
     by_buyer: FxMap<u32, Vec<u32>>,
@@ -391,6 +486,7 @@ impl Ledger {
     /// Reserves room for `contracts` more contracts (bulk loads: one
     /// allocation instead of repeated growth of every index).
     pub fn reserve(&mut self, contracts: usize) {
+        self.hot.reserve(contracts);
         self.contracts.reserve(contracts);
         self.contract_ix.reserve(contracts);
         self.journal.reserve(contracts);
@@ -674,8 +770,8 @@ impl Ledger {
             .unwrap_or(&[])
             .iter()
             .filter(|&&ci| {
-                let cs = &self.contracts[ci as usize];
-                cs.backer.is_none() && cs.root_site == si && cs.gpu == gpu
+                let h = &self.hot[ci as usize];
+                h.backer.is_none() && h.root_site == si && h.gpu == gpu
             })
             .filter(|&&ci| self.amount_of(ci, t) > 0)
             .map(|&ci| self.contracts[ci as usize].c.id.clone())
@@ -766,7 +862,7 @@ impl Ledger {
                 if let (Some(b), Some(s)) = (b, s) {
                     for &ci in self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
                         let cs = &self.contracts[ci as usize];
-                        if cs.c.window.start() < *until && cs.seller != s {
+                        if cs.c.window.start() < *until && self.hot[ci as usize].seller != s {
                             v.push(Violation::ExclusiveViolated {
                                 item: ItemRef::Contract(cs.c.id.clone()),
                                 buyer: buyer.clone(),
@@ -826,13 +922,13 @@ impl Ledger {
     /// on up to the contract sold from a site. Every chain question (sellers,
     /// ids, `chain`) goes through it.
     fn up_chain(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
-        std::iter::successors(Some(ci), |&c| self.contracts[c as usize].backer)
+        std::iter::successors(Some(ci), |&c| self.hot[c as usize].backer)
     }
 
     /// Sellers along a contract's chain, the contract's own seller first.
     fn chain_sellers(&self, ci: u32) -> Vec<u32> {
         self.up_chain(ci)
-            .map(|c| self.contracts[c as usize].seller)
+            .map(|c| self.hot[c as usize].seller)
             .collect()
     }
 
@@ -896,7 +992,7 @@ impl Ledger {
                     v.push(unknown(item, "backed_by", "contract", b_id));
                     return None;
                 };
-                let b = &self.contracts[bi as usize];
+                let b = &self.hot[bi as usize];
                 if let Some(s) = seller
                     && b.buyer != s
                 {
@@ -904,10 +1000,11 @@ impl Ledger {
                         item: item.clone(),
                         seller: seller_id.clone(),
                         backing: b_id.clone(),
-                        holder: b.c.buyer.clone(),
+                        holder: self.parties[b.buyer as usize].id.clone(),
                     });
                 }
-                if !b.c.resale {
+                // Only resellable contracts have an unsold function.
+                if b.unsold.is_none() {
                     v.push(Violation::BackingNotResellable {
                         item: item.clone(),
                         backing: b_id.clone(),
@@ -920,15 +1017,15 @@ impl Ledger {
                         item: item.clone(),
                         gpu: gpu_id.clone(),
                         backing: b_id.clone(),
-                        backing_gpu: b.c.gpu.clone(),
+                        backing_gpu: self.gpus[b.gpu as usize].id.clone(),
                     });
                 }
-                if !b.c.window.contains_window(window) {
+                if window.start().unix_seconds() < b.start || window.end().unix_seconds() > b.end {
                     v.push(Violation::OutsideBackingWindow {
                         item: item.clone(),
                         window: *window,
                         backing: b_id.clone(),
-                        backing_window: b.c.window,
+                        backing_window: self.contracts[bi as usize].c.window,
                     });
                 }
                 Some((Some(bi), b.root_site))
@@ -974,7 +1071,7 @@ impl Ledger {
                     })
             }
             Some(b) => {
-                let tree = self.contracts[b as usize]
+                let tree = self.hot[b as usize]
                     .unsold
                     .as_mut()
                     .expect("resellable backer is checked before capacity");
@@ -1079,19 +1176,23 @@ impl Ledger {
         if let Some(b) = backer {
             self.contracts[b as usize].resales.push(ix);
         }
-        self.contract_ix.insert(&c.id, ix, &self.contracts);
+        self.hot.push(ContractHot {
+            start: c.window.start().unix_seconds(),
+            end: c.window.end().unix_seconds(),
+            unsold,
+            seller,
+            buyer,
+            gpu,
+            root_site,
+            backer,
+        });
+        self.contract_ix.insert(&c.id, ix);
         self.by_buyer.entry(buyer).or_default().push(ix);
         self.by_seller.entry(seller).or_default().push(ix);
         self.by_pair.entry((buyer, seller)).or_default().push(ix);
         self.contracts.push(ContractState {
             c,
-            seller,
-            buyer,
-            gpu,
-            backer,
-            root_site,
             amendments: Vec::new(),
-            unsold,
             resales: Vec::new(),
             gpu_seconds,
         });
@@ -1115,7 +1216,8 @@ impl Ledger {
                         end: cs.c.window.end(),
                     }]);
                 };
-                let (backer, site, gpu) = (cs.backer, cs.root_site, cs.gpu);
+                let h = &self.hot[ci as usize];
+                let (backer, site, gpu) = (h.backer, h.root_site, h.gpu);
                 let g = gpus.as_i64();
                 let gpu_seconds = cs.gpu_seconds + i128::from(g) * i128::from(window.seconds());
                 if let Some(x) = money_bound(
@@ -1127,8 +1229,7 @@ impl Ledger {
                 }
                 self.take_capacity(&item, backer, site, gpu, &window, g)
                     .map_err(|x| vec![x])?;
-                let cs = &mut self.contracts[ci as usize];
-                if let Some(t) = cs.unsold.as_mut() {
+                if let Some(t) = self.hot[ci as usize].unsold.as_mut() {
                     self.forest.range_add(
                         t,
                         window.start().unix_seconds(),
@@ -1136,6 +1237,7 @@ impl Ledger {
                         g,
                     );
                 }
+                let cs = &mut self.contracts[ci as usize];
                 cs.amendments.push((window.start(), g));
                 cs.gpu_seconds = gpu_seconds;
             }
@@ -1331,10 +1433,10 @@ impl Ledger {
     // ---- queries --------------------------------------------------------
 
     fn amount_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        if !cs.c.window.contains(t) {
+        if !self.hot[ci as usize].contains(t) {
             return 0;
         }
+        let cs = &self.contracts[ci as usize];
         cs.c.gpus.as_i64()
             + cs.amendments
                 .iter()
@@ -1357,16 +1459,14 @@ impl Ledger {
     }
 
     fn resold_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        match &cs.unsold {
+        match &self.hot[ci as usize].unsold {
             Some(tree) => self.amount_of(ci, t) - self.forest.value_at(tree, t.unix_seconds()),
             None => 0,
         }
     }
 
     fn net_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        match &cs.unsold {
+        match &self.hot[ci as usize].unsold {
             Some(tree) => self.forest.value_at(tree, t.unix_seconds()),
             None => self.amount_of(ci, t),
         }
@@ -1454,9 +1554,9 @@ impl Ledger {
 
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
     pub fn contract_free_at(&self, contract: &Id, t: Instant) -> Option<i64> {
-        let cs = &self.contracts[self.contract_ix.get(contract, &self.contracts)? as usize];
+        let h = &self.hot[self.contract_ix.get(contract, &self.contracts)? as usize];
         Some(
-            cs.unsold
+            h.unsold
                 .as_ref()
                 .map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())),
         )
@@ -1501,15 +1601,15 @@ impl Ledger {
             if net <= 0 {
                 continue;
             }
-            let cs = &self.contracts[ci as usize];
+            let h = &self.hot[ci as usize];
             f(Held {
                 contract: ci,
-                seller: cs.seller,
-                gpu: cs.gpu,
-                site: cs.root_site,
-                provider: self.sites[cs.root_site as usize].owner,
+                seller: h.seller,
+                gpu: h.gpu,
+                site: h.root_site,
+                provider: self.sites[h.root_site as usize].owner,
                 gpus: net,
-                h100e: net as f64 * self.gpus[cs.gpu as usize].h100e.get(),
+                h100e: net as f64 * self.gpus[h.gpu as usize].h100e.get(),
             });
         }
     }
@@ -1547,8 +1647,11 @@ impl Ledger {
     }
 
     pub fn contract(&self, id: &Id) -> Option<ContractInfo<'_>> {
-        let cs = &self.contracts[self.contract_ix.get(id, &self.contracts)? as usize];
-        let site = &self.sites[cs.root_site as usize].site;
+        let ci = self.contract_ix.get(id, &self.contracts)? as usize;
+        let (cs, site) = (
+            &self.contracts[ci],
+            &self.sites[self.hot[ci].root_site as usize].site,
+        );
         Some(ContractInfo {
             contract: &cs.c,
             root_site: site,
@@ -1565,7 +1668,7 @@ impl Ledger {
             .up_chain(ci)
             .map(|c| &self.contracts[c as usize].c)
             .collect();
-        let site = &self.sites[self.contracts[ci as usize].root_site as usize].site;
+        let site = &self.sites[self.hot[ci as usize].root_site as usize].site;
         Some(Chain {
             links,
             root_site: site,
@@ -1614,8 +1717,8 @@ impl Ledger {
         match source {
             Source::Site(s) => Some(&self.sites[*self.site_ix.get(s)? as usize].site),
             Source::BackedBy(c) => {
-                let cs = &self.contracts[self.contract_ix.get(c, &self.contracts)? as usize];
-                Some(&self.sites[cs.root_site as usize].site)
+                let h = &self.hot[self.contract_ix.get(c, &self.contracts)? as usize];
+                Some(&self.sites[h.root_site as usize].site)
             }
         }
     }
@@ -1800,9 +1903,34 @@ mod tests {
             );
         }
         assert!(l.contract(&id("c200")).is_none());
+        // Ids longer than a slot holds, alike in their first bytes and
+        // length: told apart by the full comparison.
+        let long = |n: u32| id(&format!("a-contract-id-longer-than-a-slot-{n:03}"));
+        for n in 0..40 {
+            let c = Contract {
+                id: long(n),
+                seller: id("cw"),
+                buyer: id("lab"),
+                gpu: id("h100"),
+                gpus: Gpus::new("g", 1).unwrap(),
+                window: w,
+                price_per_gpu_hour: UsdPerGpuHour::new("p", Decimal::ONE).unwrap(),
+                source: Source::Site(id("s")),
+                resale: false,
+            };
+            l.apply(Event::Contract(c.clone())).unwrap();
+            assert_eq!(
+                l.apply(Event::Contract(c)).unwrap_err().violations[0].code(),
+                "duplicate_id"
+            );
+        }
+        for n in 0..40 {
+            assert_eq!(l.contract(&long(n)).unwrap().contract.id, long(n));
+        }
+        assert!(l.contract(&long(40)).is_none());
         assert_eq!(
             l.site_free_at(&id("s"), &id("h100"), Instant::from_unix_seconds(0)),
-            Some(800)
+            Some(760)
         );
     }
 }
