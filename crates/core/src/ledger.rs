@@ -26,10 +26,18 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
+        // Little-endian words, the last one zero-padded.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let w = rest
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            self.add(w);
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -303,12 +311,23 @@ struct ContractHot {
     buyer: u32,
     gpu: u32,
     root_site: u32,
-    backer: Option<u32>,
+    /// The contract it is carved from, or `NONE` (sold from its site).
+    backer: u32,
+    /// Its latest resale, or `NONE`; the earlier ones are linked through
+    /// [`ContractState::prev_resale`] (no vector per contract to grow).
+    last_resale: u32,
 }
+
+/// No contract (contract indexes are below `u32::MAX`).
+const NONE: u32 = u32::MAX;
 
 const _: () = assert!(std::mem::size_of::<ContractHot>() == 64);
 
 impl ContractHot {
+    fn backer(&self) -> Option<u32> {
+        (self.backer != NONE).then_some(self.backer)
+    }
+
     fn contains(&self, t: Instant) -> bool {
         self.start <= t.unix_seconds() && t.unix_seconds() < self.end
     }
@@ -320,7 +339,8 @@ struct ContractState {
     c: Contract,
     /// (effective, clamped to the start; GPUs added).
     amendments: Vec<(Instant, i64)>,
-    resales: Vec<u32>,
+    /// The resale of the same backer accepted just before this one, or `NONE`.
+    prev_resale: u32,
     /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
     /// price / 3600, divided only when asked (a Decimal division per event
     /// would cost more than the capacity check).
@@ -450,7 +470,9 @@ pub struct Ledger {
     contract_ix: ContractIndex,
     by_buyer: FxMap<u32, Vec<u32>>,
     by_seller: FxMap<u32, Vec<u32>>,
-    by_pair: FxMap<(u32, u32), Vec<u32>>,
+    /// (buyer, seller) → their contracts, for the pairs with a commitment
+    /// (what a commitment's spend reads); other pairs cost nothing to add.
+    committed: FxMap<(u32, u32), Vec<u32>>,
     commitments: Vec<CommitmentState>,
     commitment_ix: FxMap<Id, u32>,
     amendments: Vec<Amendment>,
@@ -771,7 +793,7 @@ impl Ledger {
             .iter()
             .filter(|&&ci| {
                 let h = &self.hot[ci as usize];
-                h.backer.is_none() && h.root_site == si && h.gpu == gpu
+                h.backer == NONE && h.root_site == si && h.gpu == gpu
             })
             .filter(|&&ci| self.amount_of(ci, t) > 0)
             .map(|&ci| self.contracts[ci as usize].c.id.clone())
@@ -922,7 +944,7 @@ impl Ledger {
     /// on up to the contract sold from a site. Every chain question (sellers,
     /// ids, `chain`) goes through it.
     fn up_chain(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
-        std::iter::successors(Some(ci), |&c| self.hot[c as usize].backer)
+        std::iter::successors(Some(ci), |&c| self.hot[c as usize].backer())
     }
 
     /// Sellers along a contract's chain, the contract's own seller first.
@@ -1172,10 +1194,14 @@ impl Ledger {
                 c.gpus.as_i64(),
             )
         });
-        let ix = self.contracts.len() as u32;
-        if let Some(b) = backer {
-            self.contracts[b as usize].resales.push(ix);
-        }
+        let ix = u32::try_from(self.contracts.len())
+            .ok()
+            .filter(|&ix| ix != NONE)
+            .expect("fewer than u32::MAX contracts");
+        let prev_resale = match backer {
+            Some(b) => std::mem::replace(&mut self.hot[b as usize].last_resale, ix),
+            None => NONE,
+        };
         self.hot.push(ContractHot {
             start: c.window.start().unix_seconds(),
             end: c.window.end().unix_seconds(),
@@ -1184,16 +1210,19 @@ impl Ledger {
             buyer,
             gpu,
             root_site,
-            backer,
+            backer: backer.unwrap_or(NONE),
+            last_resale: NONE,
         });
         self.contract_ix.insert(&c.id, ix);
         self.by_buyer.entry(buyer).or_default().push(ix);
         self.by_seller.entry(seller).or_default().push(ix);
-        self.by_pair.entry((buyer, seller)).or_default().push(ix);
+        if let Some(pair) = self.committed.get_mut(&(buyer, seller)) {
+            pair.push(ix);
+        }
         self.contracts.push(ContractState {
             c,
             amendments: Vec::new(),
-            resales: Vec::new(),
+            prev_resale,
             gpu_seconds,
         });
         Ok(Entry::Contract(ix))
@@ -1207,17 +1236,21 @@ impl Ledger {
                 let Some(ci) = self.contract_ix.get(id, &self.contracts) else {
                     return Err(vec![unknown(&item, "contract", "contract", id)]);
                 };
-                let cs = &self.contracts[ci as usize];
-                let Some(window) = cs.c.window.from(a.effective) else {
+                let h = &self.hot[ci as usize];
+                let (start, end) = (
+                    Instant::from_unix_seconds(h.start),
+                    Instant::from_unix_seconds(h.end),
+                );
+                let Ok(window) = Window::new(start.max(a.effective), end) else {
                     return Err(vec![Violation::AmendmentAfterEnd {
                         item,
                         target: id.clone(),
                         effective: a.effective,
-                        end: cs.c.window.end(),
+                        end,
                     }]);
                 };
-                let h = &self.hot[ci as usize];
-                let (backer, site, gpu) = (h.backer, h.root_site, h.gpu);
+                let (backer, site, gpu) = (h.backer(), h.root_site, h.gpu);
+                let cs = &self.contracts[ci as usize];
                 let g = gpus.as_i64();
                 let gpu_seconds = cs.gpu_seconds + i128::from(g) * i128::from(window.seconds());
                 if let Some(x) = money_bound(
@@ -1278,6 +1311,19 @@ impl Ledger {
             return Err(v);
         }
         let ix = self.commitments.len() as u32;
+        let (b, s) = (buyer.expect("checked"), seller.expect("checked"));
+        if let std::collections::hash_map::Entry::Vacant(e) = self.committed.entry((b, s)) {
+            // The pair's contracts so far, in index order; later ones are
+            // added as they are accepted.
+            let of_buyer = self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]);
+            e.insert(
+                of_buyer
+                    .iter()
+                    .copied()
+                    .filter(|&ci| self.hot[ci as usize].seller == s)
+                    .collect(),
+            );
+        }
         self.commitment_ix.insert(c.id.clone(), ix);
         self.commitments.push(CommitmentState {
             buyer: buyer.expect("checked"),
@@ -1681,14 +1727,20 @@ impl Ledger {
         let ci = self.contract_ix.get(id, &self.contracts)?;
         // Iterative build: resale trees can be deep and user-made.
         fn build<'a>(l: &'a Ledger, ci: u32) -> Resold<'a> {
-            let mut stack: Vec<(u32, Vec<Resold<'a>>, usize)> = vec![(ci, Vec::new(), 0)];
+            // Resales of `c`, latest first: popped, they come in the order accepted.
+            let resales = |c: u32| -> Vec<u32> {
+                let some = |r: u32| (r != NONE).then_some(r);
+                std::iter::successors(some(l.hot[c as usize].last_resale), |&r| {
+                    some(l.contracts[r as usize].prev_resale)
+                })
+                .collect()
+            };
+            let mut stack: Vec<(u32, Vec<Resold<'a>>, Vec<u32>)> =
+                vec![(ci, Vec::new(), resales(ci))];
             loop {
-                let (cur, _, next) = stack.last_mut().expect("non-empty");
-                let cs = &l.contracts[*cur as usize];
-                if *next < cs.resales.len() {
-                    let child = cs.resales[*next];
-                    *next += 1;
-                    stack.push((child, Vec::new(), 0));
+                let (_, _, todo) = stack.last_mut().expect("non-empty");
+                if let Some(child) = todo.pop() {
+                    stack.push((child, Vec::new(), resales(child)));
                     continue;
                 }
                 let (done, kids, _) = stack.pop().expect("non-empty");
@@ -1747,7 +1799,7 @@ impl Ledger {
     }
 
     fn spend(&self, cs: &CommitmentState) -> Decimal {
-        self.by_pair
+        self.committed
             .get(&(cs.buyer, cs.seller))
             .map(Vec::as_slice)
             .unwrap_or(&[])
