@@ -973,7 +973,17 @@ impl Ledger {
         }
     }
 
-    /// Resolves a contract's or offer's source: (backer, root site, site class slot).
+    /// The index of a source's backing contract, if it is one the ledger has.
+    fn backing_ix(&self, source: &Source) -> Option<u32> {
+        match source {
+            Source::BackedBy(b) => self.contract_ix.get(b, &self.contracts),
+            Source::Site(_) => None,
+        }
+    }
+
+    /// Resolves a contract's or offer's source: (backer, root site, site
+    /// class slot). `backing` is [`Ledger::backing_ix`] of the source.
+    #[allow(clippy::too_many_arguments)]
     fn resolve_source(
         &self,
         item: &ItemRef,
@@ -981,6 +991,7 @@ impl Ledger {
         (gpu, gpu_id): (Option<u32>, &Id),
         window: &Window,
         source: &Source,
+        backing: Option<u32>,
         v: &mut Vec<Violation>,
     ) -> Option<(Option<u32>, u32)> {
         match source {
@@ -1012,7 +1023,7 @@ impl Ledger {
                 Some((None, si))
             }
             Source::BackedBy(b_id) => {
-                let Some(bi) = self.contract_ix.get(b_id, &self.contracts) else {
+                let Some(bi) = backing else {
                     v.push(unknown(item, "backed_by", "contract", b_id));
                     return None;
                 };
@@ -1120,7 +1131,11 @@ impl Ledger {
     fn add_contract(&mut self, c: Contract) -> Checked<Entry> {
         let item = ItemRef::Contract(c.id.clone());
         let mut v = Vec::new();
-        if self.contract_ix.get(&c.id, &self.contracts).is_some() {
+        let duplicate = self.contract_ix.get(&c.id, &self.contracts).is_some();
+        // Right after: the two probes do not depend on each other, so their
+        // cache misses overlap.
+        let backing = self.backing_ix(&c.source);
+        if duplicate {
             v.push(Violation::DuplicateId { item: item.clone() });
         }
         let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
@@ -1135,6 +1150,7 @@ impl Ledger {
             (gpu, &c.gpu),
             &c.window,
             &c.source,
+            backing,
             &mut v,
         );
         let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
@@ -1368,6 +1384,7 @@ impl Ledger {
             (gpu, &o.gpu),
             &o.window,
             &o.source,
+            self.backing_ix(&o.source),
             &mut v,
         );
         if !v.is_empty() {
