@@ -339,14 +339,25 @@ impl ContractHot {
 #[derive(Clone, Debug)]
 struct ContractState {
     c: Contract,
-    /// (effective, clamped to the start; GPUs added).
-    amendments: Vec<(Instant, i64)>,
+    /// Its latest top-up in [`Ledger::top_ups`], or `NONE`.
+    last_top_up: u32,
     /// The resale of the same backer accepted just before this one, or `NONE`.
     prev_resale: u32,
     /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
     /// price / 3600, divided only when asked (a Decimal division per event
     /// would cost more than the capacity check).
     gpu_seconds: i128,
+}
+
+/// A contract's accepted top-up: from `effective` (clamped to the
+/// contract's start) on, `gpus` more. A contract's top-ups are linked
+/// latest first, so a top-up allocates nothing.
+#[derive(Clone, Copy, Debug)]
+struct TopUp {
+    effective: Instant,
+    gpus: i64,
+    /// The contract's top-up before this one, or `NONE`.
+    prev: u32,
 }
 
 impl ContractState {
@@ -478,6 +489,8 @@ pub struct Ledger {
     commitments: Vec<CommitmentState>,
     commitment_ix: FxMap<Id, u32>,
     amendments: Vec<Amendment>,
+    /// Contract top-ups, in the order accepted (see [`TopUp`]).
+    top_ups: Vec<TopUp>,
     offers: Vec<OfferState>,
     offer_ix: FxMap<Id, u32>,
     clauses: Vec<Clause>,
@@ -1239,7 +1252,7 @@ impl Ledger {
         }
         self.contracts.push(ContractState {
             c,
-            amendments: Vec::new(),
+            last_top_up: NONE,
             prev_resale,
             gpu_seconds,
         });
@@ -1289,7 +1302,15 @@ impl Ledger {
                     );
                 }
                 let cs = &mut self.contracts[ci as usize];
-                cs.amendments.push((window.start(), g));
+                let top_up = u32::try_from(self.top_ups.len())
+                    .ok()
+                    .filter(|&ix| ix != NONE)
+                    .expect("fewer than u32::MAX top-ups");
+                self.top_ups.push(TopUp {
+                    effective: window.start(),
+                    gpus: g,
+                    prev: std::mem::replace(&mut cs.last_top_up, top_up),
+                });
                 cs.gpu_seconds = gpu_seconds;
             }
             AmendmentTarget::Commitment { id, usd } => {
@@ -1503,11 +1524,17 @@ impl Ledger {
         }
         let cs = &self.contracts[ci as usize];
         cs.c.gpus.as_i64()
-            + cs.amendments
-                .iter()
-                .filter(|(eff, _)| *eff <= t)
-                .map(|(_, g)| g)
+            + self
+                .top_ups_of(cs)
+                .filter(|u| u.effective <= t)
+                .map(|u| u.gpus)
                 .sum::<i64>()
+    }
+
+    /// A contract's top-ups, latest first.
+    fn top_ups_of(&self, cs: &ContractState) -> impl Iterator<Item = &TopUp> + '_ {
+        let at = |u: u32| (u != NONE).then(|| &self.top_ups[u as usize]);
+        std::iter::successors(at(cs.last_top_up), move |u| at(u.prev))
     }
 
     /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
@@ -1722,7 +1749,12 @@ impl Ledger {
             root_site: site,
             provider: &site.owner,
             value_usd: cs.value_usd(),
-            amendments: cs.amendments.clone(),
+            amendments: {
+                let mut a: Vec<(Instant, i64)> =
+                    self.top_ups_of(cs).map(|u| (u.effective, u.gpus)).collect();
+                a.reverse();
+                a
+            },
         })
     }
 
