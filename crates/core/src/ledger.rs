@@ -307,6 +307,8 @@ struct ContractHot {
     /// The window, as unix seconds.
     start: i64,
     end: i64,
+    /// The contract's GPUs (before top-ups).
+    gpus: i64,
     /// amount − resold over time; only resellable contracts have one.
     unsold: Option<Tree>,
     seller: u32,
@@ -318,6 +320,8 @@ struct ContractHot {
     /// Its latest resale, or `NONE`; the earlier ones are linked through
     /// [`ContractState::prev_resale`] (no vector per contract to grow).
     last_resale: u32,
+    /// Its latest top-up in [`Ledger::top_ups`], or `NONE`.
+    last_top_up: u32,
 }
 
 /// No contract (contract indexes are below `u32::MAX`).
@@ -339,8 +343,6 @@ impl ContractHot {
 #[derive(Clone, Debug)]
 struct ContractState {
     c: Contract,
-    /// Its latest top-up in [`Ledger::top_ups`], or `NONE`.
-    last_top_up: u32,
     /// The resale of the same backer accepted just before this one, or `NONE`.
     prev_resale: u32,
     /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
@@ -1243,6 +1245,8 @@ impl Ledger {
             root_site,
             backer: backer.unwrap_or(NONE),
             last_resale: NONE,
+            last_top_up: NONE,
+            gpus: c.gpus.as_i64(),
         });
         self.contract_ix.insert(&c.id, ix);
         self.by_buyer.entry(buyer).or_default().push(ix);
@@ -1252,7 +1256,6 @@ impl Ledger {
         }
         self.contracts.push(ContractState {
             c,
-            last_top_up: NONE,
             prev_resale,
             gpu_seconds,
         });
@@ -1309,7 +1312,7 @@ impl Ledger {
                 self.top_ups.push(TopUp {
                     effective: window.start(),
                     gpus: g,
-                    prev: std::mem::replace(&mut cs.last_top_up, top_up),
+                    prev: std::mem::replace(&mut self.hot[ci as usize].last_top_up, top_up),
                 });
                 cs.gpu_seconds = gpu_seconds;
             }
@@ -1519,22 +1522,22 @@ impl Ledger {
     // ---- queries --------------------------------------------------------
 
     fn amount_of(&self, ci: u32, t: Instant) -> i64 {
-        if !self.hot[ci as usize].contains(t) {
+        let h = &self.hot[ci as usize];
+        if !h.contains(t) {
             return 0;
         }
-        let cs = &self.contracts[ci as usize];
-        cs.c.gpus.as_i64()
+        h.gpus
             + self
-                .top_ups_of(cs)
+                .top_ups_of(h)
                 .filter(|u| u.effective <= t)
                 .map(|u| u.gpus)
                 .sum::<i64>()
     }
 
     /// A contract's top-ups, latest first.
-    fn top_ups_of(&self, cs: &ContractState) -> impl Iterator<Item = &TopUp> + '_ {
+    fn top_ups_of(&self, h: &ContractHot) -> impl Iterator<Item = &TopUp> + '_ {
         let at = |u: u32| (u != NONE).then(|| &self.top_ups[u as usize]);
-        std::iter::successors(at(cs.last_top_up), move |u| at(u.prev))
+        std::iter::successors(at(h.last_top_up), move |u| at(u.prev))
     }
 
     /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
@@ -1750,8 +1753,10 @@ impl Ledger {
             provider: &site.owner,
             value_usd: cs.value_usd(),
             amendments: {
-                let mut a: Vec<(Instant, i64)> =
-                    self.top_ups_of(cs).map(|u| (u.effective, u.gpus)).collect();
+                let mut a: Vec<(Instant, i64)> = self
+                    .top_ups_of(&self.hot[ci])
+                    .map(|u| (u.effective, u.gpus))
+                    .collect();
                 a.reverse();
                 a
             },

@@ -52,10 +52,10 @@ enum Repr {
 // a decade stay below it, arbitrary timestamps go to the treap.
 const SMALL_MAX: usize = 128;
 
-/// Pieces a tree holds in place: 9 make a `Tree` 152 bytes, so that a
+/// Pieces a tree holds in place: 8 make a `Tree` 136 bytes, so that a
 /// contract's hot part (its fields and its unsold function) is three cache
 /// lines, read together.
-const INLINE_PIECES: usize = 9;
+const INLINE_PIECES: usize = 8;
 
 /// The sorted pieces of a small function, wherever they live.
 trait Pieces {
