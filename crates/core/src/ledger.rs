@@ -26,10 +26,18 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
+        // Little-endian words, the last one zero-padded.
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let w = rest
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            self.add(w);
         }
     }
     fn write_u8(&mut self, i: u8) {
@@ -74,38 +82,110 @@ fn fx_hash(id: &Id) -> u64 {
     }
 }
 
-/// Contract id → index, keyed by the id's 64-bit hash. The id itself is
-/// compared against the contract it points to, which a lookup reads anyway:
-/// one cache miss per lookup instead of two (a key string lives on the heap).
-/// Ids whose hash is taken by another id go to a plain map.
+/// Contract id → index: an open-addressing table (linear probing) whose
+/// slots hold the id itself when it is short (at most `INLINE` bytes, as
+/// generated ids are), so a lookup reads one slot and compares there: one
+/// cache miss, where a map of hashes read the map's control bytes, its
+/// bucket, the contract and the id's heap string (four). A longer id keeps
+/// its first bytes in the slot and is compared in full against the
+/// contract it points to. The table never exposes its order.
 #[derive(Clone, Debug, Default)]
 struct ContractIndex {
-    by_hash: FxMap<u64, u32>,
-    collided: FxMap<Id, u32>,
+    /// Empty, or a power of two long, at most half full.
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+/// Id bytes kept in a slot.
+const INLINE: usize = 23;
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    /// The id's length (0: empty slot; ids are never empty), then its first
+    /// `INLINE` bytes, zero-padded.
+    key: [u8; INLINE + 1],
+    /// The id's hash (its low 32 bits): where the slot's probe starts.
+    hash: u32,
+    ix: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        key: [0; INLINE + 1],
+        hash: 0,
+        ix: 0,
+    };
+
+    fn key_of(id: &str) -> [u8; INLINE + 1] {
+        let b = id.as_bytes();
+        let mut key = [0u8; INLINE + 1];
+        // Ids have at most 64 bytes: their length fits in a byte.
+        key[0] = b.len() as u8;
+        let n = b.len().min(INLINE);
+        key[1..=n].copy_from_slice(&b[..n]);
+        key
+    }
 }
 
 impl ContractIndex {
     fn reserve(&mut self, n: usize) {
-        self.by_hash.reserve(n);
+        let want = (self.len + n).saturating_mul(2).next_power_of_two();
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    fn rehash(&mut self, size: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; size]);
+        let mask = size - 1;
+        for s in old.into_iter().filter(|s| s.key[0] != 0) {
+            let mut pos = s.hash as usize & mask;
+            while self.slots[pos].key[0] != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.slots[pos] = s;
+        }
     }
 
     fn get(&self, id: &Id, contracts: &[ContractState]) -> Option<u32> {
-        match self.by_hash.get(&fx_hash(id)) {
-            Some(&ix) if &contracts[ix as usize].c.id == id => Some(ix),
-            _ => self.collided.get(id).copied(),
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (hash, key) = (fx_hash(id) as u32, Slot::key_of(id.as_str()));
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        loop {
+            let s = &self.slots[pos];
+            if s.key[0] == 0 {
+                return None;
+            }
+            if s.hash == hash
+                && s.key == key
+                && (id.as_str().len() <= INLINE || &contracts[s.ix as usize].c.id == id)
+            {
+                return Some(s.ix);
+            }
+            pos = (pos + 1) & mask;
         }
     }
 
-    fn insert(&mut self, id: &Id, ix: u32, contracts: &[ContractState]) {
-        match self.by_hash.entry(fx_hash(id)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(ix);
-            }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                debug_assert!(&contracts[*o.get() as usize].c.id != id);
-                self.collided.insert(id.clone(), ix);
-            }
+    /// Adds an id that is not in the index.
+    fn insert(&mut self, id: &Id, ix: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.rehash((self.slots.len() * 2).max(16));
         }
+        let hash = fx_hash(id) as u32;
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        while self.slots[pos].key[0] != 0 {
+            pos = (pos + 1) & mask;
+        }
+        self.slots[pos] = Slot {
+            key: Slot::key_of(id.as_str()),
+            hash,
+            ix,
+        };
+        self.len += 1;
     }
 }
 
@@ -215,23 +295,71 @@ fn w_text(d: Decimal) -> String {
 /// non-empty in the step functions.
 const LAST_EFFECTIVE: i64 = i64::MAX - 1;
 
+/// What the checks of a resale or top-up read of the contract it draws
+/// from, together: three adjacent cache lines (its unsold function's
+/// pieces are in place while they are few), so that a random contract among
+/// a million costs one round trip to memory, not a chain of them. The rest
+/// of the contract ([`ContractState`]) is read by queries, top-ups and
+/// refusals.
 #[derive(Clone, Debug)]
-struct ContractState {
-    c: Contract,
+#[repr(align(64))]
+struct ContractHot {
+    /// The window, as unix seconds.
+    start: i64,
+    end: i64,
+    /// The contract's GPUs (before top-ups).
+    gpus: i64,
+    /// amount − resold over time; only resellable contracts have one.
+    unsold: Option<Tree>,
     seller: u32,
     buyer: u32,
     gpu: u32,
-    backer: Option<u32>,
     root_site: u32,
-    /// (effective, clamped to the start; GPUs added).
-    amendments: Vec<(Instant, i64)>,
-    /// amount − resold over time; only resellable contracts have one.
-    unsold: Option<Tree>,
-    resales: Vec<u32>,
+    /// The contract it is carved from, or `NONE` (sold from its site).
+    backer: u32,
+    /// Its latest resale, or `NONE`; the earlier ones are linked through
+    /// [`ContractState::prev_resale`] (no vector per contract to grow).
+    last_resale: u32,
+    /// Its latest top-up in [`Ledger::top_ups`], or `NONE`.
+    last_top_up: u32,
+}
+
+/// No contract (contract indexes are below `u32::MAX`).
+const NONE: u32 = u32::MAX;
+
+const _: () = assert!(std::mem::size_of::<ContractHot>() == 192);
+
+impl ContractHot {
+    fn backer(&self) -> Option<u32> {
+        (self.backer != NONE).then_some(self.backer)
+    }
+
+    fn contains(&self, t: Instant) -> bool {
+        self.start <= t.unix_seconds() && t.unix_seconds() < self.end
+    }
+}
+
+/// The rest of a contract: the contract as written, its top-ups and resales.
+#[derive(Clone, Debug)]
+struct ContractState {
+    c: Contract,
+    /// The resale of the same backer accepted just before this one, or `NONE`.
+    prev_resale: u32,
     /// Σ GPUs × seconds over the contract and its top-ups; value = this ×
     /// price / 3600, divided only when asked (a Decimal division per event
     /// would cost more than the capacity check).
     gpu_seconds: i128,
+}
+
+/// A contract's accepted top-up: from `effective` (clamped to the
+/// contract's start) on, `gpus` more. A contract's top-ups are linked
+/// latest first, so a top-up allocates nothing.
+#[derive(Clone, Copy, Debug)]
+struct TopUp {
+    effective: Instant,
+    gpus: i64,
+    /// The contract's top-up before this one, or `NONE`.
+    prev: u32,
 }
 
 impl ContractState {
@@ -351,14 +479,20 @@ pub struct Ledger {
     expansions: Vec<Expansion>,
     expansion_ix: FxMap<Id, u32>,
     sites_by_owner: FxMap<u32, Vec<u32>>,
+    /// Contracts by index: the hot part of each, and the rest.
+    hot: Vec<ContractHot>,
     contracts: Vec<ContractState>,
     contract_ix: ContractIndex,
     by_buyer: FxMap<u32, Vec<u32>>,
     by_seller: FxMap<u32, Vec<u32>>,
-    by_pair: FxMap<(u32, u32), Vec<u32>>,
+    /// (buyer, seller) → their contracts, for the pairs with a commitment
+    /// (what a commitment's spend reads); other pairs cost nothing to add.
+    committed: FxMap<(u32, u32), Vec<u32>>,
     commitments: Vec<CommitmentState>,
     commitment_ix: FxMap<Id, u32>,
     amendments: Vec<Amendment>,
+    /// Contract top-ups, in the order accepted (see [`TopUp`]).
+    top_ups: Vec<TopUp>,
     offers: Vec<OfferState>,
     offer_ix: FxMap<Id, u32>,
     clauses: Vec<Clause>,
@@ -391,6 +525,7 @@ impl Ledger {
     /// Reserves room for `contracts` more contracts (bulk loads: one
     /// allocation instead of repeated growth of every index).
     pub fn reserve(&mut self, contracts: usize) {
+        self.hot.reserve(contracts);
         self.contracts.reserve(contracts);
         self.contract_ix.reserve(contracts);
         self.journal.reserve(contracts);
@@ -674,8 +809,8 @@ impl Ledger {
             .unwrap_or(&[])
             .iter()
             .filter(|&&ci| {
-                let cs = &self.contracts[ci as usize];
-                cs.backer.is_none() && cs.root_site == si && cs.gpu == gpu
+                let h = &self.hot[ci as usize];
+                h.backer == NONE && h.root_site == si && h.gpu == gpu
             })
             .filter(|&&ci| self.amount_of(ci, t) > 0)
             .map(|&ci| self.contracts[ci as usize].c.id.clone())
@@ -766,7 +901,7 @@ impl Ledger {
                 if let (Some(b), Some(s)) = (b, s) {
                     for &ci in self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]) {
                         let cs = &self.contracts[ci as usize];
-                        if cs.c.window.start() < *until && cs.seller != s {
+                        if cs.c.window.start() < *until && self.hot[ci as usize].seller != s {
                             v.push(Violation::ExclusiveViolated {
                                 item: ItemRef::Contract(cs.c.id.clone()),
                                 buyer: buyer.clone(),
@@ -826,13 +961,13 @@ impl Ledger {
     /// on up to the contract sold from a site. Every chain question (sellers,
     /// ids, `chain`) goes through it.
     fn up_chain(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
-        std::iter::successors(Some(ci), |&c| self.contracts[c as usize].backer)
+        std::iter::successors(Some(ci), |&c| self.hot[c as usize].backer())
     }
 
     /// Sellers along a contract's chain, the contract's own seller first.
     fn chain_sellers(&self, ci: u32) -> Vec<u32> {
         self.up_chain(ci)
-            .map(|c| self.contracts[c as usize].seller)
+            .map(|c| self.hot[c as usize].seller)
             .collect()
     }
 
@@ -853,7 +988,17 @@ impl Ledger {
         }
     }
 
-    /// Resolves a contract's or offer's source: (backer, root site, site class slot).
+    /// The index of a source's backing contract, if it is one the ledger has.
+    fn backing_ix(&self, source: &Source) -> Option<u32> {
+        match source {
+            Source::BackedBy(b) => self.contract_ix.get(b, &self.contracts),
+            Source::Site(_) => None,
+        }
+    }
+
+    /// Resolves a contract's or offer's source: (backer, root site, site
+    /// class slot). `backing` is [`Ledger::backing_ix`] of the source.
+    #[allow(clippy::too_many_arguments)]
     fn resolve_source(
         &self,
         item: &ItemRef,
@@ -861,6 +1006,7 @@ impl Ledger {
         (gpu, gpu_id): (Option<u32>, &Id),
         window: &Window,
         source: &Source,
+        backing: Option<u32>,
         v: &mut Vec<Violation>,
     ) -> Option<(Option<u32>, u32)> {
         match source {
@@ -892,11 +1038,11 @@ impl Ledger {
                 Some((None, si))
             }
             Source::BackedBy(b_id) => {
-                let Some(bi) = self.contract_ix.get(b_id, &self.contracts) else {
+                let Some(bi) = backing else {
                     v.push(unknown(item, "backed_by", "contract", b_id));
                     return None;
                 };
-                let b = &self.contracts[bi as usize];
+                let b = &self.hot[bi as usize];
                 if let Some(s) = seller
                     && b.buyer != s
                 {
@@ -904,10 +1050,11 @@ impl Ledger {
                         item: item.clone(),
                         seller: seller_id.clone(),
                         backing: b_id.clone(),
-                        holder: b.c.buyer.clone(),
+                        holder: self.parties[b.buyer as usize].id.clone(),
                     });
                 }
-                if !b.c.resale {
+                // Only resellable contracts have an unsold function.
+                if b.unsold.is_none() {
                     v.push(Violation::BackingNotResellable {
                         item: item.clone(),
                         backing: b_id.clone(),
@@ -920,15 +1067,15 @@ impl Ledger {
                         item: item.clone(),
                         gpu: gpu_id.clone(),
                         backing: b_id.clone(),
-                        backing_gpu: b.c.gpu.clone(),
+                        backing_gpu: self.gpus[b.gpu as usize].id.clone(),
                     });
                 }
-                if !b.c.window.contains_window(window) {
+                if window.start().unix_seconds() < b.start || window.end().unix_seconds() > b.end {
                     v.push(Violation::OutsideBackingWindow {
                         item: item.clone(),
                         window: *window,
                         backing: b_id.clone(),
-                        backing_window: b.c.window,
+                        backing_window: self.contracts[bi as usize].c.window,
                     });
                 }
                 Some((Some(bi), b.root_site))
@@ -974,7 +1121,7 @@ impl Ledger {
                     })
             }
             Some(b) => {
-                let tree = self.contracts[b as usize]
+                let tree = self.hot[b as usize]
                     .unsold
                     .as_mut()
                     .expect("resellable backer is checked before capacity");
@@ -999,7 +1146,11 @@ impl Ledger {
     fn add_contract(&mut self, c: Contract) -> Checked<Entry> {
         let item = ItemRef::Contract(c.id.clone());
         let mut v = Vec::new();
-        if self.contract_ix.get(&c.id, &self.contracts).is_some() {
+        let duplicate = self.contract_ix.get(&c.id, &self.contracts).is_some();
+        // Right after: the two probes do not depend on each other, so their
+        // cache misses overlap.
+        let backing = self.backing_ix(&c.source);
+        if duplicate {
             v.push(Violation::DuplicateId { item: item.clone() });
         }
         let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
@@ -1014,6 +1165,7 @@ impl Ledger {
             (gpu, &c.gpu),
             &c.window,
             &c.source,
+            backing,
             &mut v,
         );
         let gpu_seconds = i128::from(c.gpus.get()) * i128::from(c.window.seconds());
@@ -1075,24 +1227,36 @@ impl Ledger {
                 c.gpus.as_i64(),
             )
         });
-        let ix = self.contracts.len() as u32;
-        if let Some(b) = backer {
-            self.contracts[b as usize].resales.push(ix);
-        }
-        self.contract_ix.insert(&c.id, ix, &self.contracts);
-        self.by_buyer.entry(buyer).or_default().push(ix);
-        self.by_seller.entry(seller).or_default().push(ix);
-        self.by_pair.entry((buyer, seller)).or_default().push(ix);
-        self.contracts.push(ContractState {
-            c,
+        let ix = u32::try_from(self.contracts.len())
+            .ok()
+            .filter(|&ix| ix != NONE)
+            .expect("fewer than u32::MAX contracts");
+        let prev_resale = match backer {
+            Some(b) => std::mem::replace(&mut self.hot[b as usize].last_resale, ix),
+            None => NONE,
+        };
+        self.hot.push(ContractHot {
+            start: c.window.start().unix_seconds(),
+            end: c.window.end().unix_seconds(),
+            unsold,
             seller,
             buyer,
             gpu,
-            backer,
             root_site,
-            amendments: Vec::new(),
-            unsold,
-            resales: Vec::new(),
+            backer: backer.unwrap_or(NONE),
+            last_resale: NONE,
+            last_top_up: NONE,
+            gpus: c.gpus.as_i64(),
+        });
+        self.contract_ix.insert(&c.id, ix);
+        self.by_buyer.entry(buyer).or_default().push(ix);
+        self.by_seller.entry(seller).or_default().push(ix);
+        if let Some(pair) = self.committed.get_mut(&(buyer, seller)) {
+            pair.push(ix);
+        }
+        self.contracts.push(ContractState {
+            c,
+            prev_resale,
             gpu_seconds,
         });
         Ok(Entry::Contract(ix))
@@ -1106,16 +1270,21 @@ impl Ledger {
                 let Some(ci) = self.contract_ix.get(id, &self.contracts) else {
                     return Err(vec![unknown(&item, "contract", "contract", id)]);
                 };
-                let cs = &self.contracts[ci as usize];
-                let Some(window) = cs.c.window.from(a.effective) else {
+                let h = &self.hot[ci as usize];
+                let (start, end) = (
+                    Instant::from_unix_seconds(h.start),
+                    Instant::from_unix_seconds(h.end),
+                );
+                let Ok(window) = Window::new(start.max(a.effective), end) else {
                     return Err(vec![Violation::AmendmentAfterEnd {
                         item,
                         target: id.clone(),
                         effective: a.effective,
-                        end: cs.c.window.end(),
+                        end,
                     }]);
                 };
-                let (backer, site, gpu) = (cs.backer, cs.root_site, cs.gpu);
+                let (backer, site, gpu) = (h.backer(), h.root_site, h.gpu);
+                let cs = &self.contracts[ci as usize];
                 let g = gpus.as_i64();
                 let gpu_seconds = cs.gpu_seconds + i128::from(g) * i128::from(window.seconds());
                 if let Some(x) = money_bound(
@@ -1127,8 +1296,7 @@ impl Ledger {
                 }
                 self.take_capacity(&item, backer, site, gpu, &window, g)
                     .map_err(|x| vec![x])?;
-                let cs = &mut self.contracts[ci as usize];
-                if let Some(t) = cs.unsold.as_mut() {
+                if let Some(t) = self.hot[ci as usize].unsold.as_mut() {
                     self.forest.range_add(
                         t,
                         window.start().unix_seconds(),
@@ -1136,7 +1304,16 @@ impl Ledger {
                         g,
                     );
                 }
-                cs.amendments.push((window.start(), g));
+                let cs = &mut self.contracts[ci as usize];
+                let top_up = u32::try_from(self.top_ups.len())
+                    .ok()
+                    .filter(|&ix| ix != NONE)
+                    .expect("fewer than u32::MAX top-ups");
+                self.top_ups.push(TopUp {
+                    effective: window.start(),
+                    gpus: g,
+                    prev: std::mem::replace(&mut self.hot[ci as usize].last_top_up, top_up),
+                });
                 cs.gpu_seconds = gpu_seconds;
             }
             AmendmentTarget::Commitment { id, usd } => {
@@ -1176,6 +1353,19 @@ impl Ledger {
             return Err(v);
         }
         let ix = self.commitments.len() as u32;
+        let (b, s) = (buyer.expect("checked"), seller.expect("checked"));
+        if let std::collections::hash_map::Entry::Vacant(e) = self.committed.entry((b, s)) {
+            // The pair's contracts so far, in index order; later ones are
+            // added as they are accepted.
+            let of_buyer = self.by_buyer.get(&b).map(Vec::as_slice).unwrap_or(&[]);
+            e.insert(
+                of_buyer
+                    .iter()
+                    .copied()
+                    .filter(|&ci| self.hot[ci as usize].seller == s)
+                    .collect(),
+            );
+        }
         self.commitment_ix.insert(c.id.clone(), ix);
         self.commitments.push(CommitmentState {
             buyer: buyer.expect("checked"),
@@ -1218,6 +1408,7 @@ impl Ledger {
             (gpu, &o.gpu),
             &o.window,
             &o.source,
+            self.backing_ix(&o.source),
             &mut v,
         );
         if !v.is_empty() {
@@ -1331,16 +1522,22 @@ impl Ledger {
     // ---- queries --------------------------------------------------------
 
     fn amount_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        if !cs.c.window.contains(t) {
+        let h = &self.hot[ci as usize];
+        if !h.contains(t) {
             return 0;
         }
-        cs.c.gpus.as_i64()
-            + cs.amendments
-                .iter()
-                .filter(|(eff, _)| *eff <= t)
-                .map(|(_, g)| g)
+        h.gpus
+            + self
+                .top_ups_of(h)
+                .filter(|u| u.effective <= t)
+                .map(|u| u.gpus)
                 .sum::<i64>()
+    }
+
+    /// A contract's top-ups, latest first.
+    fn top_ups_of(&self, h: &ContractHot) -> impl Iterator<Item = &TopUp> + '_ {
+        let at = |u: u32| (u != NONE).then(|| &self.top_ups[u as usize]);
+        std::iter::successors(at(h.last_top_up), move |u| at(u.prev))
     }
 
     /// Amount of a contract at `t`: its GPUs plus amendments in effect, 0 outside its window.
@@ -1357,16 +1554,14 @@ impl Ledger {
     }
 
     fn resold_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        match &cs.unsold {
+        match &self.hot[ci as usize].unsold {
             Some(tree) => self.amount_of(ci, t) - self.forest.value_at(tree, t.unix_seconds()),
             None => 0,
         }
     }
 
     fn net_of(&self, ci: u32, t: Instant) -> i64 {
-        let cs = &self.contracts[ci as usize];
-        match &cs.unsold {
+        match &self.hot[ci as usize].unsold {
             Some(tree) => self.forest.value_at(tree, t.unix_seconds()),
             None => self.amount_of(ci, t),
         }
@@ -1454,9 +1649,9 @@ impl Ledger {
 
     /// GPUs of a resellable contract not yet resold at `t` (0 outside its window).
     pub fn contract_free_at(&self, contract: &Id, t: Instant) -> Option<i64> {
-        let cs = &self.contracts[self.contract_ix.get(contract, &self.contracts)? as usize];
+        let h = &self.hot[self.contract_ix.get(contract, &self.contracts)? as usize];
         Some(
-            cs.unsold
+            h.unsold
                 .as_ref()
                 .map_or(0, |tree| self.forest.value_at(tree, t.unix_seconds())),
         )
@@ -1501,15 +1696,15 @@ impl Ledger {
             if net <= 0 {
                 continue;
             }
-            let cs = &self.contracts[ci as usize];
+            let h = &self.hot[ci as usize];
             f(Held {
                 contract: ci,
-                seller: cs.seller,
-                gpu: cs.gpu,
-                site: cs.root_site,
-                provider: self.sites[cs.root_site as usize].owner,
+                seller: h.seller,
+                gpu: h.gpu,
+                site: h.root_site,
+                provider: self.sites[h.root_site as usize].owner,
                 gpus: net,
-                h100e: net as f64 * self.gpus[cs.gpu as usize].h100e.get(),
+                h100e: net as f64 * self.gpus[h.gpu as usize].h100e.get(),
             });
         }
     }
@@ -1547,14 +1742,24 @@ impl Ledger {
     }
 
     pub fn contract(&self, id: &Id) -> Option<ContractInfo<'_>> {
-        let cs = &self.contracts[self.contract_ix.get(id, &self.contracts)? as usize];
-        let site = &self.sites[cs.root_site as usize].site;
+        let ci = self.contract_ix.get(id, &self.contracts)? as usize;
+        let (cs, site) = (
+            &self.contracts[ci],
+            &self.sites[self.hot[ci].root_site as usize].site,
+        );
         Some(ContractInfo {
             contract: &cs.c,
             root_site: site,
             provider: &site.owner,
             value_usd: cs.value_usd(),
-            amendments: cs.amendments.clone(),
+            amendments: {
+                let mut a: Vec<(Instant, i64)> = self
+                    .top_ups_of(&self.hot[ci])
+                    .map(|u| (u.effective, u.gpus))
+                    .collect();
+                a.reverse();
+                a
+            },
         })
     }
 
@@ -1565,7 +1770,7 @@ impl Ledger {
             .up_chain(ci)
             .map(|c| &self.contracts[c as usize].c)
             .collect();
-        let site = &self.sites[self.contracts[ci as usize].root_site as usize].site;
+        let site = &self.sites[self.hot[ci as usize].root_site as usize].site;
         Some(Chain {
             links,
             root_site: site,
@@ -1578,14 +1783,20 @@ impl Ledger {
         let ci = self.contract_ix.get(id, &self.contracts)?;
         // Iterative build: resale trees can be deep and user-made.
         fn build<'a>(l: &'a Ledger, ci: u32) -> Resold<'a> {
-            let mut stack: Vec<(u32, Vec<Resold<'a>>, usize)> = vec![(ci, Vec::new(), 0)];
+            // Resales of `c`, latest first: popped, they come in the order accepted.
+            let resales = |c: u32| -> Vec<u32> {
+                let some = |r: u32| (r != NONE).then_some(r);
+                std::iter::successors(some(l.hot[c as usize].last_resale), |&r| {
+                    some(l.contracts[r as usize].prev_resale)
+                })
+                .collect()
+            };
+            let mut stack: Vec<(u32, Vec<Resold<'a>>, Vec<u32>)> =
+                vec![(ci, Vec::new(), resales(ci))];
             loop {
-                let (cur, _, next) = stack.last_mut().expect("non-empty");
-                let cs = &l.contracts[*cur as usize];
-                if *next < cs.resales.len() {
-                    let child = cs.resales[*next];
-                    *next += 1;
-                    stack.push((child, Vec::new(), 0));
+                let (_, _, todo) = stack.last_mut().expect("non-empty");
+                if let Some(child) = todo.pop() {
+                    stack.push((child, Vec::new(), resales(child)));
                     continue;
                 }
                 let (done, kids, _) = stack.pop().expect("non-empty");
@@ -1614,8 +1825,8 @@ impl Ledger {
         match source {
             Source::Site(s) => Some(&self.sites[*self.site_ix.get(s)? as usize].site),
             Source::BackedBy(c) => {
-                let cs = &self.contracts[self.contract_ix.get(c, &self.contracts)? as usize];
-                Some(&self.sites[cs.root_site as usize].site)
+                let h = &self.hot[self.contract_ix.get(c, &self.contracts)? as usize];
+                Some(&self.sites[h.root_site as usize].site)
             }
         }
     }
@@ -1644,7 +1855,7 @@ impl Ledger {
     }
 
     fn spend(&self, cs: &CommitmentState) -> Decimal {
-        self.by_pair
+        self.committed
             .get(&(cs.buyer, cs.seller))
             .map(Vec::as_slice)
             .unwrap_or(&[])
@@ -1800,9 +2011,34 @@ mod tests {
             );
         }
         assert!(l.contract(&id("c200")).is_none());
+        // Ids longer than a slot holds, alike in their first bytes and
+        // length: told apart by the full comparison.
+        let long = |n: u32| id(&format!("a-contract-id-longer-than-a-slot-{n:03}"));
+        for n in 0..40 {
+            let c = Contract {
+                id: long(n),
+                seller: id("cw"),
+                buyer: id("lab"),
+                gpu: id("h100"),
+                gpus: Gpus::new("g", 1).unwrap(),
+                window: w,
+                price_per_gpu_hour: UsdPerGpuHour::new("p", Decimal::ONE).unwrap(),
+                source: Source::Site(id("s")),
+                resale: false,
+            };
+            l.apply(Event::Contract(c.clone())).unwrap();
+            assert_eq!(
+                l.apply(Event::Contract(c)).unwrap_err().violations[0].code(),
+                "duplicate_id"
+            );
+        }
+        for n in 0..40 {
+            assert_eq!(l.contract(&long(n)).unwrap().contract.id, long(n));
+        }
+        assert!(l.contract(&long(40)).is_none());
         assert_eq!(
             l.site_free_at(&id("s"), &id("h100"), Instant::from_unix_seconds(0)),
-            Some(800)
+            Some(760)
         );
     }
 }

@@ -6,8 +6,9 @@
 //! contracts of a holder would make a large reseller quadratic, so a large step
 //! function is a treap keyed by breakpoint: every node is one piece, starting
 //! at `key` and running to the next key, with subtree minimum and a lazy add.
-//! Small functions are sorted vectors kept inline by their owner; large
-//! ones are treaps whose nodes all live in one arena (`Forest`).
+//! Small functions are sorted pieces kept by their owner: in place up to
+//! `INLINE_PIECES` (no allocation), then in a vector; large ones are
+//! treaps whose nodes all live in one arena (`Forest`).
 
 const NIL: u32 = u32::MAX;
 
@@ -28,12 +29,20 @@ struct Node {
 #[derive(Clone, Debug)]
 pub struct Tree(Repr);
 
-/// A step function with few breakpoints is a sorted vector: contiguous,
-/// so a check touches one or two cache lines. Past `SMALL_MAX` pieces it
-/// becomes a treap, so no operation is ever linear in a large function.
+/// A step function with few breakpoints is a sorted array: contiguous,
+/// so a check touches one or two cache lines. Up to `INLINE_PIECES` pieces
+/// it lives in the tree itself (a new contract's function and its first
+/// resales: no allocation, and no pointer to follow to another cache
+/// line); then in a vector; past `SMALL_MAX` pieces it becomes a treap, so
+/// no operation is ever linear in a large function.
 #[derive(Clone, Debug)]
 enum Repr {
-    /// Pieces (start, value), sorted; the first starts at `i64::MIN`.
+    /// `p[..len]`: pieces (start, value), sorted; the first starts at `i64::MIN`.
+    Inline {
+        len: u8,
+        p: [(i64, i64); INLINE_PIECES],
+    },
+    /// Pieces as in `Inline`.
     Small(Vec<(i64, i64)>),
     /// Root of a treap in the node arena.
     Big(u32),
@@ -42,6 +51,111 @@ enum Repr {
 // A scan of 128 pieces is two dozen cache lines; month-granular windows over
 // a decade stay below it, arbitrary timestamps go to the treap.
 const SMALL_MAX: usize = 128;
+
+/// Pieces a tree holds in place: 8 make a `Tree` 136 bytes, so that a
+/// contract's hot part (its fields and its unsold function) is three cache
+/// lines, read together.
+const INLINE_PIECES: usize = 8;
+
+/// The sorted pieces of a small function, wherever they live.
+trait Pieces {
+    fn slice(&self) -> &[(i64, i64)];
+    fn slice_mut(&mut self) -> &mut [(i64, i64)];
+    /// Inserts at `i`; the caller has made room.
+    fn insert(&mut self, i: usize, piece: (i64, i64));
+}
+
+impl Pieces for Vec<(i64, i64)> {
+    fn slice(&self) -> &[(i64, i64)] {
+        self
+    }
+    fn slice_mut(&mut self) -> &mut [(i64, i64)] {
+        self
+    }
+    fn insert(&mut self, i: usize, piece: (i64, i64)) {
+        Vec::insert(self, i, piece);
+    }
+}
+
+struct InlineMut<'a> {
+    len: &'a mut u8,
+    p: &'a mut [(i64, i64); INLINE_PIECES],
+}
+
+impl Pieces for InlineMut<'_> {
+    fn slice(&self) -> &[(i64, i64)] {
+        &self.p[..usize::from(*self.len)]
+    }
+    fn slice_mut(&mut self) -> &mut [(i64, i64)] {
+        &mut self.p[..usize::from(*self.len)]
+    }
+    fn insert(&mut self, i: usize, piece: (i64, i64)) {
+        let n = usize::from(*self.len);
+        debug_assert!(n < INLINE_PIECES);
+        self.p.copy_within(i..n, i + 1);
+        self.p[i] = piece;
+        *self.len += 1;
+    }
+}
+
+impl Repr {
+    fn inline(pieces: &[(i64, i64)]) -> Repr {
+        let mut p = [(0, 0); INLINE_PIECES];
+        p[..pieces.len()].copy_from_slice(pieces);
+        Repr::Inline {
+            len: pieces.len() as u8,
+            p,
+        }
+    }
+
+    /// The pieces of a small function; `None` for a treap.
+    fn small(&self) -> Option<&[(i64, i64)]> {
+        match self {
+            Repr::Inline { len, p } => Some(&p[..usize::from(*len)]),
+            Repr::Small(v) => Some(v),
+            Repr::Big(_) => None,
+        }
+    }
+
+    /// Before an update that may add two breakpoints: pieces in place that
+    /// could not take them move to a vector.
+    fn make_room(&mut self) {
+        if let Repr::Inline { len, p } = self
+            && usize::from(*len) + 2 > INLINE_PIECES
+        {
+            let mut v = Vec::with_capacity(2 * INLINE_PIECES);
+            v.extend_from_slice(&p[..usize::from(*len)]);
+            *self = Repr::Small(v);
+        }
+    }
+}
+
+/// Subtracts `q` on `[s, e)` of a small function if its minimum there is
+/// at least `q` (see [`Forest::try_take`]).
+fn small_try_take(v: &mut impl Pieces, s: i64, e: i64, q: i64) -> Result<(), RangeMin> {
+    let ps = v.slice();
+    let (i, j) = (small_piece(ps, s), ps.partition_point(|p| p.0 < e));
+    let (mut min, mut at) = (i64::MAX, s);
+    for p in &ps[i..j] {
+        if p.1 < min {
+            (min, at) = (p.1, p.0.max(s));
+        }
+    }
+    if min < q {
+        return Err(RangeMin { min, at });
+    }
+    small_add(v, s, e, -q);
+    Ok(())
+}
+
+/// Adds `d` on `[s, e)` of a small function.
+fn small_add(v: &mut impl Pieces, s: i64, e: i64, d: i64) {
+    let i = small_ensure(v, s);
+    let j = small_ensure(v, e);
+    for p in &mut v.slice_mut()[i..j] {
+        p.1 += d;
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct Forest {
@@ -54,12 +168,13 @@ fn small_piece(v: &[(i64, i64)], t: i64) -> usize {
 }
 
 /// Index of the piece starting at `t`, splitting the piece that covers it.
-fn small_ensure(v: &mut Vec<(i64, i64)>, t: i64) -> usize {
-    let i = v.partition_point(|p| p.0 < t);
-    if i < v.len() && v[i].0 == t {
+fn small_ensure(v: &mut impl Pieces, t: i64) -> usize {
+    let ps = v.slice();
+    let i = ps.partition_point(|p| p.0 < t);
+    if i < ps.len() && ps[i].0 == t {
         return i;
     }
-    let val = v[i - 1].1;
+    let val = ps[i - 1].1;
     v.insert(i, (t, val));
     i
 }
@@ -77,10 +192,6 @@ impl Forest {
             nodes: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15,
         }
-    }
-
-    fn new_tree(&mut self, pieces: Vec<(i64, i64)>) -> Tree {
-        Tree(Repr::Small(pieces))
     }
 
     /// Turns a small function that grew past `SMALL_MAX` into a treap.
@@ -127,40 +238,25 @@ impl Forest {
 
     /// A new step function equal to `value` everywhere.
     pub fn constant(&mut self, value: i64) -> Tree {
-        self.new_tree(vec![(i64::MIN, value)])
+        Tree(Repr::inline(&[(i64::MIN, value)]))
     }
 
     /// A new step function: `value` on `[s, e)`, 0 elsewhere.
     pub fn pulse(&mut self, s: i64, e: i64, value: i64) -> Tree {
         debug_assert!(i64::MIN < s && s < e);
-        // Room for a few resales' breakpoints without reallocating.
-        let mut pieces = Vec::with_capacity(8);
-        pieces.extend([(i64::MIN, 0), (s, value), (e, 0)]);
-        self.new_tree(pieces)
+        Tree(Repr::inline(&[(i64::MIN, 0), (s, value), (e, 0)]))
     }
 
     /// Subtracts `q` on `[s, e)` if the minimum there is at least `q`;
     /// otherwise changes nothing and says where the minimum is.
     pub fn try_take(&mut self, tree: &mut Tree, s: i64, e: i64, q: i64) -> Result<(), RangeMin> {
         debug_assert!(s < e);
+        tree.0.make_room();
         let root = match &mut tree.0 {
             Repr::Big(root) => *root,
+            Repr::Inline { len, p } => return small_try_take(&mut InlineMut { len, p }, s, e, q),
             Repr::Small(v) => {
-                let (i, j) = (small_piece(v, s), v.partition_point(|p| p.0 < e));
-                let (mut min, mut at) = (i64::MAX, s);
-                for p in &v[i..j] {
-                    if p.1 < min {
-                        (min, at) = (p.1, p.0.max(s));
-                    }
-                }
-                if min < q {
-                    return Err(RangeMin { min, at });
-                }
-                let i = small_ensure(v, s);
-                let j = small_ensure(v, e);
-                for p in &mut v[i..j] {
-                    p.1 -= q;
-                }
+                small_try_take(v, s, e, q)?;
                 self.promote(tree);
                 return Ok(());
             }
@@ -258,9 +354,12 @@ impl Forest {
 
     /// Value at `t` without restructuring.
     pub fn value_at(&self, tree: &Tree, t: i64) -> i64 {
-        match &tree.0 {
-            Repr::Small(v) => v[small_piece(v, t)].1,
-            Repr::Big(root) => self.treap_value_at(*root, t),
+        match (&tree.0, tree.0.small()) {
+            (Repr::Big(root), _) => self.treap_value_at(*root, t),
+            (_, v) => {
+                let v = v.expect("not a treap: small");
+                v[small_piece(v, t)].1
+            }
         }
     }
 
@@ -352,15 +451,16 @@ impl Forest {
     /// breakpoint before `to`. Read-only, so queries can share the ledger.
     pub fn pieces(&self, tree: &Tree, from: i64, to: i64, out: &mut Vec<(i64, i64)>) {
         out.clear();
-        match &tree.0 {
-            Repr::Small(v) => {
+        match (&tree.0, tree.0.small()) {
+            (Repr::Big(root), _) => {
+                out.push((from, self.treap_value_at(*root, from)));
+                self.collect(*root, from, to, 0, out);
+            }
+            (_, v) => {
+                let v = v.expect("not a treap: small");
                 let i = small_piece(v, from);
                 out.push((from, v[i].1));
                 out.extend(v[i + 1..].iter().take_while(|p| p.0 < to).copied());
-            }
-            Repr::Big(root) => {
-                out.push((from, self.treap_value_at(*root, from)));
-                self.collect(*root, from, to, 0, out);
             }
         }
     }
@@ -387,14 +487,12 @@ impl Forest {
     /// Adds `d` on `[s, e)`.
     pub fn range_add(&mut self, tree: &mut Tree, s: i64, e: i64, d: i64) {
         debug_assert!(s < e);
+        tree.0.make_room();
         let root = match &mut tree.0 {
             Repr::Big(root) => *root,
+            Repr::Inline { len, p } => return small_add(&mut InlineMut { len, p }, s, e, d),
             Repr::Small(v) => {
-                let i = small_ensure(v, s);
-                let j = small_ensure(v, e);
-                for p in &mut v[i..j] {
-                    p.1 += d;
-                }
+                small_add(v, s, e, d);
                 self.promote(tree);
                 return;
             }
