@@ -560,7 +560,8 @@ impl Positive {
         } else if x > Self::MAX {
             Err(ValueError::OutOfRange {
                 field,
-                value: format!("{x} (at most {})", Self::MAX),
+                // In exponent form: `{}` would print 1e300 with 300 digits.
+                value: format!("{x:e} (at most {:e})", Self::MAX),
             })
         } else {
             Err(ValueError::NotPositive {

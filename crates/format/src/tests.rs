@@ -432,3 +432,24 @@ fn io_errors_name_the_path() {
     );
     assert!(e.diagnostics().is_empty());
 }
+
+#[test]
+fn figures_past_a_billion_are_refused_at_their_field() {
+    // Power sums are exact decimals: a figure this large would have
+    // saturated them silently; it is refused where it is written.
+    let src = format!("{HEAD}\n[[site]]\nid = \"s\"\nowner = \"a\"\nregion = \"r\"\npower_mw = 1e300\ngpus = {{ h100 = 8 }}\n")
+        .replace("watts = 700", "watts = 2e9");
+    let e = parse_toml(&src, "t.toml").unwrap_err();
+    let lines: Vec<String> = e.diagnostics().iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("t.toml:5:9: gpu \"h100\": field watts: ")
+            && lines[0].contains("2e9 (at most 1e9)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("t.toml:11:12: site \"s\": field power_mw: ")
+            && lines[1].contains("1e300 (at most 1e9)"),
+        "{lines:?}"
+    );
+}
