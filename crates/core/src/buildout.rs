@@ -150,7 +150,7 @@ impl Ledger {
         while m <= to {
             let (s, e) = (m.start().unix_seconds(), m.next().start().unix_seconds());
             while next_change < st.power_changes.len() && st.power_changes[next_change].0 <= s {
-                power_w = power_w.saturating_add(st.power_changes[next_change].1);
+                power_w += st.power_changes[next_change].1;
                 next_change += 1;
             }
             let mut drawn = Decimal::ZERO;
@@ -173,7 +173,7 @@ impl Ledger {
                     };
                     (sold_gpus - installed0).max(0)
                 });
-                drawn = drawn.saturating_add(draw_w(installed_gpus, c.watts));
+                drawn += draw_w(installed_gpus, c.watts);
                 rows.push(ClassMonth {
                     gpu: c.gpu.clone(),
                     installed_gpus,

@@ -264,26 +264,35 @@ impl SiteState {
             .power_changes
             .iter()
             .take_while(|c| c.0 <= t)
-            .fold(Decimal::ZERO, |a, c| a.saturating_add(c.1));
-        Some(self.power_w.unwrap_or(Decimal::ZERO).saturating_add(added))
+            .fold(Decimal::ZERO, |a, c| a + c.1);
+        Some(self.power_w.unwrap_or(Decimal::ZERO) + added)
     }
 }
 
 /// A float figure of the model (MW, W per GPU) as an exact decimal, so
-/// sums of power do not depend on the order they are added in. Values past
-/// Decimal's range (no real site) saturate.
+/// sums of power do not depend on the order they are added in.
+///
+/// Why the power sums here use plain `+` and `*`, which would panic on
+/// overflow, and neither saturate nor check: every figure is bounded where
+/// it is read ([`crate::Positive::MAX`] = 1e9 for MW and W per GPU,
+/// [`crate::MwDelta::MAX_ABS`] = 1e6 MW per expansion, u32::MAX GPUs per
+/// item). Even 1e8 items (more than memory holds) of the largest GPUs and
+/// power sum to about 4e26 W, a hundred times below Decimal's 7.9e28, so an
+/// overflow here would be a bug in those bounds, not bad input.
 pub(crate) fn dec(x: f64) -> Decimal {
-    Decimal::try_from(x).unwrap_or(if x < 0.0 { Decimal::MIN } else { Decimal::MAX })
+    // |x| <= 1e9 always converts; what fails is a figure finer than
+    // Decimal's smallest step (1e-28), which is 0 W to any site.
+    Decimal::try_from(x).unwrap_or(Decimal::ZERO)
 }
 
 /// Power in W of a figure in MW.
 pub(crate) fn mw_to_w(mw: f64) -> Decimal {
-    dec(mw).saturating_mul(Decimal::from(1_000_000))
+    dec(mw) * Decimal::from(1_000_000)
 }
 
-/// Watts drawn by `n` GPUs of `watts` each, saturating.
+/// Watts drawn by `n` GPUs of `watts` each (bounded: see [`dec`]).
 pub(crate) fn draw_w(n: i64, watts: Decimal) -> Decimal {
-    Decimal::from(n).saturating_mul(watts)
+    Decimal::from(n) * watts
 }
 
 /// A decimal as violations print it (no trailing zeros).
@@ -626,7 +635,7 @@ impl Ledger {
                     }
                     classes.push((g, n.as_i64()));
                     let w = dec(self.gpus[g as usize].watts.get());
-                    watts = watts.saturating_add(draw_w(n.as_i64(), w));
+                    watts += draw_w(n.as_i64(), w);
                 }
                 None => v.push(unknown(&item, "gpus", "gpu", gpu)),
             }
@@ -1621,7 +1630,7 @@ impl Ledger {
             .iter()
             .fold(Decimal::ZERO, |a, k| {
                 let n = self.forest.value_at(&k.installed, t);
-                a.saturating_add(draw_w(n, dec(self.gpus[k.gpu as usize].watts.get())))
+                a + draw_w(n, dec(self.gpus[k.gpu as usize].watts.get()))
             })
     }
 
