@@ -55,6 +55,7 @@ use crate::prep::Prep;
 pub use apply::apply;
 pub use check::check_plan;
 pub use export::export_model;
+pub use solve::set_progress;
 pub use fmt::{describe_window, group_thousands, human_h100e, human_usd};
 pub use skypilot::{
     ImportError, ImportOptions, Imported, Importer, MARKETPLACES, Marketplace, NEEDED_COLUMNS,
@@ -63,6 +64,31 @@ pub use skypilot::{
 
 /// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
 pub const MIP_REL_GAP: f64 = 1e-4;
+
+/// With `CASCADE_PLAN_TRACE` set, one line per HiGHS run on stderr: the
+/// step, seconds, HiGHS's node count (measurements of issue 15).
+pub(crate) fn trace(step: &str, t: std::time::Instant, solved: &highs::SolvedModel) {
+    if std::env::var_os("CASCADE_PLAN_TRACE").is_some() {
+        let nodes = solved
+            .int_info_value(c"mip_node_count")
+            .unwrap_or(-1);
+        eprintln!(
+            "trace: {step}: {:.3} s, {nodes} nodes, {:?}, objective {}",
+            t.elapsed().as_secs_f64(),
+            solved.status(),
+            solved.objective_value()
+        );
+    }
+}
+
+/// Formulation experiments of issue 15 (bench/README.md, "Planner on hard
+/// instances"): a comma-separated list in `CASCADE_PLAN_EXPERIMENT`, read
+/// for measurements only.
+pub(crate) fn experiment(name: &str) -> bool {
+    std::env::var("CASCADE_PLAN_EXPERIMENT")
+        .map(|v| v.split(',').any(|x| x == name))
+        .unwrap_or(false)
+}
 
 /// How to choose purchases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -516,7 +542,10 @@ fn optimal(
                     .try_set_option("time_limit", t)
                     .map_err(|e| PlanError::Solver(e.to_string()))?;
             }
-            (solve::run(model)?, BoundSource::BranchAndBound)
+            (
+                solve::run(model, prep.money_unit)?,
+                BoundSource::BranchAndBound,
+            )
         }
     };
     let mut result = PlanResult {

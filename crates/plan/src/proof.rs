@@ -128,7 +128,9 @@ pub(crate) fn solve(
 ) -> Result<Guided, PlanError> {
     // 1. LP relaxation, probing, enumeration.
     let lp = build_with(prep, fams, Mode::Cost, true);
+    let t = Clock::now();
     let solved = solve_lp(to_model(lp.problem)?)?;
+    crate::trace("LP relaxation", t, &solved);
     if solved.status() != HighsModelStatus::Optimal {
         return Ok(Guided::Nothing);
     }
@@ -230,7 +232,22 @@ pub(crate) fn solve(
         if let Some(t) = remaining(deadline) {
             set(&mut model, "time_limit", t)?;
         }
-        let solved = model.try_solve().map_err(err)?;
+        let t = Clock::now();
+        let solved = crate::solve::solve_with_progress(
+            model,
+            "restricted MIP around the LP bound",
+            prep.money_unit,
+        )
+        .map_err(err)?;
+        crate::trace(
+            if free_down {
+                "restricted MIP (free down)"
+            } else {
+                "restricted MIP"
+            },
+            t,
+            &solved,
+        );
         if solved.primal_solution_status() == HighsSolutionStatus::Feasible {
             let x = solved.get_solution().columns().to_vec();
             let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;
