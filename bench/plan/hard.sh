@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}"
 OUT="${OUT:-$(mktemp -d)}"
-SEEDS="${SEEDS:-1 2 3 4 5 6}"
-BIG_SEEDS="${BIG_SEEDS:-7 8}"
+SEEDS="${SEEDS-1 2 3 4 5 6}"
+BIG_SEEDS="${BIG_SEEDS-7 8}"
 TIME_LIMIT="${TIME_LIMIT:-}"
 CASCADE_ARGS="${CASCADE_ARGS:-}"
 

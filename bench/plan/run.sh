@@ -25,8 +25,9 @@ if ! python3 -c 'import highspy' 2>/dev/null; then
   exit 1
 fi
 
-cargo build --release -q -p cascade-cli
-cargo build --release -q -p cascade-plan --example bench_scenario
+# --workspace, never -p: building one package alone unifies features
+# differently and rebuilds HiGHS from its C++ sources.
+cargo build --release -q --workspace --examples
 BIN="$CARGO_TARGET_DIR/release"
 
 "$BIN/examples/bench_scenario" "$CSV" "$MONTHS" > "$OUT/bench.toml"
