@@ -69,14 +69,24 @@ pub const MIP_REL_GAP: f64 = 1e-4;
 /// step, seconds, HiGHS's node count (measurements of issue 15).
 pub(crate) fn trace(step: &str, t: std::time::Instant, solved: &highs::SolvedModel) {
     if std::env::var_os("CASCADE_PLAN_TRACE").is_some() {
-        let nodes = solved
-            .int_info_value(c"mip_node_count")
-            .unwrap_or(-1);
+        let mut nodes: i64 = -1;
+        // SAFETY: a solved HiGHS instance and a valid info name.
+        unsafe {
+            highs_sys::Highs_getInt64InfoValue(
+                solved.as_ptr(),
+                c"mip_node_count".as_ptr(),
+                &mut nodes,
+            );
+        }
         eprintln!(
-            "trace: {step}: {:.3} s, {nodes} nodes, {:?}, objective {}",
+            "trace: {step}: {:.3} s, {nodes} nodes, {:?}, objective {}, bound {}, gap {:.3e}",
             t.elapsed().as_secs_f64(),
             solved.status(),
-            solved.objective_value()
+            solved.objective_value(),
+            solved
+                .double_info_value(c"mip_dual_bound")
+                .unwrap_or(f64::NAN),
+            solved.mip_gap()
         );
     }
 }

@@ -764,7 +764,7 @@ impl<'a> Prep<'a> {
         // with costs there than with costs up to 10^5 and row bounds near
         // 10^9 (bench/README.md, "Scaling"), and HiGHS's absolute
         // feasibility tolerance (1e-6) stays below a cent per row.
-        let money_unit = if crate::experiment("usd") {
+        let money_unit = if !crate::experiment("scaled") {
             1.0
         } else if max_cost > 1e4 {
             10f64.powi(max_cost.log10().floor() as i32 - 3)

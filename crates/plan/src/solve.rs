@@ -31,7 +31,13 @@ fn usd_short(v: f64) -> String {
     if !v.is_finite() {
         return "-".into();
     }
-    format!("${}M", crate::group_thousands(&format!("{:.2}", v / 1e6)))
+    let hundredths = (v / 1e4).round() as i64; // of a million
+    format!(
+        "{}${}.{:02}M",
+        if hundredths < 0 { "-" } else { "" },
+        crate::group_thousands(&(hundredths.abs() / 100).to_string()),
+        hundredths.abs() % 100
+    )
 }
 
 /// HiGHS's MIP interrupt callback: at most twice a second, one line
