@@ -55,12 +55,12 @@ use crate::prep::Prep;
 pub use apply::apply;
 pub use check::check_plan;
 pub use export::export_model;
-pub use solve::set_progress;
 pub use fmt::{describe_window, group_thousands, human_h100e, human_usd};
 pub use skypilot::{
     ImportError, ImportOptions, Imported, Importer, MARKETPLACES, Marketplace, NEEDED_COLUMNS,
     SkipReason, Skipped, default_window, import_skypilot,
 };
+pub use solve::set_progress;
 
 /// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
 pub const MIP_REL_GAP: f64 = 1e-4;
