@@ -200,6 +200,12 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--time-limit must be a positive number of seconds, got {t}");
     }
+    // The live progress line of long solves: only on a terminal, never
+    // with --json.
+    {
+        use std::io::IsTerminal;
+        cascade_plan::set_progress(!args.json && std::io::stderr().is_terminal());
+    }
     let options = PlanOptions {
         strategy,
         only_offers: only.clone(),

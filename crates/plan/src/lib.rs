@@ -60,9 +60,45 @@ pub use skypilot::{
     ImportError, ImportOptions, Imported, Importer, MARKETPLACES, Marketplace, NEEDED_COLUMNS,
     SkipReason, Skipped, default_window, import_skypilot,
 };
+pub use solve::set_progress;
 
 /// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
 pub const MIP_REL_GAP: f64 = 1e-4;
+
+/// With `CASCADE_PLAN_TRACE` set, one line per HiGHS run on stderr: the
+/// step, seconds, HiGHS's node count (measurements of issue 15).
+pub(crate) fn trace(step: &str, t: std::time::Instant, solved: &highs::SolvedModel) {
+    if std::env::var_os("CASCADE_PLAN_TRACE").is_some() {
+        let mut nodes: i64 = -1;
+        // SAFETY: a solved HiGHS instance and a valid info name.
+        unsafe {
+            highs_sys::Highs_getInt64InfoValue(
+                solved.as_ptr(),
+                c"mip_node_count".as_ptr(),
+                &mut nodes,
+            );
+        }
+        eprintln!(
+            "trace: {step}: {:.3} s, {nodes} nodes, {:?}, objective {}, bound {}, gap {:.3e}",
+            t.elapsed().as_secs_f64(),
+            solved.status(),
+            solved.objective_value(),
+            solved
+                .double_info_value(c"mip_dual_bound")
+                .unwrap_or(f64::NAN),
+            solved.mip_gap()
+        );
+    }
+}
+
+/// Formulation experiments of issue 15 (bench/README.md, "Planner on hard
+/// instances"): a comma-separated list in `CASCADE_PLAN_EXPERIMENT`, read
+/// for measurements only.
+pub(crate) fn experiment(name: &str) -> bool {
+    std::env::var("CASCADE_PLAN_EXPERIMENT")
+        .map(|v| v.split(',').any(|x| x == name))
+        .unwrap_or(false)
+}
 
 /// How to choose purchases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -516,7 +552,10 @@ fn optimal(
                     .try_set_option("time_limit", t)
                     .map_err(|e| PlanError::Solver(e.to_string()))?;
             }
-            (solve::run(model)?, BoundSource::BranchAndBound)
+            (
+                solve::run(model, prep.money_unit)?,
+                BoundSource::BranchAndBound,
+            )
         }
     };
     let mut result = PlanResult {
