@@ -27,7 +27,7 @@ if ! python3 -c 'import highspy' 2>/dev/null; then
 fi
 # --workspace: building one package alone unifies features differently and
 # rebuilds HiGHS from source.
-cargo build --release -q --workspace
+cargo build --release -q --workspace --all-targets
 BIN="$CARGO_TARGET_DIR/release"
 
 tl_c=() tl_p=()
