@@ -227,7 +227,6 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
         }));
     }
     let mut class_sites: Vec<u32> = Vec::new();
-    let direct = crate::experiment("direct");
 
     let mut by_provider: Vec<Vec<u32>> = vec![Vec::new(); prep.providers.len()];
     let mut by_site: Vec<Vec<u32>> = vec![Vec::new(); prep.sites.len()];
@@ -298,75 +297,7 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
                 r.row(-cn.held_at(s), INF, None);
             }
         }
-        if (alpha.is_some() || beta.is_some()) && direct {
-            // Share and N-1 rows written over the offer columns (no N, NP).
-            let provs = prep.providers_in(d);
-            if need > 0.0 {
-                for &oi in &d.active {
-                    r.buf
-                        .push((n[oi as usize], prep.offers[oi as usize].h_block()));
-                }
-                r.row(
-                    need,
-                    INF,
-                    Some((Family::Coverage, Slack::Coverage { dseg: di }, 1.0)),
-                );
-            }
-            for &p in &provs {
-                let held_p = d.held_of_provider(p);
-                let has = d
-                    .active
-                    .iter()
-                    .any(|&oi| prep.offers[oi as usize].provider == p);
-                if let Some(a) = alpha {
-                    // held_P + new_P ≤ α (held + new)
-                    let rhs = a * d.held - held_p;
-                    if has || rhs < 0.0 {
-                        for &oi in &d.active {
-                            let o = &prep.offers[oi as usize];
-                            let c = if o.provider == p { 1.0 - a } else { -a };
-                            r.buf.push((n[oi as usize], c * o.h_block()));
-                        }
-                        r.row(
-                            -INF,
-                            rhs,
-                            Some((
-                                Family::ProviderShare,
-                                Slack::Share {
-                                    dseg: di,
-                                    provider: p,
-                                },
-                                -1.0,
-                            )),
-                        );
-                    }
-                }
-                if let Some(b) = beta {
-                    // (held + new) − (held_P + new_P) ≥ β d
-                    let rhs = b * d.demand - d.held + held_p;
-                    if rhs > 0.0 {
-                        for &oi in &d.active {
-                            let o = &prep.offers[oi as usize];
-                            if o.provider != p {
-                                r.buf.push((n[oi as usize], o.h_block()));
-                            }
-                        }
-                        r.row(
-                            rhs,
-                            INF,
-                            Some((
-                                Family::NMinus1,
-                                Slack::NMinus1 {
-                                    dseg: di,
-                                    provider: p,
-                                },
-                                1.0,
-                            )),
-                        );
-                    }
-                }
-            }
-        } else if alpha.is_some() || beta.is_some() {
+        if alpha.is_some() || beta.is_some() {
             let provs = prep.providers_in(d);
             for &oi in &d.active {
                 by_provider[prep.offers[oi as usize].provider as usize].push(oi);
