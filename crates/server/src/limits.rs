@@ -63,7 +63,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// left. HiGHS's own helper threads are started from these threads and
 /// inherit their priority.
 pub struct SolverThreads {
-    tx: Mutex<std::sync::mpsc::Sender<Job>>,
+    tx: std::sync::mpsc::Sender<Job>,
 }
 
 impl SolverThreads {
@@ -89,7 +89,7 @@ impl SolverThreads {
                 })
                 .expect("the OS starts a thread");
         }
-        SolverThreads { tx: Mutex::new(tx) }
+        SolverThreads { tx }
     }
 
     /// Runs `f` on a solver thread. A panic in `f` is caught and returned
@@ -104,8 +104,6 @@ impl SolverThreads {
             let _ = done.send(r);
         });
         self.tx
-            .lock()
-            .map_err(|_| "the solver threads are gone".to_string())?
             .send(job)
             .map_err(|_| "the solver threads are gone".to_string())?;
         match wait.await {
