@@ -436,8 +436,16 @@ pub fn load(args: LoadArgs) -> anyhow::Result<ExitCode> {
         let store = Store::open(&db)
             .await
             .with_context(|| format!("cannot open the store {}", redact(&db)))?;
-        let (n, outcome) = match cascade_store::scenario_records(&scenario) {
-            Ok(records) => (records.len(), store.append("admin", records).await?),
+        // The file's order, so that an exported journal loads back row for row.
+        let written = std::fs::read_to_string(&args.file)
+            .ok()
+            .and_then(|src| cascade_format::written_order(&src))
+            .unwrap_or_default();
+        let (n, outcome) = match cascade_store::scenario_load(&scenario, &written) {
+            Ok(records) => (
+                records.len(),
+                store.append_scenario("admin", records).await?,
+            ),
             Err(r) => (0, Err(r)),
         };
         let seq = store.read(|s| s.seq).await?;
@@ -663,14 +671,14 @@ pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
             Some(n) => n,
             None => store.read(|s| s.seq).await?,
         };
-        let state = store.state_at(at).await.map_err(|e| match e {
+        let (state, written) = store.export_at(at).await.map_err(|e| match e {
             cascade_store::StoreError::Invalid { problem, .. } => {
                 anyhow::anyhow!("--at-seq: {problem}")
             }
             e => e.into(),
         })?;
         store.close().await;
-        let text = cascade_format::to_toml(&state.scenario(&a.name));
+        let text = cascade_format::to_toml_in_order(&state.scenario(&a.name), &written);
         crate::emit(&format!(
             "# Exported from {} at journal seq {at}.\n{text}",
             redact(&db)

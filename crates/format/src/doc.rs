@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::value::{ClassIdText, IdText, Money, TimeText, empty_in_toml};
 
 /// A whole scenario document.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioDoc {

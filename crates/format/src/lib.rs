@@ -25,6 +25,7 @@ pub mod json;
 pub mod report;
 mod tree;
 mod value;
+mod written;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use value::{
     CLASS_ID_PATTERN, ClassIdText, EARLIEST, ID_PATTERN, INSTANT_PATTERN, IdText, LATEST,
     MONEY_PATTERN, Money, TimeText, describe, parse_instant,
 };
+pub use written::{ItemKind, Slot, covers, to_toml_in_order, written_order};
 
 use crate::tree::Node;
 

@@ -453,3 +453,44 @@ fn figures_past_a_billion_are_refused_at_their_field() {
         "{lines:?}"
     );
 }
+
+/// A journal's order survives a scenario file: kinds may interleave
+/// (`[[party]]` after `[[contract]]`), `written_order` reads each item's
+/// place, and `to_toml_in_order` writes that place back.
+#[test]
+fn written_order_survives_a_toml_round_trip() {
+    let src = format!(
+        "{}\n[[party]]\nid = \"a\"\n\n[policy.b]\nbudget_usd = \"5\"\n\n[[party]]\nid = \"b\"\n\n\
+         [policy.a]\nbudget_usd = \"7\"\n",
+        contract("site = \"s1\"")
+    );
+    let s = parse_toml(&src, "t.toml").unwrap();
+    let order = written_order(&src).unwrap();
+    let slot = |kind, index| Slot { kind, index };
+    assert_eq!(
+        order,
+        vec![
+            slot(ItemKind::Gpu, 0),
+            slot(ItemKind::Contract, 0),
+            slot(ItemKind::Party, 0),
+            // Policies index the buyer-sorted list: b is the second.
+            slot(ItemKind::Policy, 1),
+            slot(ItemKind::Party, 1),
+            slot(ItemKind::Policy, 0),
+        ]
+    );
+    assert!(covers(&s, &order));
+    let text = to_toml_in_order(&s, &order);
+    assert_eq!(parse_toml(&text, "back.toml").unwrap(), s, "{text}");
+    assert_eq!(written_order(&text).unwrap(), order, "{text}");
+    // The same document as JSON: arrays keep their order, kinds come in key order.
+    let json = to_json_value(&s).to_string();
+    assert_eq!(parse_json(&json, "t.json").unwrap(), s);
+    assert!(covers(&s, &written_order(&json).unwrap()));
+    // An order that misses an item, or names one twice, is not used.
+    assert!(!covers(&s, &order[1..]));
+    let mut twice = order.clone();
+    twice[0] = slot(ItemKind::Party, 0);
+    assert!(!covers(&s, &twice));
+    assert_eq!(to_toml_in_order(&s, &order[1..]), to_toml(&s));
+}

@@ -44,9 +44,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 
 use cascade_core::{
-    Demand, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
+    Demand, Event, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
     Violation,
 };
+use cascade_format::{ItemKind, Slot};
 use tokio::sync::{Notify, RwLock, mpsc, oneshot, watch};
 
 pub use backend::{
@@ -339,6 +340,20 @@ impl Staging<'_> {
     }
 }
 
+impl Staging<'_> {
+    /// Applies a scenario's records all together or not at all: in the
+    /// order written when the ledger accepts them that way, else in core's
+    /// load order (whose refusal is the answer).
+    pub fn apply_scenario(&mut self, records: ScenarioRecords) -> Result<(), Rejection> {
+        if let Some(written) = records.as_written
+            && self.apply(written).is_ok()
+        {
+            return Ok(());
+        }
+        self.apply(records.in_load_order)
+    }
+}
+
 /// A response as stored for idempotent replay: HTTP status and JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
@@ -587,13 +602,34 @@ impl Store {
         author: Author,
         records: Vec<Record>,
     ) -> Result<Result<(), Rejection>, StoreError> {
+        self.append_with(author, move |st| st.apply(records)).await
+    }
+
+    /// A scenario's records, all or nothing, as [`Staging::apply_scenario`]
+    /// orders them.
+    pub async fn append_scenario(
+        &self,
+        principal: &str,
+        records: ScenarioRecords,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        self.append_with(Author::from(principal), move |st| {
+            st.apply_scenario(records)
+        })
+        .await
+    }
+
+    async fn append_with(
+        &self,
+        author: Author,
+        apply: impl FnOnce(&mut Staging<'_>) -> Result<(), Rejection> + Send + 'static,
+    ) -> Result<Result<(), Rejection>, StoreError> {
         let out = Arc::new(std::sync::Mutex::new(None));
         let slot = out.clone();
         self.write_by(
             author,
             None,
             Box::new(move |st| {
-                let r = st.apply(records);
+                let r = apply(st);
                 let status = if r.is_ok() { 201 } else { 409 };
                 *slot.lock().expect("not poisoned") = Some(r);
                 Reply {
@@ -735,8 +771,10 @@ impl Store {
     }
 
     /// The state as of sequence number `at_seq` (0: empty), rebuilt from
-    /// the journal: what an export writes.
-    pub async fn state_at(&self, at_seq: i64) -> Result<State, StoreError> {
+    /// the journal, and its scenario's items in the order the journal wrote
+    /// them: what an export writes (`cascade_format::to_toml_in_order`).
+    /// A policy written again sits where it was first written.
+    pub async fn export_at(&self, at_seq: i64) -> Result<(State, Vec<Slot>), StoreError> {
         let max = self.shared.backend.max_seq().await?;
         if !(0..=max).contains(&at_seq) {
             return Err(StoreError::Invalid {
@@ -754,7 +792,8 @@ impl Store {
                 problem: "missing: the journal has a gap".into(),
             }));
         }
-        Ok(st)
+        let written = written_order(&rows, &st);
+        Ok((st, written))
     }
 
     /// Writes a consistent copy of the database to `path` (which must not
@@ -1031,6 +1070,112 @@ pub fn scenario_records(s: &Scenario) -> Result<Vec<Record>, Rejection> {
             .map(|(b, p)| Record::Policy(b, p)),
     );
     Ok(out)
+}
+
+/// A scenario's records two ways: in the order its items were written
+/// (when known and different), and in core's load order.
+#[derive(Clone, Debug)]
+pub struct ScenarioRecords {
+    as_written: Option<Vec<Record>>,
+    in_load_order: Vec<Record>,
+}
+
+impl ScenarioRecords {
+    /// How many records (the same either way).
+    pub fn len(&self) -> usize {
+        self.in_load_order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.in_load_order.is_empty()
+    }
+}
+
+/// The records of a whole scenario ([`scenario_records`]), and, when
+/// `written` names each of its items once (`cascade_format::written_order`
+/// of its file), the same records in that order. Storing tries the written
+/// order first, so that a journal exported as a file loads back row for
+/// row; a written order the ledger refuses (a resale before its backer, a
+/// contract before the site's GPUs are installed) falls back to the load
+/// order, which accepts every valid scenario.
+pub fn scenario_load(s: &Scenario, written: &[Slot]) -> Result<ScenarioRecords, Rejection> {
+    let in_load_order = scenario_records(s)?;
+    let as_written = cascade_format::covers(s, written)
+        .then(|| {
+            written
+                .iter()
+                .map(|slot| {
+                    let i = slot.index;
+                    match slot.kind {
+                        ItemKind::Gpu => Record::Event(Event::Gpu(s.gpus[i].clone())),
+                        ItemKind::Party => Record::Event(Event::Party(s.parties[i].clone())),
+                        ItemKind::Site => Record::Event(Event::Site(s.sites[i].clone())),
+                        ItemKind::Expansion => {
+                            Record::Event(Event::Expansion(s.expansions[i].clone()))
+                        }
+                        ItemKind::Contract => {
+                            Record::Event(Event::Contract(s.contracts[i].clone()))
+                        }
+                        ItemKind::Commitment => {
+                            Record::Event(Event::Commitment(s.commitments[i].clone()))
+                        }
+                        ItemKind::Amendment => {
+                            Record::Event(Event::Amendment(s.amendments[i].clone()))
+                        }
+                        ItemKind::Offer => Record::Event(Event::Offer(s.offers[i].clone())),
+                        ItemKind::Clause => Record::Event(Event::Clause(s.clauses[i].clone())),
+                        ItemKind::Demand => Record::Demand(s.demands[i].clone()),
+                        ItemKind::Outage => Record::Outage(s.outages[i].clone()),
+                        ItemKind::Policy => {
+                            let (b, p) = &s.policies[i];
+                            Record::Policy(b.clone(), p.clone())
+                        }
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| *w != in_load_order);
+    Ok(ScenarioRecords {
+        as_written,
+        in_load_order,
+    })
+}
+
+/// The items of `state.scenario(..)` in the order of the journal rows that
+/// built `state`: each kind's items are listed in journal order, so the
+/// n-th row of a kind is that kind's n-th item; a policy (kept once per
+/// buyer, sorted) at its buyer's first row.
+fn written_order(rows: &[EventRow], state: &State) -> Vec<Slot> {
+    let mut next = [0usize; ItemKind::ALL.len()];
+    let mut policies_seen: Vec<usize> = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(kind) = ItemKind::from_name(&row.kind) else {
+            continue;
+        };
+        let index = if kind == ItemKind::Policy {
+            let Ok(Record::Policy(buyer, _)) = codec::decode(&row.kind, &row.body) else {
+                continue;
+            };
+            let Ok(index) = state.policies.binary_search_by(|(b, _)| b.cmp(&buyer)) else {
+                continue;
+            };
+            if policies_seen.contains(&index) {
+                continue;
+            }
+            policies_seen.push(index);
+            index
+        } else {
+            let k = ItemKind::ALL
+                .iter()
+                .position(|k| *k == kind)
+                .expect("ALL lists every kind");
+            next[k] += 1;
+            next[k] - 1
+        };
+        out.push(Slot { kind, index });
+    }
+    out
 }
 
 /// Helpers for tests of the store and of the service.

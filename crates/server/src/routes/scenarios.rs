@@ -59,10 +59,12 @@ pub async fn load_scenario(
     let mut bounds = Bounds::default();
     bounds.scenario(&s);
     bounds.done()?;
-    let records = cascade_store::scenario_records(&s).map_err(|r| Problem::conflict(&r))?;
+    let written = cascade_format::written_order(&text).unwrap_or_default();
+    let records = cascade_store::scenario_load(&s, &written).map_err(|r| Problem::conflict(&r))?;
     let n = records.len();
     Ok(write(&app, &who, key, hash, move |st| {
-        st.apply(records).map_err(|r| Problem::conflict(&r))?;
+        st.apply_scenario(records)
+            .map_err(|r| Problem::conflict(&r))?;
         Ok((
             StatusCode::CREATED,
             body(&ScenarioLoaded {
