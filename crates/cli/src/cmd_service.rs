@@ -276,26 +276,14 @@ fn write_secret(path: &Path, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,cascade::request=info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        // The event's fields at the top level: one flat object per request.
-        LogFormat::Json => b
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init(),
-        LogFormat::Text => b.with_ansi(false).try_init(),
-    };
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::logs::init(args.log_format);
+    let r = serve_logged(args);
+    crate::logs::flush();
+    r
 }
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    init_logs(args.log_format);
+fn serve_logged(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(args.workers)?;
     let db = database(&args.database);
     rt.block_on(async move {

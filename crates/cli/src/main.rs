@@ -6,6 +6,7 @@ mod cmd_buildout;
 mod cmd_plan;
 mod cmd_service;
 mod cmd_sim;
+mod logs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
