@@ -1,33 +1,10 @@
 //! `cascade simulate` on the example scenario: the figures that follow from
 //! the file by the delivery rule, the outage lesson, bad input, determinism.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use crate::common::{CHAIN, cascade, json_of};
 
-fn cascade(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run cascade")
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(
-        o.status.success(),
-        "cascade failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
-}
-
-const CHAIN: &str = "examples/compute-chain-2025.toml";
 const JOBS: &str = "crates/cli/tests/fixtures/sim-jobs.csv";
 
 fn base<'a>(extra: &[&'a str]) -> Vec<&'a str> {

@@ -2,45 +2,10 @@
 //! scenarios written here, with the exact figures expected.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cascade(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascade"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run cascade")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_of(o: &Output) -> Value {
-    assert!(o.status.success(), "cascade failed: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
-}
-
-/// A scenario file written for one test (unique per test name).
-fn scenario_file(name: &str, toml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cascade-cli-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, toml).unwrap();
-    p
-}
-
-const CHAIN: &str = "examples/compute-chain-2025.toml";
+use crate::common::{CHAIN, cascade, json_of, root, scenario_file, stderr, stdout};
 
 #[test]
 fn every_example_validates() {

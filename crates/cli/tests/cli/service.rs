@@ -161,7 +161,7 @@ impl Drop for Server {
 }
 
 fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+    crate::common::root().join("examples")
 }
 
 fn problem(r: &HttpResponse, status: u16) -> Value {
@@ -345,7 +345,7 @@ fn assert_no_oversell(contracts: &[Value], sites: &[Value]) -> i64 {
 }
 
 /// The same capacity as the store's race tests.
-const RACE_SCENARIO: &str = include_str!("../../store/tests/fixtures/race-3-tiers.toml");
+const RACE_SCENARIO: &str = include_str!("../../../store/tests/fixtures/race-3-tiers.toml");
 
 struct Rng(u64);
 
