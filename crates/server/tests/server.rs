@@ -11,34 +11,15 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use cascade_server::client::{Client, HttpResponse};
 use cascade_server::{AppState, hash_token, new_token};
 use cascade_store::Store;
+use cascade_store::testing::{Db, fresh_database, insert_raw_event, unique};
 use serde_json::{Value, json};
 
 // ---- the harness ---------------------------------------------------------
-
-#[derive(Clone, Copy, Debug)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
-}
 
 /// A temp dir removed when dropped.
 struct TempDir(PathBuf);
@@ -65,32 +46,6 @@ struct App {
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/compute-chain-2025.toml")
-}
-
-async fn database(db: Db, dir: &Path) -> Option<String> {
-    match db {
-        Db::Sqlite => Some(format!("sqlite://{}", dir.join("cascade.db").display())),
-        Db::Postgres => {
-            let base = match std::env::var("CASCADE_TEST_PG_URL") {
-                Ok(u) if !u.is_empty() => u,
-                _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-                    "CI=true but CASCADE_TEST_PG_URL is not set: the PostgreSQL tests cannot run \
-                     (run them under scripts/with-postgres)"
-                ),
-                _ => {
-                    eprintln!(
-                        "CASCADE_TEST_PG_URL is not set: skipping this PostgreSQL run (scripts/with-postgres sets it)"
-                    );
-                    return None;
-                }
-            };
-            Some(
-                cascade_store::testing::fresh_postgres_database(&base, &unique("cascade_srv"))
-                    .await
-                    .expect("create a test database"),
-            )
-        }
-    }
 }
 
 async fn token(store: &Store, principal: &str) -> String {
@@ -138,7 +93,7 @@ async fn serve_state(
 async fn spawn_app(db: Db) -> Option<App> {
     let dir = TempDir(std::env::temp_dir().join(unique("cascade_server_test")));
     std::fs::create_dir_all(&dir.0).expect("create a temp dir");
-    let url = database(db, &dir.0).await?;
+    let url = fresh_database(db, &dir.0).await?;
     let (addr, store, shutdown, served) = serve(&url).await;
     let scenario = cascade_format::load_path(&example()).expect("the example loads");
     store
@@ -2682,32 +2637,6 @@ async fn refusal_hides_the_upstream_reseller(app: App) {
 }
 
 // ---- errors -----------------------------------------------------------------------------
-
-/// Writes a journal row the codec cannot read, straight into the database.
-async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
-    let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(seq)
-            .bind(kind)
-            .bind(body)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(seq)
-            .bind(kind)
-            .bind(body)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
-}
 
 async fn corrupt_journal_is_500_not_503(app: App) {
     let seq = app.seq().await;

@@ -1263,4 +1263,76 @@ pub mod testing {
             .ok_or_else(|| crate::StoreError::Config(format!("no database in {base_url:?}")))?;
         Ok(format!("{}/{name}", &root[..cut]))
     }
+
+    /// The two backends a test runs against.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Db {
+        Sqlite,
+        Postgres,
+    }
+
+    /// A name no other test uses now, in any process: `prefix`, the process
+    /// id, a counter and the time.
+    pub fn unique(prefix: &str) -> String {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!(
+            "{prefix}_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            nanos % 1_000_000_000
+        )
+    }
+
+    /// A new folder under the system's temp folder, named by [`unique`].
+    pub fn temp_dir(prefix: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&d).expect("create a temp folder");
+        d
+    }
+
+    /// The URL of a fresh, empty database: a SQLite file in `dir`, or a new
+    /// database on the tests' PostgreSQL server ([`pg_url`]; `None`: skip
+    /// this test, never under CI).
+    pub async fn fresh_database(db: Db, dir: &Path) -> Option<String> {
+        match db {
+            Db::Sqlite => Some(format!("sqlite://{}", dir.join("cascade.db").display())),
+            Db::Postgres => Some(
+                fresh_postgres_database(&pg_url()?, &unique("cascade_test"))
+                    .await
+                    .expect("create a test database"),
+            ),
+        }
+    }
+
+    /// Writes a journal row straight into the database, past every check:
+    /// for tests of what the store and the service do with a row they cannot
+    /// read back.
+    pub async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
+        let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
+        if url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(url).await.expect("connect");
+            sqlx::query(sql)
+                .bind(seq)
+                .bind(kind)
+                .bind(body)
+                .execute(&pool)
+                .await
+                .expect("insert a raw journal row");
+            pool.close().await;
+        } else {
+            let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+            sqlx::query(sql)
+                .bind(seq)
+                .bind(kind)
+                .bind(body)
+                .execute(&pool)
+                .await
+                .expect("insert a raw journal row");
+            pool.close().await;
+        }
+    }
 }

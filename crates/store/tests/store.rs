@@ -5,57 +5,22 @@
 //! where it fails: see `cascade_store::testing`.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use cascade_core::{
     AmendmentTarget, Contract, Event, Gpus, Id, Instant, Source, UsdPerGpuHour, Window,
 };
+use cascade_store::testing::{Db, unique};
 use cascade_store::{
     AuditSince, Author, Corruption, Idem, Record, Reply, Store, StoreError, TokenStatus,
     WriteOutcome, codec, now, scenario_load, scenario_records, testing,
 };
 use rust_decimal::Decimal;
 
-#[derive(Clone, Copy, Debug)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{prefix}_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst),
-        nanos % 1_000_000_000
-    )
-}
-
 /// A URL of a fresh, empty database, or `None` (PostgreSQL not configured).
 async fn fresh(db: Db) -> Option<String> {
-    match db {
-        Db::Sqlite => {
-            let dir = std::env::temp_dir().join(unique("cascade_store_test"));
-            std::fs::create_dir_all(&dir).unwrap();
-            Some(format!("sqlite://{}", dir.join("cascade.db").display()))
-        }
-        Db::Postgres => {
-            let base = testing::pg_url()?;
-            let name = unique("cascade_test");
-            Some(
-                cascade_store::testing::fresh_postgres_database(&base, &name)
-                    .await
-                    .expect("create a test database"),
-            )
-        }
-    }
+    testing::fresh_database(db, &testing::temp_dir("cascade_store_test")).await
 }
 
 fn scenario(src: &str) -> Vec<Record> {
@@ -681,32 +646,6 @@ async fn export_reads_the_journal_as_of_a_sequence_number(db: Db) {
     }
 }
 
-/// Writes a row the codec cannot read, straight into the database.
-async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
-    let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(seq)
-            .bind(kind)
-            .bind(body)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query(sql)
-            .bind(seq)
-            .bind(kind)
-            .bind(body)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    }
-}
-
 async fn corrupt_rows_are_typed_errors(db: Db) {
     let Some(url) = fresh(db).await else { return };
     let store = open(&url).await;
@@ -716,7 +655,7 @@ async fn corrupt_rows_are_typed_errors(db: Db) {
         .unwrap()
         .unwrap();
     let seq = store.read(|s| s.seq).await.unwrap();
-    insert_raw_event(&url, seq + 1, "contract", "{not json").await;
+    testing::insert_raw_event(&url, seq + 1, "contract", "{not json").await;
     let expect_corrupt = |e: StoreError| match e {
         StoreError::Corrupt(Corruption { table, row, .. }) => {
             assert_eq!(table, "events");

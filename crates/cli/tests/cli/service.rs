@@ -13,67 +13,18 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cascade_server::client::{Client, HttpResponse};
+use cascade_store::testing::{self, Db, fresh_database};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cascade");
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
-}
-
 fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(unique("cascade_service_test"));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Db {
-    Sqlite,
-    Postgres,
-}
-
-/// A fresh database URL, or None when PostgreSQL is not configured.
-async fn fresh(db: Db, dir: &Path) -> Option<String> {
-    match db {
-        Db::Sqlite => Some(format!("sqlite://{}", dir.join("cascade.db").display())),
-        Db::Postgres => {
-            let base = match std::env::var("CASCADE_TEST_PG_URL") {
-                Ok(u) if !u.is_empty() => u,
-                // CI must not pass on tests that did not run.
-                _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
-                    "CI=true but CASCADE_TEST_PG_URL is not set: the PostgreSQL tests cannot run \
-                     (run them under scripts/with-postgres)"
-                ),
-                _ => {
-                    eprintln!(
-                        "CASCADE_TEST_PG_URL is not set: skipping this PostgreSQL test (scripts/with-postgres sets it)"
-                    );
-                    return None;
-                }
-            };
-            Some(
-                cascade_store::testing::fresh_postgres_database(&base, &unique("cascade_svc"))
-                    .await
-                    .expect("create a test database"),
-            )
-        }
-    }
+    testing::temp_dir("cascade_service_test")
 }
 
 /// Runs the CLI and returns stdout (panics on failure).
@@ -191,7 +142,7 @@ fn problem(r: &HttpResponse, status: u16) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_through_the_server_tokens_and_restart() {
     let dir = temp_dir();
-    let db = fresh(Db::Sqlite, &dir).await.unwrap();
+    let db = fresh_database(Db::Sqlite, &dir).await.unwrap();
     let admin_file = dir.join("admin.token");
     let server = Server::start(&db, &admin_file);
     let admin = std::fs::read_to_string(&admin_file)
@@ -388,7 +339,7 @@ struct Held {
 /// ledger's verdict fails `assert_no_oversell` with "OVERSOLD: ...".
 async fn race(db: Db) {
     let dir = temp_dir();
-    let Some(url) = fresh(db, &dir).await else {
+    let Some(url) = fresh_database(db, &dir).await else {
         return;
     };
     let file = dir.join("race.toml");
@@ -583,7 +534,7 @@ fn crash_contract(id: &str) -> Value {
 /// them exactly once.
 async fn crash(db: Db) {
     let dir = temp_dir();
-    let Some(url) = fresh(db, &dir).await else {
+    let Some(url) = fresh_database(db, &dir).await else {
         return;
     };
     let file = dir.join("crash.toml");
@@ -730,7 +681,7 @@ fn token_id(secret: &str) -> String {
 
 async fn tokens_from_the_command_line(db: Db) {
     let dir = temp_dir();
-    let Some(url) = fresh(db, &dir).await else {
+    let Some(url) = fresh_database(db, &dir).await else {
         return;
     };
     let example = examples().join("compute-chain-2025.toml");
@@ -842,7 +793,7 @@ async fn tokens_from_the_command_line_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_logs_are_json_lines() {
     let dir = temp_dir();
-    let url = fresh(Db::Sqlite, &dir).await.unwrap();
+    let url = fresh_database(Db::Sqlite, &dir).await.unwrap();
     let example = examples().join("compute-chain-2025.toml");
     cli(&["load", example.to_str().unwrap(), "--database", &url]);
     let admin_file = dir.join("admin.token");
@@ -955,7 +906,7 @@ fn body_of_export(text: &str) -> String {
 
 async fn audit_and_export_round_trip(db: Db) {
     let dir = temp_dir();
-    let Some(a) = fresh(db, &dir).await else {
+    let Some(a) = fresh_database(db, &dir).await else {
         return;
     };
     let admin_file = dir.join("admin.token");
@@ -1028,7 +979,7 @@ async fn audit_and_export_round_trip(db: Db) {
     cli(&["validate", file.to_str().unwrap()]);
     let b = match db {
         Db::Sqlite => format!("sqlite://{}", dir.join("b.db").display()),
-        Db::Postgres => fresh(db, &dir).await.unwrap(),
+        Db::Postgres => fresh_database(db, &dir).await.unwrap(),
     };
     cli(&["load", file.to_str().unwrap(), "--database", &b]);
     // The same journal: the same rows, byte for byte, in the same order (the
@@ -1051,7 +1002,7 @@ async fn audit_and_export_round_trip(db: Db) {
     std::fs::write(&file, &early).unwrap();
     let c = match db {
         Db::Sqlite => format!("sqlite://{}", dir.join("c.db").display()),
-        Db::Postgres => fresh(db, &dir).await.unwrap(),
+        Db::Postgres => fresh_database(db, &dir).await.unwrap(),
     };
     cli(&["load", file.to_str().unwrap(), "--database", &c]);
     // As of --at-seq: the journal up to there, row for row.
@@ -1079,7 +1030,7 @@ async fn audit_and_export_round_trip_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_while_serving_holds_every_acknowledged_write() {
     let dir = temp_dir();
-    let url = fresh(Db::Sqlite, &dir).await.unwrap();
+    let url = fresh_database(Db::Sqlite, &dir).await.unwrap();
     let admin_file = dir.join("admin.token");
     let server = Server::start(&url, &admin_file);
     let admin = server.client(std::fs::read_to_string(&admin_file).unwrap().trim());
@@ -1158,7 +1109,7 @@ async fn backup_while_serving_holds_every_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_of_postgres_points_to_pg_dump() {
     let dir = temp_dir();
-    let Some(url) = fresh(Db::Postgres, &dir).await else {
+    let Some(url) = fresh_database(Db::Postgres, &dir).await else {
         return;
     };
     let (ok, _, err) = cli_out(&[
