@@ -1313,26 +1313,24 @@ pub mod testing {
     /// read back.
     pub async fn insert_raw_event(url: &str, seq: i64, kind: &str, body: &str) {
         let sql = "INSERT INTO events (seq, kind, body, created_at) VALUES ($1, $2, $3, '2026-01-01T00:00:00Z')";
+        // One statement for both pool types (they share no trait object).
+        macro_rules! insert {
+            ($pool:ty) => {{
+                let pool = <$pool>::connect(url).await.expect("connect");
+                sqlx::query(sql)
+                    .bind(seq)
+                    .bind(kind)
+                    .bind(body)
+                    .execute(&pool)
+                    .await
+                    .expect("insert a raw journal row");
+                pool.close().await;
+            }};
+        }
         if url.starts_with("postgres") {
-            let pool = sqlx::PgPool::connect(url).await.expect("connect");
-            sqlx::query(sql)
-                .bind(seq)
-                .bind(kind)
-                .bind(body)
-                .execute(&pool)
-                .await
-                .expect("insert a raw journal row");
-            pool.close().await;
+            insert!(sqlx::PgPool)
         } else {
-            let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
-            sqlx::query(sql)
-                .bind(seq)
-                .bind(kind)
-                .bind(body)
-                .execute(&pool)
-                .await
-                .expect("insert a raw journal row");
-            pool.close().await;
+            insert!(sqlx::SqlitePool)
         }
     }
 }
