@@ -11,6 +11,9 @@ mod logs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use cascade_core::{Exposure, Id, Instant, ItemRef, Ledger, Rejection, Scenario};
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
