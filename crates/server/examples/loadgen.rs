@@ -15,14 +15,15 @@
 //! month window from site `--site` (seller `--seller`) to one of the
 //! `--buyers` buyers, with a fresh Idempotency-Key (so every write stores
 //! a journal row and an idempotency row). `read`: GET /exposure for
-//! `--buyer` at `--at` (or GET `--path`). Keep-alive connections, one per client; prints
+//! `--buyer` at `--at` (or GET `--path`). Keep-alive connections, one per client
+//! (`client::Conn`: no pool, IO driven in the client's own task); prints
 //! throughput, status counts and latency percentiles as one JSON line.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cascade_server::client::Client;
+use cascade_server::client::Conn;
 
 struct Args {
     addr: SocketAddr,
@@ -125,7 +126,7 @@ fn main() {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..a.concurrency {
-            let client = Client::new(a.addr).with_token(a.token.clone());
+            let mut client = Conn::new(a.addr, Some(a.token.clone()));
             let custom = a.path.clone();
             let strategy = a.strategy.clone();
             let (mode, buyer, at, seller, site, buyers, prefix, idem) = (

@@ -86,10 +86,7 @@ impl Client {
         body: &str,
         idempotency_key: Option<&str>,
     ) -> io::Result<HttpResponse> {
-        let mut h: Vec<(&str, &str)> = vec![("content-type", "application/json")];
-        if let Some(k) = idempotency_key {
-            h.push(("idempotency-key", k));
-        }
+        let h = json_headers(idempotency_key);
         self.send("POST", path, &h, Some(body.as_bytes())).await
     }
 
@@ -101,37 +98,187 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> io::Result<HttpResponse> {
-        let method = Method::from_bytes(method.as_bytes()).map_err(invalid)?;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let body = Full::new(Bytes::copy_from_slice(body.unwrap_or_default()));
-        let req = req.body(body).map_err(invalid)?;
+        let req = request(
+            &format!("{}{path}", self.base),
+            self.token.as_deref(),
+            method,
+            headers,
+            body,
+        )?;
         let exchange = async {
             let resp = self.pool.request(req).await.map_err(io::Error::other)?;
-            let (parts, body) = resp.into_parts();
-            let body = body.collect().await.map_err(io::Error::other)?.to_bytes();
-            let headers = parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            Ok(HttpResponse {
-                status: parts.status.as_u16(),
-                headers,
-                body: body.to_vec(),
-            })
+            read_response(resp).await
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request timed out"))?
+    }
+}
+
+/// The headers of a JSON body, with its Idempotency-Key if any.
+fn json_headers(idempotency_key: Option<&str>) -> Vec<(&str, &str)> {
+    let mut h = vec![("content-type", "application/json")];
+    if let Some(k) = idempotency_key {
+        h.push(("idempotency-key", k));
+    }
+    h
+}
+
+/// A request to `uri` with the token as a bearer and these headers.
+fn request(
+    uri: &str,
+    token: Option<&str>,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> io::Result<Request<Full<Bytes>>> {
+    let method = Method::from_bytes(method.as_bytes()).map_err(invalid)?;
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let body = Full::new(Bytes::copy_from_slice(body.unwrap_or_default()));
+    req.body(body).map_err(invalid)
+}
+
+/// Status, headers and the whole body of a response.
+async fn read_response(resp: hyper::Response<hyper::body::Incoming>) -> io::Result<HttpResponse> {
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map_err(io::Error::other)?.to_bytes();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Ok(HttpResponse {
+        status: parts.status.as_u16(),
+        headers,
+        body: body.to_vec(),
+    })
+}
+
+type Connection = hyper::client::conn::http1::Connection<
+    hyper_util::rt::TokioIo<tokio::net::TcpStream>,
+    Full<Bytes>,
+>;
+
+/// One kept-alive connection, for a caller that sends one request at a time
+/// (the load generator's clients): no pool and no extra task. The
+/// connection's IO is driven inside [`Conn::send`] itself, so a request
+/// costs no hand-off between tasks; the pooled [`Client`] spent about twice
+/// the CPU per request of the service bench's reads, on the same 2 cores as
+/// the server it measures. A closed connection is opened again on the next
+/// request.
+pub struct Conn {
+    addr: SocketAddr,
+    token: Option<String>,
+    open: Option<(
+        hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+        std::pin::Pin<Box<Connection>>,
+    )>,
+    /// For the whole exchange, from connecting to the last byte of the body.
+    pub timeout: Duration,
+}
+
+impl Conn {
+    pub fn new(addr: SocketAddr, token: Option<String>) -> Conn {
+        Conn {
+            addr,
+            token,
+            open: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> io::Result<HttpResponse> {
+        self.send("GET", path, &[], None).await
+    }
+
+    /// POST a JSON body, optionally with an Idempotency-Key.
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        body: &str,
+        idempotency_key: Option<&str>,
+    ) -> io::Result<HttpResponse> {
+        let h = json_headers(idempotency_key);
+        self.send("POST", path, &h, Some(body.as_bytes())).await
+    }
+
+    /// Sends a request with these extra headers; `path` includes the query.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> io::Result<HttpResponse> {
+        let addr = self.addr;
+        let token = self.token.as_deref();
+        let open = &mut self.open;
+        let exchange = async move {
+            // A kept-alive connection the server closed while it was idle
+            // shows it only now: then the request was not read, and goes
+            // again once on a new connection (as the pooled client does).
+            let mut reused = false;
+            loop {
+                if open.as_ref().is_none_or(|(s, _)| s.is_closed()) {
+                    let stream = tokio::net::TcpStream::connect(addr).await?;
+                    stream.set_nodelay(true)?;
+                    let io = hyper_util::rt::TokioIo::new(stream);
+                    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+                        .await
+                        .map_err(io::Error::other)?;
+                    *open = Some((sender, Box::pin(conn)));
+                } else {
+                    reused = true;
+                }
+                let mut req = request(path, token, method, headers, body)?;
+                // HTTP/1.1 wants a Host; the pooled client adds it, a bare
+                // connection does not.
+                req.headers_mut().insert(
+                    header::HOST,
+                    header::HeaderValue::from_str(&addr.to_string()).map_err(invalid)?,
+                );
+                let (sender, conn) = open.as_mut().expect("opened above");
+                let answer = async {
+                    sender.ready().await.map_err(io::Error::other)?;
+                    let resp = sender.send_request(req).await.map_err(io::Error::other)?;
+                    read_response(resp).await
+                };
+                // The connection makes progress only while polled: poll it
+                // beside the exchange, in this task.
+                let r = tokio::select! {
+                    // An answer that arrived is taken before a close.
+                    biased;
+                    r = answer => r.map_err(Some),
+                    _ = conn.as_mut() => Err(None),
+                };
+                match r {
+                    Ok(resp) => return Ok(resp),
+                    Err(None) if reused => {
+                        *open = None;
+                        reused = false;
+                    }
+                    Err(e) => {
+                        *open = None;
+                        return Err(e.unwrap_or_else(|| {
+                            io::Error::new(
+                                io::ErrorKind::ConnectionAborted,
+                                "the server closed the connection",
+                            )
+                        }));
+                    }
+                }
+            }
         };
         tokio::time::timeout(self.timeout, exchange)
             .await

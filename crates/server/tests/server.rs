@@ -216,6 +216,7 @@ fn resale(id: &str, gpus: &str) -> String {
 
 rules!(
     health_needs_no_token,
+    one_connection_client_keeps_its_connection,
     openapi_is_3_1_mit_and_lists_every_route,
     no_token_is_401_with_www_authenticate,
     unknown_token_is_401,
@@ -292,6 +293,21 @@ rules!(
 );
 
 // ---- service and documents ------------------------------------------------
+
+/// `client::Conn` (the load generator's client): requests one after
+/// another on one kept-alive connection, with the token and a Host header.
+async fn one_connection_client_keeps_its_connection(app: App) {
+    let mut c = cascade_server::client::Conn::new(app.addr, Some(app.openai.clone()));
+    for _ in 0..3 {
+        let r = c.get("/exposure?buyer=openai&at=2026-01-01").await.unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let r = c
+        .post_json("/plan", r#"{"buyer":"google"}"#, Some("conn-plan-1"))
+        .await
+        .unwrap();
+    problem(&r, 403);
+}
 
 async fn health_needs_no_token(app: App) {
     let v = ok(&app.anon().get("/healthz").await.unwrap(), 200);
