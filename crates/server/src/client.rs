@@ -170,6 +170,12 @@ type Connection = hyper::client::conn::http1::Connection<
     Full<Bytes>,
 >;
 
+/// A connection's sending half, and its IO future (polled by `Conn::send`).
+type Open = (
+    hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    std::pin::Pin<Box<Connection>>,
+);
+
 /// One kept-alive connection, for a caller that sends one request at a time
 /// (the load generator's clients): no pool and no extra task. The
 /// connection's IO is driven inside [`Conn::send`] itself, so a request
@@ -180,10 +186,7 @@ type Connection = hyper::client::conn::http1::Connection<
 pub struct Conn {
     addr: SocketAddr,
     token: Option<String>,
-    open: Option<(
-        hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-        std::pin::Pin<Box<Connection>>,
-    )>,
+    open: Option<Open>,
     /// For the whole exchange, from connecting to the last byte of the body.
     pub timeout: Duration,
 }
