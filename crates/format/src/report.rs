@@ -604,6 +604,11 @@ pub struct PlanDoc {
     pub surplus: Vec<SurplusEntry>,
     /// Wall-clock seconds of the solve, to the microsecond.
     pub solve_seconds: f64,
+    /// Relative gap between the plan's cost and the proven lower bound, when
+    /// a time limit stopped the optimizer before it closed the gap (status
+    /// `feasible`, strategy `optimal`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mip_gap: Option<f64>,
 }
 
 #[cfg(feature = "plan")]
@@ -667,6 +672,13 @@ impl PlanDoc {
                 })
                 .collect(),
             solve_seconds: (r.solve_seconds * 1e6).round() / 1e6,
+            mip_gap: r
+                .mip_gap
+                .filter(|_| {
+                    r.strategy == cascade_plan::Strategy::Optimal
+                        && r.status == cascade_plan::PlanStatus::Feasible
+                })
+                .map(|g| (g * 1e8).round() / 1e8),
         }
     }
 }
