@@ -659,11 +659,9 @@ fn optimal(
             }
             let mut run = solve::run(model, unit, &prep.hooks)?;
             if let Some((u, x)) = cut {
-                let take = if run.infeasible() {
-                    true
-                } else if run.x.is_empty() {
-                    true
-                } else {
+                // Keep the cutoff's plan when HiGHS found none below it
+                // (infeasible: proven within the gap; or out of time).
+                let take = run.infeasible() || run.x.is_empty() || {
                     let mine = outcome::objective_usd(prep, &model::counts(prep, &whole_n, &run.x));
                     model::decimal_f64(mine) / prep.money_unit > u
                 };
