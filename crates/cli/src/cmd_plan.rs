@@ -148,6 +148,58 @@ pub struct ImportArgs {
 
 // ---- plan ---------------------------------------------------------------------
 
+/// Millions of USD with two places (`$6,875.56M`), for the progress line.
+fn usd_short(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let hundredths = (v / 1e4).round() as i64; // of a million
+    format!(
+        "{}${}.{:02}M",
+        if hundredths < 0 { "-" } else { "" },
+        cascade_plan::group_thousands(&(hundredths.abs() / 100).to_string()),
+        hundredths.abs() % 100
+    )
+}
+
+/// The planner's events on stderr: the live progress line (`\r`, erased
+/// and rewritten) and one line per HiGHS run with `CASCADE_PLAN_TRACE`.
+fn print_event(e: &cascade_plan::PlanEvent) {
+    use cascade_plan::PlanEvent;
+    match e {
+        PlanEvent::Progress {
+            run,
+            seconds,
+            best_usd,
+            bound_usd,
+            gap,
+        } => {
+            let gap = if gap.is_finite() && *gap < 1e9 {
+                format!("{gap:.2e}")
+            } else {
+                "-".into()
+            };
+            eprint!(
+                "\r\x1b[K{run}: {seconds:.0} s, best plan {}, bound {}, gap {gap}",
+                usd_short(*best_usd),
+                usd_short(*bound_usd)
+            );
+        }
+        PlanEvent::ProgressEnd => eprint!("\r\x1b[K"),
+        PlanEvent::Trace {
+            step,
+            seconds,
+            nodes,
+            status,
+            objective,
+            bound,
+            gap,
+        } => eprintln!(
+            "trace: {step}: {seconds:.3} s, {nodes} nodes, {status}, objective {objective}, bound {bound}, gap {gap:.3e}"
+        ),
+    }
+}
+
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let at = args
         .at
@@ -201,16 +253,31 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--time-limit must be a positive number of seconds, got {t}");
     }
     // The live progress line of long solves: only on a terminal, never
-    // with --json.
-    {
+    // with --json. CASCADE_PLAN_TRACE and CASCADE_PLAN_EXPERIMENT are the
+    // measurement switches of issue 15 (bench/README.md).
+    let progress = {
         use std::io::IsTerminal;
-        cascade_plan::set_progress(!args.json && std::io::stderr().is_terminal());
-    }
+        !args.json && std::io::stderr().is_terminal()
+    };
+    let trace = std::env::var_os("CASCADE_PLAN_TRACE").is_some();
+    let experiments: Vec<String> = std::env::var("CASCADE_PLAN_EXPERIMENT")
+        .map(|v| {
+            v.split(',')
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
     let options = PlanOptions {
         strategy,
         only_offers: only.clone(),
         time_limit: args.time_limit,
         whole_model: args.whole_model,
+        observer: (progress || trace)
+            .then(|| cascade_plan::Observer(std::sync::Arc::new(print_event))),
+        progress,
+        trace,
+        experiments,
     };
     let result =
         cascade_plan::plan_with(&scenario, &ledger, &buyer, &options).map_err(|e| match e {
@@ -259,8 +326,7 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             let opts = PlanOptions {
                 strategy: Strategy::Greedy,
                 only_offers: only,
-                time_limit: None,
-                whole_model: false,
+                ..PlanOptions::default()
             };
             cascade_plan::plan_with(&scenario, &ledger, &buyer, &opts).ok()
         } else {

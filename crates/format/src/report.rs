@@ -604,12 +604,11 @@ pub struct PlanDoc {
     pub surplus: Vec<SurplusEntry>,
     /// Wall-clock seconds of the solve, to the microsecond.
     pub solve_seconds: f64,
-    /// Only for a plan the solver budget cut short (`feasible` from the
-    /// optimal strategy): the relative gap between its cost and the best
-    /// lower bound proven by then. An optimal plan's gap is at most 1e-4 by
-    /// definition; a greedy plan has no bound.
+    /// Relative gap between the plan's cost and the proven lower bound, when
+    /// a time limit stopped the optimizer before it closed the gap (status
+    /// `feasible`, strategy `optimal`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gap: Option<f64>,
+    pub mip_gap: Option<f64>,
 }
 
 #[cfg(feature = "plan")]
@@ -673,10 +672,13 @@ impl PlanDoc {
                 })
                 .collect(),
             solve_seconds: (r.solve_seconds * 1e6).round() / 1e6,
-            gap: match (&r.strategy, &r.status) {
-                (cascade_plan::Strategy::Optimal, cascade_plan::PlanStatus::Feasible) => r.mip_gap,
-                _ => None,
-            },
+            mip_gap: r
+                .mip_gap
+                .filter(|_| {
+                    r.strategy == cascade_plan::Strategy::Optimal
+                        && r.status == cascade_plan::PlanStatus::Feasible
+                })
+                .map(|g| (g * 1e8).round() / 1e8),
         }
     }
 }

@@ -504,13 +504,13 @@ fn plan_document_matches_its_snapshot() {
     assert_eq!(doc.objective_usd, "46570000.00");
     // No gap on an optimal plan; a plan cut short by the solver budget
     // carries the gap it reached.
-    assert!(serde_json::to_value(&doc).unwrap().get("gap").is_none());
+    assert!(serde_json::to_value(&doc).unwrap().get("mip_gap").is_none());
     let mut cut = r.clone();
     cut.status = cascade_plan::PlanStatus::Feasible;
     cut.mip_gap = Some(0.0125);
     let v = serde_json::to_value(PlanDoc::of(&cut)).unwrap();
     assert_eq!(v["status"], "feasible");
-    assert_eq!(v["gap"], 0.0125);
+    assert_eq!(v["mip_gap"], 0.0125);
 }
 
 /// Hostile values in files: a leap second, a price that underflows to 0

@@ -60,15 +60,93 @@ pub use skypilot::{
     ImportError, ImportOptions, Imported, Importer, MARKETPLACES, Marketplace, NEEDED_COLUMNS,
     SkipReason, Skipped, default_window, import_skypilot,
 };
-pub use solve::set_progress;
 
 /// Relative MIP gap the optimizer solves to (the spec's definition of "optimal").
 pub const MIP_REL_GAP: f64 = 1e-4;
 
-/// With `CASCADE_PLAN_TRACE` set, one line per HiGHS run on stderr: the
-/// step, seconds, HiGHS's node count (measurements of issue 15).
-pub(crate) fn trace(step: &str, t: std::time::Instant, solved: &highs::SolvedModel) {
-    if std::env::var_os("CASCADE_PLAN_TRACE").is_some() {
+/// What the planner reports while it runs. The plan crate writes nothing
+/// itself: the caller's [`Observer`] decides where events go (the CLI
+/// writes them to stderr).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlanEvent {
+    /// Live state of a long HiGHS run, at most twice a second (only with
+    /// [`PlanOptions::progress`]). Money in USD; `gap` is HiGHS's relative
+    /// gap (infinite before the first plan).
+    Progress {
+        run: &'static str,
+        seconds: f64,
+        best_usd: f64,
+        bound_usd: f64,
+        gap: f64,
+    },
+    /// The run that sent `Progress` events ended.
+    ProgressEnd,
+    /// One HiGHS run ended (only with [`PlanOptions::trace`]): the step,
+    /// seconds, HiGHS's node count (−1 for an LP), status, objective, bound
+    /// and gap, in the model's money unit (measurements of issue 15).
+    Trace {
+        step: &'static str,
+        seconds: f64,
+        nodes: i64,
+        status: String,
+        objective: f64,
+        bound: f64,
+        gap: f64,
+    },
+}
+
+/// Receives the planner's [`PlanEvent`]s, from the planning thread.
+#[derive(Clone)]
+pub struct Observer(pub std::sync::Arc<dyn Fn(&PlanEvent) + Send + Sync>);
+
+impl stdfmt::Debug for Observer {
+    fn fmt(&self, f: &mut stdfmt::Formatter<'_>) -> stdfmt::Result {
+        f.write_str("Observer(..)")
+    }
+}
+
+/// The options that only observe or experiment, carried with the planning
+/// data to every HiGHS run.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Hooks {
+    observer: Option<Observer>,
+    progress: bool,
+    trace: bool,
+    experiments: Vec<String>,
+}
+
+impl Hooks {
+    fn of(options: &PlanOptions) -> Hooks {
+        Hooks {
+            observer: options.observer.clone(),
+            progress: options.progress,
+            trace: options.trace,
+            experiments: options.experiments.clone(),
+        }
+    }
+
+    /// Whether formulation experiment `name` is on (issue 15's
+    /// measurements; bench/README.md, "Planner on hard instances").
+    pub(crate) fn experiment(&self, name: &str) -> bool {
+        self.experiments.iter().any(|x| x == name)
+    }
+
+    /// Progress events are wanted.
+    pub(crate) fn progress(&self) -> bool {
+        self.progress && self.observer.is_some()
+    }
+
+    pub(crate) fn emit(&self, e: &PlanEvent) {
+        if let Some(o) = &self.observer {
+            (o.0)(e);
+        }
+    }
+
+    /// One `Trace` event for a finished HiGHS run.
+    pub(crate) fn trace(&self, step: &'static str, t: Clock, solved: &highs::SolvedModel) {
+        if !self.trace || self.observer.is_none() {
+            return;
+        }
         let mut nodes: i64 = -1;
         // SAFETY: a solved HiGHS instance and a valid info name.
         unsafe {
@@ -78,26 +156,18 @@ pub(crate) fn trace(step: &str, t: std::time::Instant, solved: &highs::SolvedMod
                 &mut nodes,
             );
         }
-        eprintln!(
-            "trace: {step}: {:.3} s, {nodes} nodes, {:?}, objective {}, bound {}, gap {:.3e}",
-            t.elapsed().as_secs_f64(),
-            solved.status(),
-            solved.objective_value(),
-            solved
+        self.emit(&PlanEvent::Trace {
+            step,
+            seconds: t.elapsed().as_secs_f64(),
+            nodes,
+            status: format!("{:?}", solved.status()),
+            objective: solved.objective_value(),
+            bound: solved
                 .double_info_value(c"mip_dual_bound")
                 .unwrap_or(f64::NAN),
-            solved.mip_gap()
-        );
+            gap: solved.mip_gap(),
+        });
     }
-}
-
-/// Formulation experiments of issue 15 (bench/README.md, "Planner on hard
-/// instances"): a comma-separated list in `CASCADE_PLAN_EXPERIMENT`, read
-/// for measurements only.
-pub(crate) fn experiment(name: &str) -> bool {
-    std::env::var("CASCADE_PLAN_EXPERIMENT")
-        .map(|v| v.split(',').any(|x| x == name))
-        .unwrap_or(false)
 }
 
 /// How to choose purchases.
@@ -133,6 +203,16 @@ pub struct PlanOptions {
     /// HiGHS's branch-and-bound on the whole model (optimal strategy; for
     /// comparison, it is slower on large plans).
     pub whole_model: bool,
+    /// Where [`PlanEvent`]s go; none: nowhere.
+    pub observer: Option<Observer>,
+    /// Send `Progress` events during long HiGHS runs (the CLI: on a
+    /// terminal, without `--json`).
+    pub progress: bool,
+    /// Send a `Trace` event per HiGHS run (the CLI: `CASCADE_PLAN_TRACE`).
+    pub trace: bool,
+    /// Formulation experiments of issue 15, by name (the CLI:
+    /// `CASCADE_PLAN_EXPERIMENT`, comma-separated); for measurements only.
+    pub experiments: Vec<String>,
 }
 
 /// A family of constraints, as named in messages and breaches.
@@ -475,7 +555,8 @@ pub fn plan_with(
     options: &PlanOptions,
 ) -> Result<PlanResult, PlanError> {
     let t0 = std::time::Instant::now();
-    let prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
+    let mut prep = prep::Prep::new(scenario, ledger, buyer, options.only_offers.as_deref())?;
+    prep.set_hooks(Hooks::of(options));
     spend_bound(&prep)?;
     match options.strategy {
         Strategy::Optimal => optimal(&prep, ledger, t0, options.time_limit, options.whole_model),
@@ -531,8 +612,9 @@ fn optimal(
     let model_build_seconds = t0.elapsed().as_secs_f64();
     let ts = Clock::now();
     let deadline = time_limit.map(|t| (ts, t));
+    let mut whole_n = built.n.clone();
     let proven = if whole_model {
-        proof::Guided::Nothing
+        proof::Guided::Nothing { best: None }
     } else {
         proof::solve(prep, fams, &built, &problem, deadline)?
     };
@@ -545,17 +627,59 @@ fn optimal(
             };
             (run, BoundSource::LpRelaxation)
         }
-        proof::Guided::Nothing => {
+        proof::Guided::Nothing { best } => {
+            let form = model::Form {
+                direct: prep.hooks.experiment("direct"),
+                rofr_per_offer: prep.hooks.experiment("rofr-o"),
+                usd: prep.hooks.experiment("usd-whole"),
+            };
+            let problem = if form == model::Form::default() {
+                problem
+            } else {
+                let mut b = model::build_form(prep, fams, model::Mode::Cost, false, form);
+                whole_n = b.n.clone();
+                std::mem::take(&mut b.problem)
+            };
+            let unit = if form.usd { 1.0 } else { prep.money_unit };
             let mut model = solve::to_model(problem)?;
             if let Some(t) = solve::remaining(deadline) {
                 model
                     .try_set_option("time_limit", t)
                     .map_err(|e| PlanError::Solver(e.to_string()))?;
             }
-            (
-                solve::run(model, prep.money_unit)?,
-                BoundSource::BranchAndBound,
-            )
+            // Experiment: a plan of the restricted runs as a cutoff: HiGHS
+            // looks only for plans more than the gap below it; none means
+            // that plan is within the gap of the optimum.
+            let cut = best.filter(|_| prep.hooks.experiment("cutoff-start"));
+            if let Some((u, _)) = &cut {
+                let v = u * prep.money_unit / unit * (1.0 - MIP_REL_GAP);
+                model
+                    .try_set_option("objective_bound", v)
+                    .map_err(|e| PlanError::Solver(e.to_string()))?;
+            }
+            let mut run = solve::run(model, unit, &prep.hooks)?;
+            if let Some((u, x)) = cut {
+                // Keep the cutoff's plan when HiGHS found none below it
+                // (infeasible: proven within the gap; or out of time).
+                let take = run.infeasible() || run.x.is_empty() || {
+                    let mine = outcome::objective_usd(prep, &model::counts(prep, &whole_n, &run.x));
+                    model::decimal_f64(mine) / prep.money_unit > u
+                };
+                if take {
+                    let proven = run.infeasible();
+                    whole_n = built.n.clone();
+                    run = solve::Run {
+                        status: if proven {
+                            HighsModelStatus::Optimal
+                        } else {
+                            run.status
+                        },
+                        x,
+                        gap: if proven { Some(MIP_REL_GAP) } else { run.gap },
+                    };
+                }
+            }
+            (run, BoundSource::BranchAndBound)
         }
     };
     let mut result = PlanResult {
@@ -587,7 +711,7 @@ fn optimal(
         if timed_out {
             result.status = PlanStatus::Feasible;
         }
-        let counts = model::counts(prep, &built.n, &run.x);
+        let counts = model::counts(prep, &whole_n, &run.x);
         let out = outcome::outcome(prep, ledger, &counts);
         result.purchases = out.purchases;
         result.purchases_usd = out.purchases_usd;

@@ -180,6 +180,8 @@ pub(crate) struct Prep<'a> {
     /// Money in the model is in units of this many USD.
     pub money_unit: f64,
     pub first_demand: Option<Instant>,
+    /// Observer and experiments of this plan (`PlanOptions`).
+    pub hooks: crate::Hooks,
 }
 
 /// Why the buyer may not use an offer, if it may not.
@@ -766,9 +768,7 @@ impl<'a> Prep<'a> {
         // feasibility tolerance (1e-6) stays below a cent per row.
         // Plain USD (`CASCADE_PLAN_EXPERIMENT=usd`) was measured on the hard
         // family of issue 15 and was not better: bench/README.md.
-        let money_unit = if crate::experiment("usd") {
-            1.0
-        } else if max_cost > 1e4 {
+        let money_unit = if max_cost > 1e4 {
             10f64.powi(max_cost.log10().floor() as i32 - 3)
         } else {
             1.0
@@ -791,7 +791,17 @@ impl<'a> Prep<'a> {
             class_demands,
             money_unit,
             first_demand,
+            hooks: crate::Hooks::default(),
         })
+    }
+
+    /// Sets the observer and experiments of one plan (the `usd`
+    /// experiment puts money in plain USD).
+    pub fn set_hooks(&mut self, hooks: crate::Hooks) {
+        if hooks.experiment("usd") {
+            self.money_unit = 1.0;
+        }
+        self.hooks = hooks;
     }
 
     pub fn seg_start(&self, d: &DSeg) -> Instant {

@@ -1,47 +1,26 @@
 //! HiGHS runs: a built model handed to HiGHS with the plan's options, one
 //! run and what it found. Depends on `model` only.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant as Clock;
 
 use highs::{HighsModelStatus, Model, RowProblem};
 
 use crate::model::{Built, Families, Mode, build};
 use crate::prep::Prep;
-use crate::{MIP_REL_GAP, PlanError};
+use crate::{Hooks, MIP_REL_GAP, PlanError, PlanEvent};
 
-static PROGRESS: AtomicBool = AtomicBool::new(false);
-
-/// Turns the live progress line on stderr on or off (the CLI turns it on
-/// when stderr is a terminal and the output is not `--json`).
-pub fn set_progress(on: bool) {
-    PROGRESS.store(on, Ordering::Relaxed);
-}
-
-/// State of the progress line of one HiGHS run.
+/// State of the progress events of one HiGHS run.
 struct Progress {
     label: &'static str,
     started: Clock,
     last: f64,
     unit: f64,
-    printed: bool,
+    sent: bool,
+    hooks: Hooks,
 }
 
-fn usd_short(v: f64) -> String {
-    if !v.is_finite() {
-        return "-".into();
-    }
-    let hundredths = (v / 1e4).round() as i64; // of a million
-    format!(
-        "{}${}.{:02}M",
-        if hundredths < 0 { "-" } else { "" },
-        crate::group_thousands(&(hundredths.abs() / 100).to_string()),
-        hundredths.abs() % 100
-    )
-}
-
-/// HiGHS's MIP interrupt callback: at most twice a second, one line
-/// (`\r`, erased and rewritten) with elapsed time, best plan, bound, gap.
+/// HiGHS's MIP interrupt callback: at most twice a second, one
+/// `PlanEvent::Progress` with elapsed time, best plan, bound, gap.
 unsafe extern "C" fn progress_cb(
     _kind: std::os::raw::c_int,
     _msg: *const std::os::raw::c_char,
@@ -49,37 +28,32 @@ unsafe extern "C" fn progress_cb(
     _in: *mut highs_sys::HighsCallbackDataIn,
     user: *mut std::os::raw::c_void,
 ) {
-    // SAFETY: `user` is the `Progress` boxed by `with_progress`, alive for
-    // the whole solve; `out` is HiGHS's callback data for this call.
+    // SAFETY: `user` is the `Progress` boxed by `solve_with_progress`, alive
+    // for the whole solve; `out` is HiGHS's callback data for this call.
     let (p, o) = unsafe { (&mut *(user as *mut Progress), &*out) };
     let t = p.started.elapsed().as_secs_f64();
     if t - p.last < 0.5 {
         return;
     }
     p.last = t;
-    p.printed = true;
-    let gap = if o.mip_gap.is_finite() && o.mip_gap < 1e9 {
-        format!("{:.2e}", o.mip_gap)
-    } else {
-        "-".into()
-    };
-    eprint!(
-        "\r\x1b[K{}: {:.0} s, best plan {}, bound {}, gap {}",
-        p.label,
-        t,
-        usd_short(o.mip_primal_bound * p.unit),
-        usd_short(o.mip_dual_bound * p.unit),
-        gap
-    );
+    p.sent = true;
+    p.hooks.emit(&PlanEvent::Progress {
+        run: p.label,
+        seconds: t,
+        best_usd: o.mip_primal_bound * p.unit,
+        bound_usd: o.mip_dual_bound * p.unit,
+        gap: o.mip_gap,
+    });
 }
 
-/// Solves `model`, with the progress line when it is on.
+/// Solves `model`, sending progress events when they are wanted.
 pub(crate) fn solve_with_progress(
     mut model: Model,
     label: &'static str,
     unit: f64,
+    hooks: &Hooks,
 ) -> Result<highs::SolvedModel, highs::HighsStatus> {
-    if !PROGRESS.load(Ordering::Relaxed) {
+    if !hooks.progress() {
         return model.try_solve();
     }
     let mut p = Box::new(Progress {
@@ -87,7 +61,8 @@ pub(crate) fn solve_with_progress(
         started: Clock::now(),
         last: 0.0,
         unit,
-        printed: false,
+        sent: false,
+        hooks: hooks.clone(),
     });
     // SAFETY: the callback and its data (the box, alive until the solve
     // returns) are registered on this model's HiGHS instance only.
@@ -101,8 +76,8 @@ pub(crate) fn solve_with_progress(
         highs_sys::Highs_startCallback(h, highs_sys::kHighsCallbackMipInterrupt);
     }
     let solved = model.try_solve();
-    if p.printed {
-        eprint!("\r\x1b[K");
+    if p.sent {
+        hooks.emit(&PlanEvent::ProgressEnd);
     }
     solved
 }
@@ -146,11 +121,11 @@ impl Run {
     }
 }
 
-pub(crate) fn run(model: Model, unit: f64) -> Result<Run, PlanError> {
+pub(crate) fn run(model: Model, unit: f64, hooks: &Hooks) -> Result<Run, PlanError> {
     let t = Clock::now();
-    let solved = solve_with_progress(model, "HiGHS branch-and-bound", unit)
+    let solved = solve_with_progress(model, "HiGHS branch-and-bound", unit, hooks)
         .map_err(|e| PlanError::Solver(format!("{e:?}")))?;
-    crate::trace("MIP", t, &solved);
+    hooks.trace("MIP", t, &solved);
     let status = solved.status();
     let has_solution = status == HighsModelStatus::Optimal
         || (status == HighsModelStatus::ReachedTimeLimit
@@ -170,6 +145,6 @@ pub(crate) fn run(model: Model, unit: f64) -> Result<Run, PlanError> {
 pub(crate) fn solve(prep: &Prep, fams: Families, mode: Mode) -> Result<(Built, Run), PlanError> {
     let mut built = build(prep, fams, mode);
     let problem = std::mem::take(&mut built.problem);
-    let run = run(to_model(problem)?, prep.money_unit)?;
+    let run = run(to_model(problem)?, prep.money_unit, &prep.hooks)?;
     Ok((built, run))
 }
