@@ -179,10 +179,10 @@ type Open = (
 /// One kept-alive connection, for a caller that sends one request at a time
 /// (the load generator's clients): no pool and no extra task. The
 /// connection's IO is driven inside [`Conn::send`] itself, so a request
-/// costs no hand-off between tasks; the pooled [`Client`] spent about twice
-/// the CPU per request of the service bench's reads, on the same 2 cores as
-/// the server it measures. A closed connection is opened again on the next
-/// request.
+/// costs no hand-off between tasks. On the service bench's reads it took
+/// 23–28 µs of CPU per request against the pooled [`Client`]'s 28–35 µs
+/// (paired runs, bench/README.md), CPU the server it measures shares. A
+/// closed connection is opened again on the next request.
 pub struct Conn {
     addr: SocketAddr,
     token: Option<String>,
