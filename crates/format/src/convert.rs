@@ -836,12 +836,53 @@ pub struct ItemError {
 }
 
 macro_rules! item_kinds {
-    ($($variant:ident => $kind:literal, $core:pat => $doc:expr, $wrap:expr;)*) => {
-        impl ItemDoc {
-            /// The kind, as the scenario format names its tables.
-            pub fn kind(&self) -> &'static str {
+    ($($variant:ident => $kind:literal, $field:ident, $core:pat => $doc:expr, $wrap:expr;)*) => {
+        /// The item kinds, as the format names its tables and the journal
+        /// its rows.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ItemKind {
+            $($variant,)*
+        }
+
+        impl ItemKind {
+            /// Every kind; `kind as usize` is its index here.
+            pub const ALL: &'static [ItemKind] = &[$(ItemKind::$variant,)*];
+
+            /// The table's name in a scenario file, and a journal row's kind.
+            pub fn name(self) -> &'static str {
                 match self {
-                    $(ItemDoc::$variant(_) => $kind,)*
+                    $(ItemKind::$variant => $kind,)*
+                }
+            }
+
+            pub fn from_name(name: &str) -> Option<ItemKind> {
+                match name {
+                    $($kind => Some(ItemKind::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// How many items of this kind `s` has.
+            pub fn count(self, s: &Scenario) -> usize {
+                match self {
+                    $(ItemKind::$variant => s.$field.len(),)*
+                }
+            }
+
+            /// The `index`-th item of this kind in `s` as a record (a
+            /// policy: the `index`-th of `s.policies`). `None` past the end.
+            pub fn record(self, s: &Scenario, index: usize) -> Option<Record> {
+                match self {
+                    $(ItemKind::$variant => s.$field.get(index).cloned().map($wrap),)*
+                }
+            }
+        }
+
+        impl ItemDoc {
+            /// The kind of this item.
+            pub fn item_kind(&self) -> ItemKind {
+                match self {
+                    $(ItemDoc::$variant(_) => ItemKind::$variant,)*
                 }
             }
 
@@ -863,6 +904,13 @@ macro_rules! item_kinds {
                 .expect("documents always serialize")
             }
 
+            /// The item as a TOML value (a policy with its `buyer` key).
+            pub(crate) fn to_toml_value(&self) -> Result<toml::Value, toml::ser::Error> {
+                match self {
+                    $(ItemDoc::$variant(d) => toml::Value::try_from(d),)*
+                }
+            }
+
             /// The one conversion into core, problems named by the kind.
             pub fn to_core(&self) -> Result<Record, Vec<Problem>> {
                 match self {
@@ -878,27 +926,44 @@ macro_rules! item_kinds {
                 }
             }
         }
+
+        impl Record {
+            /// The kind of this record.
+            #[allow(unused_variables)]
+            pub fn item_kind(&self) -> ItemKind {
+                match self {
+                    $($core => ItemKind::$variant,)*
+                }
+            }
+        }
     };
 }
 
 item_kinds! {
-    Gpu => "gpu", Record::Event(Event::Gpu(x)) => x.into(), |x| Record::Event(Event::Gpu(x));
-    Party => "party", Record::Event(Event::Party(x)) => x.into(), |x| Record::Event(Event::Party(x));
-    Site => "site", Record::Event(Event::Site(x)) => x.into(), |x| Record::Event(Event::Site(x));
-    Expansion => "expansion", Record::Event(Event::Expansion(x)) => x.into(), |x| Record::Event(Event::Expansion(x));
-    Clause => "clause", Record::Event(Event::Clause(x)) => x.into(), |x| Record::Event(Event::Clause(x));
-    Contract => "contract", Record::Event(Event::Contract(x)) => x.into(), |x| Record::Event(Event::Contract(x));
-    Amendment => "amendment", Record::Event(Event::Amendment(x)) => x.into(), |x| Record::Event(Event::Amendment(x));
-    Commitment => "commitment", Record::Event(Event::Commitment(x)) => x.into(), |x| Record::Event(Event::Commitment(x));
-    Offer => "offer", Record::Event(Event::Offer(x)) => x.into(), |x| Record::Event(Event::Offer(x));
-    Demand => "demand", Record::Demand(x) => x.into(), Record::Demand;
-    Outage => "outage", Record::Outage(x) => x.into(), Record::Outage;
-    Policy => "policy", Record::Policy(b, p) => PolicyDoc { buyer: Some(b.into()), ..p.into() }, |(b, p)| Record::Policy(b, p);
+    Gpu => "gpu", gpus, Record::Event(Event::Gpu(x)) => x.into(), |x| Record::Event(Event::Gpu(x));
+    Party => "party", parties, Record::Event(Event::Party(x)) => x.into(), |x| Record::Event(Event::Party(x));
+    Site => "site", sites, Record::Event(Event::Site(x)) => x.into(), |x| Record::Event(Event::Site(x));
+    Expansion => "expansion", expansions, Record::Event(Event::Expansion(x)) => x.into(), |x| Record::Event(Event::Expansion(x));
+    Clause => "clause", clauses, Record::Event(Event::Clause(x)) => x.into(), |x| Record::Event(Event::Clause(x));
+    Contract => "contract", contracts, Record::Event(Event::Contract(x)) => x.into(), |x| Record::Event(Event::Contract(x));
+    Amendment => "amendment", amendments, Record::Event(Event::Amendment(x)) => x.into(), |x| Record::Event(Event::Amendment(x));
+    Commitment => "commitment", commitments, Record::Event(Event::Commitment(x)) => x.into(), |x| Record::Event(Event::Commitment(x));
+    Offer => "offer", offers, Record::Event(Event::Offer(x)) => x.into(), |x| Record::Event(Event::Offer(x));
+    Demand => "demand", demands, Record::Demand(x) => x.into(), Record::Demand;
+    Outage => "outage", outages, Record::Outage(x) => x.into(), Record::Outage;
+    Policy => "policy", policies, Record::Policy(b, p) => PolicyDoc { buyer: Some(b.into()), ..p.into() }, |(b, p)| Record::Policy(b, p);
+}
+
+impl ItemDoc {
+    /// The kind, as the scenario format names its tables.
+    pub fn kind(&self) -> &'static str {
+        self.item_kind().name()
+    }
 }
 
 impl Record {
     /// The kind, as the scenario format names its tables.
     pub fn kind(&self) -> &'static str {
-        ItemDoc::from(self).kind()
+        self.item_kind().name()
     }
 }

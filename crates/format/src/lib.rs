@@ -32,7 +32,9 @@ use std::path::{Path, PathBuf};
 
 use cascade_core::Scenario;
 
-pub use convert::{Cx, DEFAULT_BLOCK_GPUS, Item, ItemDoc, ItemError, Problem, Record, ToCore};
+pub use convert::{
+    Cx, DEFAULT_BLOCK_GPUS, Item, ItemDoc, ItemError, ItemKind, Problem, Record, ToCore,
+};
 pub use doc::{
     AmendmentDoc, ClauseDoc, ClauseKind, CommitmentDoc, ContractDoc, DemandDoc, ExpansionDoc,
     GpuDoc, OfferDoc, Ordered, OutageDoc, PartyDoc, PolicyDoc, ScenarioDoc, SiteDoc,
@@ -42,7 +44,7 @@ pub use value::{
     CLASS_ID_PATTERN, ClassIdText, EARLIEST, ID_PATTERN, INSTANT_PATTERN, IdText, LATEST,
     MONEY_PATTERN, Money, TimeText, describe, parse_instant,
 };
-pub use written::{ItemKind, Slot, covers, to_toml_in_order, written_order};
+pub use written::{Slot, covers, to_toml_in_order, written_order};
 
 use crate::tree::Node;
 

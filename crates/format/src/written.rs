@@ -11,6 +11,8 @@
 
 use cascade_core::Scenario;
 
+use crate::ItemKind;
+use crate::convert::{ItemDoc, Record};
 use crate::doc::ScenarioDoc;
 use crate::tree::{self, Node, NodeKind};
 
@@ -23,80 +25,6 @@ pub struct Slot {
     pub index: usize,
 }
 
-/// The item kinds, as the format names its tables.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ItemKind {
-    Gpu,
-    Party,
-    Site,
-    Expansion,
-    Contract,
-    Commitment,
-    Amendment,
-    Offer,
-    Clause,
-    Demand,
-    Outage,
-    Policy,
-}
-
-impl ItemKind {
-    pub const ALL: [ItemKind; 12] = [
-        ItemKind::Gpu,
-        ItemKind::Party,
-        ItemKind::Site,
-        ItemKind::Expansion,
-        ItemKind::Contract,
-        ItemKind::Commitment,
-        ItemKind::Amendment,
-        ItemKind::Offer,
-        ItemKind::Clause,
-        ItemKind::Demand,
-        ItemKind::Outage,
-        ItemKind::Policy,
-    ];
-
-    /// The table's name in a scenario file, and a journal row's kind.
-    pub fn name(self) -> &'static str {
-        match self {
-            ItemKind::Gpu => "gpu",
-            ItemKind::Party => "party",
-            ItemKind::Site => "site",
-            ItemKind::Expansion => "expansion",
-            ItemKind::Contract => "contract",
-            ItemKind::Commitment => "commitment",
-            ItemKind::Amendment => "amendment",
-            ItemKind::Offer => "offer",
-            ItemKind::Clause => "clause",
-            ItemKind::Demand => "demand",
-            ItemKind::Outage => "outage",
-            ItemKind::Policy => "policy",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<ItemKind> {
-        ItemKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// How many items of this kind `s` has.
-    pub fn count(self, s: &Scenario) -> usize {
-        match self {
-            ItemKind::Gpu => s.gpus.len(),
-            ItemKind::Party => s.parties.len(),
-            ItemKind::Site => s.sites.len(),
-            ItemKind::Expansion => s.expansions.len(),
-            ItemKind::Contract => s.contracts.len(),
-            ItemKind::Commitment => s.commitments.len(),
-            ItemKind::Amendment => s.amendments.len(),
-            ItemKind::Offer => s.offers.len(),
-            ItemKind::Clause => s.clauses.len(),
-            ItemKind::Demand => s.demands.len(),
-            ItemKind::Outage => s.outages.len(),
-            ItemKind::Policy => s.policies.len(),
-        }
-    }
-}
-
 /// Whether `order` names every item of `s` exactly once.
 pub fn covers(s: &Scenario, order: &[Slot]) -> bool {
     let mut seen: Vec<Vec<bool>> = ItemKind::ALL
@@ -107,11 +35,7 @@ pub fn covers(s: &Scenario, order: &[Slot]) -> bool {
         return false;
     }
     for slot in order {
-        let kind = ItemKind::ALL
-            .iter()
-            .position(|k| *k == slot.kind)
-            .expect("ALL lists every kind");
-        match seen[kind].get_mut(slot.index) {
+        match seen[slot.kind as usize].get_mut(slot.index) {
             Some(b) if !*b => *b = true,
             _ => return false,
         }
@@ -173,38 +97,31 @@ pub fn to_toml_in_order(s: &Scenario, order: &[Slot]) -> String {
     if !covers(s, order) {
         return crate::to_toml(s);
     }
-    let doc = ScenarioDoc::from(s);
     crate::value::with_native_toml_times(|| {
         let mut out = toml::to_string(&ScenarioDoc {
-            name: doc.name.clone(),
+            name: s.name.clone(),
             ..ScenarioDoc::default()
         })
         .expect("a name serializes");
         for slot in order {
-            let item = match slot.kind {
-                ItemKind::Gpu => toml::Value::try_from(&doc.gpu[slot.index]),
-                ItemKind::Party => toml::Value::try_from(&doc.party[slot.index]),
-                ItemKind::Site => toml::Value::try_from(&doc.site[slot.index]),
-                ItemKind::Expansion => toml::Value::try_from(&doc.expansion[slot.index]),
-                ItemKind::Contract => toml::Value::try_from(&doc.contract[slot.index]),
-                ItemKind::Commitment => toml::Value::try_from(&doc.commitment[slot.index]),
-                ItemKind::Amendment => toml::Value::try_from(&doc.amendment[slot.index]),
-                ItemKind::Offer => toml::Value::try_from(&doc.offer[slot.index]),
-                ItemKind::Clause => toml::Value::try_from(&doc.clause[slot.index]),
-                ItemKind::Demand => toml::Value::try_from(&doc.demand[slot.index]),
-                ItemKind::Outage => toml::Value::try_from(&doc.outage[slot.index]),
-                ItemKind::Policy => toml::Value::try_from(&doc.policy.0[slot.index].1),
-            }
-            .expect("a scenario item serializes as TOML");
-            let mut table = toml::Table::new();
-            let value = match slot.kind {
-                ItemKind::Policy => {
+            let record = slot
+                .kind
+                .record(s, slot.index)
+                .expect("covers checked the index");
+            let item = |doc: ItemDoc| {
+                doc.to_toml_value()
+                    .expect("a scenario item serializes as TOML")
+            };
+            let value = match &record {
+                // A policy is a table under its buyer's key, without `buyer`.
+                Record::Policy(buyer, p) => {
                     let mut by_buyer = toml::Table::new();
-                    by_buyer.insert(doc.policy.0[slot.index].0.clone(), item);
+                    by_buyer.insert(buyer.as_str().to_string(), item(ItemDoc::Policy(p.into())));
                     toml::Value::Table(by_buyer)
                 }
-                _ => toml::Value::Array(vec![item]),
+                r => toml::Value::Array(vec![item(ItemDoc::from(r))]),
             };
+            let mut table = toml::Table::new();
             table.insert(slot.kind.name().to_string(), value);
             out.push('\n');
             out.push_str(&toml::to_string(&table).expect("a scenario item serializes as TOML"));

@@ -612,9 +612,8 @@ fn optimal(
     let model_build_seconds = t0.elapsed().as_secs_f64();
     let ts = Clock::now();
     let deadline = time_limit.map(|t| (ts, t));
-    let mut whole_n = built.n.clone();
     let proven = if whole_model {
-        proof::Guided::Nothing { best: None }
+        proof::Guided::Nothing
     } else {
         proof::solve(prep, fams, &built, &problem, deadline)?
     };
@@ -627,58 +626,14 @@ fn optimal(
             };
             (run, BoundSource::LpRelaxation)
         }
-        proof::Guided::Nothing { best } => {
-            let form = model::Form {
-                direct: prep.hooks.experiment("direct"),
-                rofr_per_offer: prep.hooks.experiment("rofr-o"),
-                usd: prep.hooks.experiment("usd-whole"),
-            };
-            let problem = if form == model::Form::default() {
-                problem
-            } else {
-                let mut b = model::build_form(prep, fams, model::Mode::Cost, false, form);
-                whole_n = b.n.clone();
-                std::mem::take(&mut b.problem)
-            };
-            let unit = if form.usd { 1.0 } else { prep.money_unit };
+        proof::Guided::Nothing => {
             let mut model = solve::to_model(problem)?;
             if let Some(t) = solve::remaining(deadline) {
                 model
                     .try_set_option("time_limit", t)
                     .map_err(|e| PlanError::Solver(e.to_string()))?;
             }
-            // Experiment: a plan of the restricted runs as a cutoff: HiGHS
-            // looks only for plans more than the gap below it; none means
-            // that plan is within the gap of the optimum.
-            let cut = best.filter(|_| prep.hooks.experiment("cutoff-start"));
-            if let Some((u, _)) = &cut {
-                let v = u * prep.money_unit / unit * (1.0 - MIP_REL_GAP);
-                model
-                    .try_set_option("objective_bound", v)
-                    .map_err(|e| PlanError::Solver(e.to_string()))?;
-            }
-            let mut run = solve::run(model, unit, &prep.hooks)?;
-            if let Some((u, x)) = cut {
-                // Keep the cutoff's plan when HiGHS found none below it
-                // (infeasible: proven within the gap; or out of time).
-                let take = run.infeasible() || run.x.is_empty() || {
-                    let mine = outcome::objective_usd(prep, &model::counts(prep, &whole_n, &run.x));
-                    model::decimal_f64(mine) / prep.money_unit > u
-                };
-                if take {
-                    let proven = run.infeasible();
-                    whole_n = built.n.clone();
-                    run = solve::Run {
-                        status: if proven {
-                            HighsModelStatus::Optimal
-                        } else {
-                            run.status
-                        },
-                        x,
-                        gap: if proven { Some(MIP_REL_GAP) } else { run.gap },
-                    };
-                }
-            }
+            let run = solve::run(model, prep.money_unit, &prep.hooks)?;
             (run, BoundSource::BranchAndBound)
         }
     };
@@ -711,7 +666,7 @@ fn optimal(
         if timed_out {
             result.status = PlanStatus::Feasible;
         }
-        let counts = model::counts(prep, &whole_n, &run.x);
+        let counts = model::counts(prep, &built.n, &run.x);
         let out = outcome::outcome(prep, ledger, &counts);
         result.purchases = out.purchases;
         result.purchases_usd = out.purchases_usd;

@@ -138,37 +138,11 @@ pub(crate) fn build(prep: &Prep, fams: Families, mode: Mode) -> Built {
     build_with(prep, fams, mode, false)
 }
 
-/// How some families are written (issue 15's formulation experiments).
-/// The default is the model of docs/planning.md.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Form {
-    /// Share and N-1 rows written directly over the offer columns (no `N`,
-    /// `NP` columns), as the plain baseline does.
-    pub direct: bool,
-    /// ROFR with one binary per restricted non-holder offer o:
-    /// `n_o ≤ M_o y_o`, `n_h ≥ full_h y_o` for every overlapping holder offer.
-    pub rofr_per_offer: bool,
-    /// Money in plain USD (unit 1), not `prep.money_unit`.
-    pub usd: bool,
-}
-
 /// The same model; with `relax`, every column is continuous (same columns,
 /// same rows, same order).
 pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -> Built {
-    build_form(prep, fams, mode, relax, Form::default())
-}
-
-/// The model written in form `form` (only the whole-model run uses another
-/// form than the default; `Built::z` is then empty).
-pub(crate) fn build_form(
-    prep: &Prep,
-    fams: Families,
-    mode: Mode,
-    relax: bool,
-    form: Form,
-) -> Built {
     let cost_on = mode == Mode::Cost;
-    let unit = if form.usd { 1.0 } else { prep.money_unit };
+    let unit = prep.money_unit;
     let mut r = Rows {
         pb: RowProblem::default(),
         rows: 0,
@@ -323,41 +297,7 @@ pub(crate) fn build_form(
                 r.row(-cn.held_at(s), INF, None);
             }
         }
-        if form.direct && (alpha.is_some() || beta.is_some()) {
-            let provs = prep.providers_in(d);
-            if need > 0.0 {
-                for &oi in &d.active {
-                    r.buf
-                        .push((n[oi as usize], prep.offers[oi as usize].h_block()));
-                }
-                r.row(need, INF, None);
-            }
-            for &p in &provs {
-                let held_p = d.held_of_provider(p);
-                if let Some(a) = alpha {
-                    // held_P + new_P ≤ α (held + new)
-                    for &oi in &d.active {
-                        let o = &prep.offers[oi as usize];
-                        let c = if o.provider == p { 1.0 - a } else { -a };
-                        r.buf.push((n[oi as usize], c * o.h_block()));
-                    }
-                    r.row(-INF, a * d.held - held_p, None);
-                }
-                if let Some(b) = beta {
-                    // (held + new) − (held_P + new_P) ≥ β d
-                    let rhs = b * d.demand - d.held + held_p;
-                    if rhs > 0.0 {
-                        for &oi in &d.active {
-                            let o = &prep.offers[oi as usize];
-                            if o.provider != p {
-                                r.buf.push((n[oi as usize], o.h_block()));
-                            }
-                        }
-                        r.row(rhs, INF, None);
-                    }
-                }
-            }
-        } else if alpha.is_some() || beta.is_some() {
+        if alpha.is_some() || beta.is_some() {
             let provs = prep.providers_in(d);
             for &oi in &d.active {
                 by_provider[prep.offers[oi as usize].provider as usize].push(oi);
@@ -510,28 +450,7 @@ pub(crate) fn build_form(
 
     // Right of first refusal.
     let mut z_cols = Vec::new();
-    if fams.rofr && form.rofr_per_offer {
-        // One binary per distinct o, one row per (o, h) pair.
-        let mut y: Vec<Option<Col>> = vec![None; prep.offers.len()];
-        for pair in &prep.rofr {
-            let o = pair.o as usize;
-            let yc = match y[o] {
-                Some(c) => c,
-                None => {
-                    let c = r.col(0.0, 0.0, 1.0, true);
-                    y[o] = Some(c);
-                    r.buf.push((n[o], 1.0));
-                    r.buf.push((c, -f64::from(prep.offers[o].max_blocks)));
-                    r.row(-INF, 0.0, None);
-                    c
-                }
-            };
-            let h = pair.h as usize;
-            r.buf.push((n[h], 1.0));
-            r.buf.push((yc, -f64::from(prep.offers[h].max_blocks)));
-            r.row(0.0, INF, None);
-        }
-    } else if fams.rofr && !prep.rofr.is_empty() {
+    if fams.rofr && !prep.rofr.is_empty() {
         let mut z: Vec<Option<Col>> = vec![None; prep.offers.len()];
         for pair in &prep.rofr {
             let h = pair.h as usize;

@@ -65,9 +65,8 @@ pub(crate) enum Guided {
     /// A plan within the gap of the proven bound.
     Proven { x: Vec<f64>, gap: f64 },
     /// No plan proven within the gap (or the LP is infeasible: the whole
-    /// model says why); the best plan the restricted runs found, if any,
-    /// with its exact cost in model units.
-    Nothing { best: Option<(f64, Vec<f64>)> },
+    /// model says why).
+    Nothing,
 }
 
 /// One settled case of the open ROFR binaries, with its LP solution.
@@ -133,7 +132,7 @@ pub(crate) fn solve(
     let solved = solve_lp(to_model(lp.problem)?)?;
     prep.hooks.trace("LP relaxation", t, &solved);
     if solved.status() != HighsModelStatus::Optimal {
-        return Ok(Guided::Nothing { best: None });
+        return Ok(Guided::Nothing);
     }
     // Later LPs change bounds and start from the last basis.
     let mut model = Model::from(solved);
@@ -183,7 +182,7 @@ pub(crate) fn solve(
         if solved.status() != HighsModelStatus::Optimal && !lp_infeasible(&solved) {
             // Unsolved: the bound would not be proven. (An infeasible case
             // holds no plan and bounds nothing.)
-            return Ok(Guided::Nothing { best: None });
+            return Ok(Guided::Nothing);
         }
         if solved.status() == HighsModelStatus::Optimal {
             let sol = solved.get_solution();
@@ -199,7 +198,7 @@ pub(crate) fn solve(
 
     cases.sort_by(|a, b| a.lp_value.total_cmp(&b.lp_value));
     let Some(best_case) = cases.first() else {
-        return Ok(Guided::Nothing { best: None });
+        return Ok(Guided::Nothing);
     };
     let bound = best_case.lp_value;
     let target = bound * (1.0 + 0.99 * MIP_REL_GAP);
@@ -281,45 +280,5 @@ pub(crate) fn solve(
             break;
         }
     }
-    if best.is_none() && prep.hooks.experiment("heur") {
-        // A plan to start from: the free-down restricted MIP without the
-        // cutoff, few nodes.
-        let mut model = to_model(problem.clone())?;
-        for &(c, v) in &best_case.fixed {
-            model.change_column_bounds(c, v..=v);
-        }
-        for (o, &c) in prep.offers.iter().zip(&built.n) {
-            let i = c.index();
-            let (x, r) = (best_case.x[i], best_case.reduced[i]);
-            let ub = f64::from(o.max_blocks);
-            let floor = (x + 1e-9).floor().clamp(0.0, ub);
-            let (lo, hi) = if prep.hooks.experiment("heur2") {
-                // The LP's support: offers the LP buys (or is nearly
-                // indifferent to) anywhere in their range, the rest at 0.
-                if x > 1e-9 || r.abs() <= free_below {
-                    (0.0, ub)
-                } else {
-                    (0.0, 0.0)
-                }
-            } else if r.abs() <= free_below {
-                (0.0, ub)
-            } else {
-                (floor, (x - 1e-9).ceil().clamp(floor, ub))
-            };
-            model.change_column_bounds(c, lo..=hi);
-        }
-        model.try_set_option("mip_max_nodes", 200).map_err(err)?;
-        if let Some(t) = remaining(deadline) {
-            model.try_set_option("time_limit", t).map_err(err)?;
-        }
-        let t = Clock::now();
-        let solved = model.try_solve().map_err(err)?;
-        prep.hooks.trace("restricted MIP (heuristic)", t, &solved);
-        if solved.primal_solution_status() == HighsSolutionStatus::Feasible {
-            let x = solved.get_solution().columns().to_vec();
-            let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;
-            best = Some((u, x));
-        }
-    }
-    Ok(Guided::Nothing { best })
+    Ok(Guided::Nothing)
 }

@@ -44,7 +44,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 
 use cascade_core::{
-    Demand, Event, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
+    Demand, Id, Instant, ItemRef, Ledger, Outage, OutageScope, Policy, Rejection, Scenario,
     Violation,
 };
 use cascade_format::{ItemKind, Slot};
@@ -1105,32 +1105,9 @@ pub fn scenario_load(s: &Scenario, written: &[Slot]) -> Result<ScenarioRecords, 
             written
                 .iter()
                 .map(|slot| {
-                    let i = slot.index;
-                    match slot.kind {
-                        ItemKind::Gpu => Record::Event(Event::Gpu(s.gpus[i].clone())),
-                        ItemKind::Party => Record::Event(Event::Party(s.parties[i].clone())),
-                        ItemKind::Site => Record::Event(Event::Site(s.sites[i].clone())),
-                        ItemKind::Expansion => {
-                            Record::Event(Event::Expansion(s.expansions[i].clone()))
-                        }
-                        ItemKind::Contract => {
-                            Record::Event(Event::Contract(s.contracts[i].clone()))
-                        }
-                        ItemKind::Commitment => {
-                            Record::Event(Event::Commitment(s.commitments[i].clone()))
-                        }
-                        ItemKind::Amendment => {
-                            Record::Event(Event::Amendment(s.amendments[i].clone()))
-                        }
-                        ItemKind::Offer => Record::Event(Event::Offer(s.offers[i].clone())),
-                        ItemKind::Clause => Record::Event(Event::Clause(s.clauses[i].clone())),
-                        ItemKind::Demand => Record::Demand(s.demands[i].clone()),
-                        ItemKind::Outage => Record::Outage(s.outages[i].clone()),
-                        ItemKind::Policy => {
-                            let (b, p) = &s.policies[i];
-                            Record::Policy(b.clone(), p.clone())
-                        }
-                    }
+                    slot.kind
+                        .record(s, slot.index)
+                        .expect("covers checked every index")
                 })
                 .collect::<Vec<_>>()
         })
@@ -1166,12 +1143,8 @@ fn written_order(rows: &[EventRow], state: &State) -> Vec<Slot> {
             policies_seen.push(index);
             index
         } else {
-            let k = ItemKind::ALL
-                .iter()
-                .position(|k| *k == kind)
-                .expect("ALL lists every kind");
-            next[k] += 1;
-            next[k] - 1
+            next[kind as usize] += 1;
+            next[kind as usize] - 1
         };
         out.push(Slot { kind, index });
     }
