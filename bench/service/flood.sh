@@ -11,27 +11,13 @@
 # service's own), NO_BACKOFF (1: planners ignore Retry-After). The scenario is cascade-plan's bench scenario (2,000
 # offers from the SkyPilot catalog in ../shared/data/gpu-offers).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
 DUR=${SECONDS_PER_RUN:-20}
 PLANNERS=${PLANNERS:-200}
 WRITERS=${WRITERS:-8}
+# shellcheck source=bench/service/lib.sh
+source "$(dirname "$0")/lib.sh"
 CSV=${OFFERS_CSV:-../shared/data/gpu-offers/offers.csv}
 [ -f "$CSV" ] || CSV=/work/shared/data/gpu-offers/offers.csv
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
-# The same build as scripts/test: a `-p` build unifies features differently
-# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
-cargo build --release -q --workspace --all-targets
-BIN=$CARGO_TARGET_DIR/release/cascade
-LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
-
-TMP=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 URL="sqlite://$TMP/flood.db"
 "$CARGO_TARGET_DIR/release/examples/bench_scenario" "$CSV" > "$TMP/plan.toml"
@@ -48,16 +34,7 @@ FLAGS=()
 [ -n "${PLAN_QUEUE:-}" ] && FLAGS+=(--plan-queue "$PLAN_QUEUE")
 [ -n "${PLAN_TIME_LIMIT:-}" ] && FLAGS+=(--plan-time-limit "$PLAN_TIME_LIMIT")
 [ -n "${PLAN_PER_TOKEN:-}" ] && FLAGS+=(--plan-per-token "$PLAN_PER_TOKEN")
-# The writers' own rate is what is measured: no write limit for them.
-"$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" \
-    --write-rate 0 "${FLAGS[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q "listening on" "$TMP/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-ADDR=$(grep -o '127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)
-[ -n "$ADDR" ] || { cat "$TMP/serve.err" >&2; exit 1; }
+start_server "$URL" "${FLAGS[@]}"
 
 # The planners flood; the writers start a second later, when the pool is full.
 PLAN_FLAGS=()

@@ -8,25 +8,11 @@
 # Prints one JSON line per run (writes, then exposure reads) and appends
 # them to bench/out/service-<backend>.jsonl.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
 BACKEND=${1:-sqlite}
 DUR=${SECONDS_PER_RUN:-10}
 CONC=${CONCURRENCY:-64}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
-# The same build as scripts/test: a `-p` build unifies features differently
-# and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
-cargo build --release -q --workspace --all-targets
-BIN=$CARGO_TARGET_DIR/release/cascade
-LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
-
-TMP=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=bench/service/lib.sh
+source "$(dirname "$0")/lib.sh"
 
 case "$BACKEND" in
     sqlite) URL="sqlite://$TMP/bench.db" ;;
@@ -43,14 +29,7 @@ esac
 PROVIDER=$("$BIN" token create --party bench-provider --database "$URL")
 READER=$("$BIN" token create --party openai --database "$URL")
 
-"$BIN" serve --database "$URL" --listen 127.0.0.1:0 --admin-token-file "$TMP/admin.token" --write-rate 0 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-    grep -q "listening on" "$TMP/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-ADDR=$(grep -o '127.0.0.1:[0-9]*' "$TMP/serve.out" | head -1)
-[ -n "$ADDR" ] || { cat "$TMP/serve.err" >&2; exit 1; }
+start_server "$URL"
 
 mkdir -p bench/out
 OUT=bench/out/service-$BACKEND.jsonl
