@@ -206,6 +206,11 @@ fn ok(r: &HttpResponse, status: u16) -> Value {
     r.json()
 }
 
+/// POSTs `body` to `path` as `c` and expects 201: a step of a test's set-up.
+async fn post_created(c: &Client, path: &str, body: &str) -> Value {
+    ok(&c.post_json(path, body, None).await.unwrap(), 201)
+}
+
 /// A resale by google from its cw-google-1 (12000 H100 from coreweave, of
 /// which 10000 are resold to openai), sold to openai.
 fn resale(id: &str, gpus: &str) -> String {
@@ -716,13 +721,12 @@ async fn only_admin_writes_the_directory(app: App) {
     ] {
         problem(&o.post_json(path, body, None).await.unwrap(), 403);
     }
-    let v = ok(
-        &app.admin()
-            .post_json("/parties", r#"{"id":"newco","name":"New Co"}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(
+        &app.admin(),
+        "/parties",
+        r#"{"id":"newco","name":"New Co"}"#,
+    )
+    .await;
     assert_eq!(v, json!({"id": "newco", "name": "New Co"}));
 }
 
@@ -793,13 +797,7 @@ async fn only_the_seller_tops_up(app: App) {
             .unwrap(),
         403,
     );
-    let v = ok(
-        &app.google()
-            .post_json("/contracts/gcp-openai-1/amendments", body, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(&app.google(), "/contracts/gcp-openai-1/amendments", body).await;
     assert_eq!(
         v["amendments"],
         json!([{"effective": "2026-01-01T00:00:00Z", "gpus": 1}])
@@ -815,13 +813,12 @@ async fn commitment_top_up_by_its_seller(app: App) {
             .unwrap(),
         403,
     );
-    let v = ok(
-        &app.admin()
-            .post_json("/commitments/openai-coreweave/amendments", body, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(
+        &app.admin(),
+        "/commitments/openai-coreweave/amendments",
+        body,
+    )
+    .await;
     assert_eq!(v["usd_total"], "15900000100.50");
 }
 
@@ -842,16 +839,12 @@ async fn invisible_backing_reads_as_unknown_reference(app: App) {
 
 async fn clause_only_by_the_party_it_binds(app: App) {
     let o = app.openai();
-    ok(
-        &o.post_json(
-            "/clauses",
-            r#"{"kind":"avoid_provider","buyer":"openai","provider":"oracle"}"#,
-            None,
-        )
-        .await
-        .unwrap(),
-        201,
-    );
+    post_created(
+        &o,
+        "/clauses",
+        r#"{"kind":"avoid_provider","buyer":"openai","provider":"oracle"}"#,
+    )
+    .await;
     problem(
         &o.post_json(
             "/clauses",
@@ -1059,12 +1052,7 @@ async fn refusals_store_nothing(app: App) {
         .await
         .unwrap();
     assert_eq!(app.seq().await, seq0);
-    ok(
-        &g.post_json("/contracts", &resale("fits", "10"), None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(&g, "/contracts", &resale("fits", "10")).await;
     assert_eq!(app.seq().await, seq0 + 1);
 }
 
@@ -1073,23 +1061,13 @@ async fn refusal_hides_upstream_contracts(app: App) {
     // (cw-google-1 -> g-oracle); oracle's resale to azure is refused, and
     // oracle, who is not a party to cw-google-1, does not learn its id.
     let a = app.admin();
-    ok(
-        &a.post_json(
-            "/clauses",
-            r#"{"kind":"no_resale_to","seller":"coreweave","party":"azure"}"#,
-            None,
-        )
-        .await
-        .unwrap(),
-        201,
-    );
-    ok(
-        &app.google()
-            .post_json("/contracts/cw-google-1/resales", r#"{"id":"g-oracle","buyer":"oracle","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3","resale":true}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(
+        &a,
+        "/clauses",
+        r#"{"kind":"no_resale_to","seller":"coreweave","party":"azure"}"#,
+    )
+    .await;
+    post_created(&app.google(), "/contracts/cw-google-1/resales", r#"{"id":"g-oracle","buyer":"oracle","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3","resale":true}"#).await;
     let r = app
         .oracle()
         .post_json("/contracts/g-oracle/resales", r#"{"id":"o-azure","buyer":"azure","gpus":10,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"4"}"#, None)
@@ -1415,13 +1393,7 @@ async fn wrong_method_is_405(app: App) {
 }
 
 async fn journal_survives_a_restart(mut app: App) {
-    ok(
-        &app.google()
-            .post_json("/contracts", &resale("kept", "10"), None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(&app.google(), "/contracts", &resale("kept", "10")).await;
     let before = app
         .admin()
         .get("/contracts?limit=100000")
@@ -1667,13 +1639,12 @@ async fn metrics_are_prometheus_text_and_count(app: App) {
         ok(&app.openai().get("/parties").await.unwrap(), 200);
     }
     problem(&app.openai().get("/contracts/nope").await.unwrap(), 404);
-    ok(
-        &app.admin()
-            .post_json("/parties", r#"{"id":"metered","name":"Metered"}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(
+        &app.admin(),
+        "/parties",
+        r#"{"id":"metered","name":"Metered"}"#,
+    )
+    .await;
     let r = app.anon().get("/metrics").await.unwrap();
     assert_eq!(r.status, 200);
     assert!(
@@ -1826,13 +1797,7 @@ async fn tokens_are_managed_by_admins_over_http(app: App) {
         404,
     );
     // An admin token made over HTTP is an admin token.
-    let v = ok(
-        &app.admin()
-            .post_json("/tokens", r#"{"admin":true}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(&app.admin(), "/tokens", r#"{"admin":true}"#).await;
     let admin2 = Client::new(app.addr).with_token(v["token"].as_str().unwrap());
     ok(&admin2.get("/tokens").await.unwrap(), 200);
     let doc = app.anon().get("/openapi.json").await.unwrap().json();
@@ -2041,20 +2006,13 @@ fn abilene_sale(id: &str, gpus: u32) -> String {
 
 /// Phase 2 by oracle, then the sale ahead of it.
 async fn build_phase_2(app: &App) {
-    ok(
-        &app.oracle()
-            .post_json("/expansions", PHASE_2, None)
-            .await
-            .unwrap(),
-        201,
-    );
-    ok(
-        &app.oracle()
-            .post_json("/contracts", &abilene_sale("abilene-2", 50000), None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(&app.oracle(), "/expansions", PHASE_2).await;
+    post_created(
+        &app.oracle(),
+        "/contracts",
+        &abilene_sale("abilene-2", 50000),
+    )
+    .await;
 }
 
 rules!(
@@ -2096,13 +2054,7 @@ async fn build_out_routes_are_in_the_openapi_document(app: App) {
 
 async fn the_owner_adds_an_expansion_and_the_site_shows_it(app: App) {
     let seq = app.seq().await;
-    let v = ok(
-        &app.oracle()
-            .post_json("/expansions", PHASE_2, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(&app.oracle(), "/expansions", PHASE_2).await;
     // The document back, times in RFC 3339.
     let mut want: Value = serde_json::from_str(PHASE_2).unwrap();
     want["effective"] = json!("2026-06-01T00:00:00Z");
@@ -2122,27 +2074,16 @@ async fn the_owner_adds_an_expansion_and_the_site_shows_it(app: App) {
     assert_eq!(plano["expansions"], json!([]));
     // Selling ahead of construction is accepted: 16000 + 50000 sold from
     // June, against 72000 installed then.
-    ok(
-        &app.oracle()
-            .post_json("/contracts", &abilene_sale("abilene-2", 50000), None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(
+        &app.oracle(),
+        "/contracts",
+        &abilene_sale("abilene-2", 50000),
+    )
+    .await;
 }
 
 async fn an_admin_may_expand_any_site(app: App) {
-    let v = ok(
-        &app.admin()
-            .post_json(
-                "/expansions",
-                r#"{"id":"plano-h100-retire","site":"cw-plano","effective":"2028-01-01","gpus":{"h100":-2000}}"#,
-                None,
-            )
-            .await
-            .unwrap(),
-        201,
-    );
+    let v = post_created(&app.admin(), "/expansions", r#"{"id":"plano-h100-retire","site":"cw-plano","effective":"2028-01-01","gpus":{"h100":-2000}}"#).await;
     assert_eq!(v["gpus"], json!({"h100": -2000}));
     assert!(v.get("power_mw").is_none());
 }
@@ -2606,31 +2547,14 @@ async fn refusal_hides_the_upstream_reseller(app: App) {
     // (o-openai). google's capacity may not reach azure; openai's resale to
     // azure is refused. openai is a party to o-openai only: it may learn
     // that a clause upstream forbids this, not that google is upstream.
-    ok(
-        &app.admin()
-            .post_json(
-                "/clauses",
-                r#"{"kind":"no_resale_to","seller":"google","party":"azure"}"#,
-                None,
-            )
-            .await
-            .unwrap(),
-        201,
-    );
-    ok(
-        &app.google()
-            .post_json("/contracts/cw-google-1/resales", r#"{"id":"g-oracle","buyer":"oracle","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3","resale":true}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
-    ok(
-        &app.oracle()
-            .post_json("/contracts/g-oracle/resales", r#"{"id":"o-openai","buyer":"openai","gpus":50,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3.5","resale":true}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(
+        &app.admin(),
+        "/clauses",
+        r#"{"kind":"no_resale_to","seller":"google","party":"azure"}"#,
+    )
+    .await;
+    post_created(&app.google(), "/contracts/cw-google-1/resales", r#"{"id":"g-oracle","buyer":"oracle","gpus":100,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3","resale":true}"#).await;
+    post_created(&app.oracle(), "/contracts/g-oracle/resales", r#"{"id":"o-openai","buyer":"openai","gpus":50,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"3.5","resale":true}"#).await;
     let r = app
         .openai()
         .post_json("/contracts/o-openai/resales", r#"{"id":"oa-azure","buyer":"azure","gpus":10,"start":"2026-01-01","end":"2026-02-01","price_per_gpu_hour":"4"}"#, None)
@@ -2683,16 +2607,12 @@ async fn too_large_contract_value_is_409_with_facts(app: App) {
     // 4 294 967 295 H100 for 87 648 hours at 1 000 000 USD an hour: 3.8e20 USD,
     // past the 1e18 USD the ledger holds. Refused with the figures, not saturated.
     let a = app.admin();
-    ok(
-        &a.post_json(
-            "/sites",
-            r#"{"id":"huge","owner":"oracle","region":"us","gpus":{"h100":4294967295}}"#,
-            None,
-        )
-        .await
-        .unwrap(),
-        201,
-    );
+    post_created(
+        &a,
+        "/sites",
+        r#"{"id":"huge","owner":"oracle","region":"us","gpus":{"h100":4294967295}}"#,
+    )
+    .await;
     let seq = app.seq().await;
     let r = app
         .oracle()
@@ -2817,18 +2737,8 @@ async fn writes_over_the_token_rate_are_429_with_retry_after() {
     l.write_burst = 2.0;
     let (app, _state) = limited_app(l).await;
     let g = app.google();
-    ok(
-        &g.post_json("/contracts", &resale("rate-1", "10"), None)
-            .await
-            .unwrap(),
-        201,
-    );
-    ok(
-        &g.post_json("/contracts", &resale("rate-2", "10"), None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(&g, "/contracts", &resale("rate-1", "10")).await;
+    post_created(&g, "/contracts", &resale("rate-2", "10")).await;
     let seq = app.seq().await;
     let r = g
         .post_json("/contracts", &resale("rate-3", "10"), None)
@@ -2847,13 +2757,7 @@ async fn writes_over_the_token_rate_are_429_with_retry_after() {
     assert_eq!(app.seq().await, seq, "nothing was stored");
     // Reads are not writes; other tokens have their own bucket.
     ok(&g.get("/contracts").await.unwrap(), 200);
-    ok(
-        &app.admin()
-            .post_json("/parties", r#"{"id":"rate-party"}"#, None)
-            .await
-            .unwrap(),
-        201,
-    );
+    post_created(&app.admin(), "/parties", r#"{"id":"rate-party"}"#).await;
 }
 
 // ---- fuzzing (issue 9 item 8) --------------------------------------------------------
