@@ -124,12 +124,10 @@ async fn method_not_allowed() -> Problem {
     Problem::method_not_allowed()
 }
 
-async fn uri_limit(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// A request whose URI is longer than [`URI_LIMIT`]: its 414 answer.
+pub(crate) fn uri_refusal(req: &axum::extract::Request) -> Option<Response> {
     let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if len > URI_LIMIT {
-        return Problem::uri_too_long(len, URI_LIMIT).into_response();
-    }
-    next.run(req).await
+    (len > URI_LIMIT).then(|| Problem::uri_too_long(len, URI_LIMIT).into_response())
 }
 
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -141,33 +139,22 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     Problem::internal(format!("a handler panicked: {message}")).into_response()
 }
 
-/// Logs every 5xx answer with its cause and the request id (the caller's
+/// Logs a 5xx answer with its cause and the request id (the caller's
 /// `X-Request-Id` or the one generated), so an operator can find what a
 /// caller reports.
-pub async fn log_server_errors(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    // The id `observe` gave the request (the caller's, or a new one).
-    let request_id = observe::current_request_id();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let r = next.run(req).await;
-    if r.status().is_server_error() {
-        let cause = r
-            .extensions()
-            .get::<problem::ServerErrorCause>()
-            .map_or("(no cause recorded)", |c| c.0.as_str());
-        tracing::error!(
-            request_id = request_id.as_deref().unwrap_or("-"),
-            %method,
-            path,
-            status = r.status().as_u16(),
-            cause,
-            "request failed"
-        );
-    }
-    r
+pub(crate) fn log_server_error(request_id: &str, method: &str, path: &str, r: &Response) {
+    let cause = r
+        .extensions()
+        .get::<problem::ServerErrorCause>()
+        .map_or("(no cause recorded)", |c| c.0.as_str());
+    tracing::error!(
+        request_id,
+        method,
+        path,
+        status = r.status().as_u16(),
+        cause,
+        "request failed"
+    );
 }
 
 /// The whole service: API routes, `/openapi.json`, `/metrics`, problem
@@ -180,15 +167,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::metrics))
         .fallback_service(ui::router(not_found))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::write_rate,
-        ))
-        .layer(axum::middleware::from_fn(uri_limit))
+        // One middleware of our own (each layer costs a boxed service clone
+        // per request): `observe` also refuses long URIs and writes over
+        // the rate, and logs 5xx answers, a caught panic's included.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .layer(axum::middleware::from_fn(log_server_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
@@ -234,8 +218,7 @@ mod tests {
             )
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 panic_response,
-            ))
-            .layer(axum::middleware::from_fn(log_server_errors));
+            ));
         let req = Request::get("/boom")
             .header("x-request-id", "req-1")
             .body(Body::empty())

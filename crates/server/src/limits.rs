@@ -9,9 +9,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -319,24 +318,24 @@ impl Limiter {
     }
 }
 
-/// Middleware: the per-token write rate. Writes are every method but GET,
-/// HEAD and OPTIONS, except `POST /plan` (an analysis with its own limits).
-pub async fn write_rate(State(app): State<AppState>, req: Request, next: Next) -> Response {
+/// The per-token write rate: the 429 for a write over it. Writes are every
+/// method but GET, HEAD and OPTIONS, except `POST /plan` (an analysis with
+/// its own limits).
+pub(crate) fn write_refusal(app: &AppState, req: &Request) -> Option<Response> {
     let is_write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
         && req.uri().path() != "/plan";
-    if is_write
-        && let Some(key) = token_key(req.headers())
-        && let Err(wait) = app.limiter.take_write(&key, Instant::now())
-    {
-        return too_many(
-            format!(
-                "this token sends more than {} writes per second (--write-rate)",
-                app.limiter.limits.write_rate_per_s
-            ),
-            wait,
-        );
+    if !is_write {
+        return None;
     }
-    next.run(req).await
+    let key = token_key(req.headers())?;
+    let wait = app.limiter.take_write(&key, Instant::now()).err()?;
+    Some(too_many(
+        format!(
+            "this token sends more than {} writes per second (--write-rate)",
+            app.limiter.limits.write_rate_per_s
+        ),
+        wait,
+    ))
 }
 
 #[cfg(test)]

@@ -66,10 +66,6 @@ pub(crate) fn author(who: &Principal) -> Author {
     a
 }
 
-/// The id of the request being served, when called inside [`observe`].
-pub(crate) fn current_request_id() -> Option<String> {
-    CURRENT.try_with(|c| c.request_id.clone()).ok()
-}
 
 /// A request id the caller may choose: 1 to [`MAX_REQUEST_ID_LEN`] printable
 /// ASCII characters without spaces (so that it fits a log line, a header
@@ -114,11 +110,23 @@ pub(crate) async fn observe(State(app): State<AppState>, req: Request, next: Nex
         request_id,
         token_id: OnceLock::new(),
     });
+    // For the log line of a 5xx (a clone of the URI shares its bytes).
+    let uri = req.uri().clone();
     let mut resp = match refused {
         Some(p) => p.into_response(),
-        None => CURRENT.scope(ctx.clone(), next.run(req)).await,
+        None => {
+            let refusal =
+                crate::uri_refusal(&req).or_else(|| crate::limits::write_refusal(&app, &req));
+            match refusal {
+                Some(r) => r,
+                None => CURRENT.scope(ctx.clone(), next.run(req)).await,
+            }
+        }
     };
     let latency = started.elapsed();
+    if resp.status().is_server_error() {
+        crate::log_server_error(&ctx.request_id, method.as_str(), uri.path(), &resp);
+    }
     resp.headers_mut().insert(
         REQUEST_ID,
         HeaderValue::from_str(&ctx.request_id).expect("request ids are printable ASCII"),

@@ -66,7 +66,7 @@ pub struct Problem {
     pub cause: Option<Box<String>>,
 }
 
-/// The cause of a 5xx answer, for the log line of [`crate::log_server_errors`].
+/// The cause of a 5xx answer, for the log line of [`crate::log_server_error`].
 #[derive(Clone, Debug)]
 pub struct ServerErrorCause(pub String);
 
@@ -247,7 +247,7 @@ impl Problem {
     /// A store error: a passing condition (the database unreachable or
     /// busy) is a 503 to retry; anything else (a corrupt journal, a refused
     /// statement, a panic in the writer) is a 500 for an operator, its cause
-    /// logged with the request id (see [`crate::log_server_errors`]), not shown.
+    /// logged with the request id (see [`crate::log_server_error`]), not shown.
     pub fn store(what: &str, e: &cascade_store::StoreError) -> Problem {
         if e.is_transient() {
             Problem::unavailable(format!("{what}: {e}; nothing was stored, retry later"))
