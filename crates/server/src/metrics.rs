@@ -56,27 +56,33 @@ pub struct Metrics {
     pub plan_queue: AtomicI64,
     /// Plans being solved now, copied like `plan_queue`.
     pub plan_running: AtomicI64,
-    /// (method, route, status) → requests answered.
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// (method, route) → latency.
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// method → route → answers; nested so that counting a request looks
+    /// its labels up without allocating.
+    routes: Mutex<BTreeMap<String, BTreeMap<String, RouteStats>>>,
+}
+
+/// The answers to one (method, route).
+#[derive(Debug, Default)]
+struct RouteStats {
+    /// status → requests answered.
+    statuses: BTreeMap<u16, u64>,
+    latency: Histogram,
 }
 
 impl Metrics {
     /// Counts one answered request.
     pub fn record(&self, method: &str, route: &str, status: u16, latency: Duration) {
-        *self
-            .requests
-            .lock()
-            .expect("not poisoned")
-            .entry((method.to_string(), route.to_string(), status))
-            .or_insert(0) += 1;
-        self.latency
-            .lock()
-            .expect("not poisoned")
-            .entry((method.to_string(), route.to_string()))
-            .or_default()
-            .observe(latency);
+        let mut routes = self.routes.lock().expect("not poisoned");
+        if !routes.contains_key(method) {
+            routes.insert(method.to_string(), BTreeMap::new());
+        }
+        let by_route = routes.get_mut(method).expect("inserted above");
+        if !by_route.contains_key(route) {
+            by_route.insert(route.to_string(), RouteStats::default());
+        }
+        let stats = by_route.get_mut(route).expect("inserted above");
+        *stats.statuses.entry(status).or_insert(0) += 1;
+        stats.latency.observe(latency);
     }
 
     /// The exposition text, with the journal position `seq` and the store's
@@ -89,19 +95,27 @@ impl Metrics {
             "# HELP cascade_http_requests_total HTTP requests answered, by method, route template and status."
         );
         let _ = writeln!(w, "# TYPE cascade_http_requests_total counter");
-        for ((m, r, s), n) in self.requests.lock().expect("not poisoned").iter() {
-            let _ = writeln!(
-                w,
-                "cascade_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
-                escape(r)
-            );
+        let routes = self.routes.lock().expect("not poisoned");
+        for (m, by_route) in routes.iter() {
+            for (r, stats) in by_route {
+                for (s, n) in &stats.statuses {
+                    let _ = writeln!(
+                        w,
+                        "cascade_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}",
+                        escape(r)
+                    );
+                }
+            }
         }
         let _ = writeln!(
             w,
             "# HELP cascade_http_request_duration_seconds Time from the request to the response's head, by method and route template."
         );
         let _ = writeln!(w, "# TYPE cascade_http_request_duration_seconds histogram");
-        for ((m, r), h) in self.latency.lock().expect("not poisoned").iter() {
+        for (m, r, h) in routes
+            .iter()
+            .flat_map(|(m, rs)| rs.iter().map(move |(r, st)| (m, r, &st.latency)))
+        {
             let labels = format!("method=\"{m}\",route=\"{}\"", escape(r));
             let mut cum = 0;
             for (i, b) in LATENCY_BUCKETS_S.iter().enumerate() {

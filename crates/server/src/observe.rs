@@ -83,10 +83,7 @@ pub fn new_request_id() -> String {
 pub(crate) async fn observe(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let given = req.headers().get(REQUEST_ID).map(|v| {
         v.to_str()
             .ok()
@@ -132,7 +129,7 @@ pub(crate) async fn observe(State(app): State<AppState>, req: Request, next: Nex
         HeaderValue::from_str(&ctx.request_id).expect("request ids are printable ASCII"),
     );
     let status = resp.status().as_u16();
-    let route = route.as_deref().unwrap_or(UNMATCHED);
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
     app.metrics.record(method.as_str(), route, status, latency);
     tracing::info!(
         target: "cascade::request",
