@@ -66,7 +66,6 @@ pub(crate) fn author(who: &Principal) -> Author {
     a
 }
 
-
 /// A request id the caller may choose: 1 to [`MAX_REQUEST_ID_LEN`] printable
 /// ASCII characters without spaces (so that it fits a log line, a header
 /// and the journal unchanged).
