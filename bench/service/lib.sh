@@ -1,4 +1,4 @@
-# Shared start-up of the service benchmarks (run.sh, flood.sh): sourced,
+# Shared start-up of the service scripts (run.sh, flood.sh, schemathesis.sh): sourced,
 # not run. Builds the workspace, sets BIN and LOADGEN, makes TMP (removed at
 # exit, with the server stopped), and defines start_server.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
