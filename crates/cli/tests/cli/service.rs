@@ -883,6 +883,36 @@ async fn request_logs_are_json_lines() {
                 "{line}"
             );
             assert!(line.contains("status=200"), "{line}");
+            // A 5xx (last: the corrupt row stays) is logged with its cause,
+            // which the caller does not see, under the caller's request id.
+            let seq = journal_rows(&url).await.len() as i64;
+            testing::insert_raw_event(&url, seq + 1, "contract", "{not json").await;
+            let rid = "log-test-500";
+            let r = Client::new(addr)
+                .with_token(&admin)
+                .send("GET", "/contracts", &[("x-request-id", rid)], None)
+                .await
+                .unwrap();
+            assert_eq!(r.status, 500, "{}", r.text());
+            assert!(!r.text().contains("not json"), "{}", r.text());
+            let line = loop {
+                let l = lrx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("a log line for the 5xx");
+                if l.contains(rid) && l.contains("request failed") {
+                    break l;
+                }
+            };
+            assert!(line.contains("ERROR"), "{line}");
+            assert!(line.contains("status=500"), "{line}");
+            assert!(
+                line.contains("path=\"/contracts\"") || line.contains("path=/contracts"),
+                "{line}"
+            );
+            assert!(
+                line.contains("cause=") && !line.contains("no cause recorded"),
+                "{line}"
+            );
         }
         let _ = child.kill();
         let _ = child.wait();
