@@ -523,6 +523,49 @@ fn unknown(item: &ItemRef, field: &'static str, kind: &'static str, id: &Id) -> 
     }
 }
 
+/// Adds an item that refers to no other (a GPU class, a party): only a
+/// duplicate id refuses it.
+fn add_unlinked<T>(
+    ix: &mut FxMap<Id, u32>,
+    items: &mut Vec<T>,
+    id: Id,
+    item: T,
+    refer: fn(Id) -> ItemRef,
+) -> Checked<u32> {
+    if ix.contains_key(&id) {
+        return Err(vec![Violation::DuplicateId { item: refer(id) }]);
+    }
+    let n = items.len() as u32;
+    ix.insert(id, n);
+    items.push(item);
+    Ok(n)
+}
+
+/// How every check of a new item starts: its reference, and the list of
+/// what is wrong with it, holding a duplicate id already if `taken`.
+fn opening(item: ItemRef, taken: bool) -> (ItemRef, Vec<Violation>) {
+    let mut v = Vec::new();
+    if taken {
+        v.push(Violation::DuplicateId { item: item.clone() });
+    }
+    (item, v)
+}
+
+/// The index of the `kind` item `id` that `item`'s `field` names; when
+/// there is none, an unknown reference is added to `v`.
+fn lookup(
+    ix: &FxMap<Id, u32>,
+    (item, field, kind): (&ItemRef, &'static str, &'static str),
+    id: &Id,
+    v: &mut Vec<Violation>,
+) -> Option<u32> {
+    let r = ix.get(id).copied();
+    if r.is_none() {
+        v.push(unknown(item, field, kind, id));
+    }
+    r
+}
+
 impl Ledger {
     pub fn new() -> Ledger {
         Ledger {
@@ -590,39 +633,21 @@ impl Ledger {
     // ---- adding items -------------------------------------------------
 
     fn add_gpu(&mut self, g: GpuClass) -> Checked<Entry> {
-        if self.gpu_ix.contains_key(&g.id) {
-            return Err(vec![Violation::DuplicateId {
-                item: ItemRef::Gpu(g.id),
-            }]);
-        }
-        let ix = self.gpus.len() as u32;
-        self.gpu_ix.insert(g.id.clone(), ix);
-        self.gpus.push(g);
-        Ok(Entry::Gpu(ix))
+        let id = g.id.clone();
+        add_unlinked(&mut self.gpu_ix, &mut self.gpus, id, g, ItemRef::Gpu).map(Entry::Gpu)
     }
 
     fn add_party(&mut self, p: Party) -> Checked<Entry> {
-        if self.party_ix.contains_key(&p.id) {
-            return Err(vec![Violation::DuplicateId {
-                item: ItemRef::Party(p.id),
-            }]);
-        }
-        let ix = self.parties.len() as u32;
-        self.party_ix.insert(p.id.clone(), ix);
-        self.parties.push(p);
-        Ok(Entry::Party(ix))
+        let id = p.id.clone();
+        add_unlinked(&mut self.party_ix, &mut self.parties, id, p, ItemRef::Party).map(Entry::Party)
     }
 
     fn add_site(&mut self, s: Site) -> Checked<Entry> {
-        let item = ItemRef::Site(s.id.clone());
-        let mut v = Vec::new();
-        if self.site_ix.contains_key(&s.id) {
-            v.push(Violation::DuplicateId { item: item.clone() });
-        }
-        let owner = self.party_ix.get(&s.owner).copied();
-        if owner.is_none() {
-            v.push(unknown(&item, "owner", "party", &s.owner));
-        }
+        let (item, mut v) = opening(
+            ItemRef::Site(s.id.clone()),
+            self.site_ix.contains_key(&s.id),
+        );
+        let owner = self.party_ref(&item, "owner", &s.owner, &mut v);
         let mut classes = Vec::new();
         let mut watts = Decimal::ZERO;
         for (gpu, n) in &s.gpus {
@@ -687,15 +712,11 @@ impl Ledger {
     /// sold, i.e. free ≥ 0). Every class is tried, so one refusal lists every
     /// shortfall; anything tried is undone unless all of it holds.
     fn add_expansion(&mut self, x: Expansion) -> Checked<Entry> {
-        let item = ItemRef::Expansion(x.id.clone());
-        let mut v = Vec::new();
-        if self.expansion_ix.contains_key(&x.id) {
-            v.push(Violation::DuplicateId { item: item.clone() });
-        }
-        let site = self.site_ix.get(&x.site).copied();
-        if site.is_none() {
-            v.push(unknown(&item, "site", "site", &x.site));
-        }
+        let (item, mut v) = opening(
+            ItemRef::Expansion(x.id.clone()),
+            self.expansion_ix.contains_key(&x.id),
+        );
+        let site = lookup(&self.site_ix, (&item, "site", "site"), &x.site, &mut v);
         if x.gpus.is_empty() && x.power_mw.is_none() {
             v.push(Violation::EmptyExpansion { item: item.clone() });
         }
@@ -888,11 +909,7 @@ impl Ledger {
         id: &Id,
         v: &mut Vec<Violation>,
     ) -> Option<u32> {
-        let r = self.party_ix.get(id).copied();
-        if r.is_none() {
-            v.push(unknown(item, field, "party", id));
-        }
-        r
+        lookup(&self.party_ix, (item, field, "party"), id, v)
     }
 
     fn add_clause(&mut self, c: Clause) -> Checked<Entry> {
@@ -1164,10 +1181,7 @@ impl Ledger {
         }
         let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
         let buyer = self.party_ref(&item, "buyer", &c.buyer, &mut v);
-        let gpu = self.gpu_ix.get(&c.gpu).copied();
-        if gpu.is_none() {
-            v.push(unknown(&item, "gpu", "gpu", &c.gpu));
-        }
+        let gpu = lookup(&self.gpu_ix, (&item, "gpu", "gpu"), &c.gpu, &mut v);
         let resolved = self.resolve_source(
             &item,
             (seller, &c.seller),
@@ -1351,11 +1365,10 @@ impl Ledger {
     }
 
     fn add_commitment(&mut self, c: Commitment) -> Checked<Entry> {
-        let item = ItemRef::Commitment(c.id.clone());
-        let mut v = Vec::new();
-        if self.commitment_ix.contains_key(&c.id) {
-            v.push(Violation::DuplicateId { item: item.clone() });
-        }
+        let (item, mut v) = opening(
+            ItemRef::Commitment(c.id.clone()),
+            self.commitment_ix.contains_key(&c.id),
+        );
         let buyer = self.party_ref(&item, "buyer", &c.buyer, &mut v);
         let seller = self.party_ref(&item, "seller", &c.seller, &mut v);
         if !v.is_empty() {
@@ -1386,16 +1399,12 @@ impl Ledger {
     }
 
     fn add_offer(&mut self, o: Offer) -> Checked<Entry> {
-        let item = ItemRef::Offer(o.id.clone());
-        let mut v = Vec::new();
-        if self.offer_ix.contains_key(&o.id) {
-            v.push(Violation::DuplicateId { item: item.clone() });
-        }
+        let (item, mut v) = opening(
+            ItemRef::Offer(o.id.clone()),
+            self.offer_ix.contains_key(&o.id),
+        );
         let seller = self.party_ref(&item, "seller", &o.seller, &mut v);
-        let gpu = self.gpu_ix.get(&o.gpu).copied();
-        if gpu.is_none() {
-            v.push(unknown(&item, "gpu", "gpu", &o.gpu));
-        }
+        let gpu = lookup(&self.gpu_ix, (&item, "gpu", "gpu"), &o.gpu, &mut v);
         v.extend(money_bound(
             &item,
             "offer value (max_gpus over the whole window)",
