@@ -72,33 +72,12 @@ fn class_gpus_on_offer(
     site: Option<u32>,
 ) -> f64 {
     let id = &prep.classes[class as usize].id;
-    let mut per_source: Vec<(u32, i64)> = Vec::new();
-    for &oi in &d.active {
-        let o = &prep.offers[oi as usize];
-        if &o.offer.gpu != id || site.is_some_and(|s| s != o.site) {
-            continue;
-        }
-        match per_source.iter_mut().find(|x| x.0 == o.source) {
-            Some(x) => x.1 += i64::from(o.max_gpus()),
-            None => per_source.push((o.source, i64::from(o.max_gpus()))),
-        }
-    }
-    per_source
-        .into_iter()
-        .map(|(s, most)| {
-            let src = &prep.sources[s as usize];
-            let free = (d.lo..d.hi)
-                .map(|i| {
-                    ledger
-                        .source_free_at(&src.source, &src.gpu, prep.cuts[i as usize])
-                        .unwrap_or(0)
-                })
-                .min()
-                .unwrap_or(0)
-                .max(0);
-            most.min(free) as f64
-        })
-        .sum()
+    prep.max_new_gpus_by_source(ledger, d, |o| {
+        &o.offer.gpu == id && site.is_none_or(|s| s == o.site)
+    })
+    .into_iter()
+    .map(|(_, gpus)| gpus as f64)
+    .sum()
 }
 
 /// Failing segments of one family found from bounds alone: the first

@@ -296,6 +296,28 @@ impl Interner {
     }
 }
 
+/// The providers and sites met so far, each numbered once.
+struct Places {
+    providers: Interner,
+    site_ix: Interner,
+    sites: Vec<PSite>,
+}
+
+impl Places {
+    /// The indices of a provider and of a site it owns.
+    fn get(&mut self, provider: &Id, site: &Id) -> (u32, u32) {
+        let (p, _) = self.providers.get(provider);
+        let (s, new_site) = self.site_ix.get(site);
+        if new_site {
+            self.sites.push(PSite {
+                id: site.clone(),
+                provider: p,
+            });
+        }
+        (p, s)
+    }
+}
+
 impl<'a> Prep<'a> {
     pub fn new(
         scenario: &'a Scenario,
@@ -430,23 +452,18 @@ impl<'a> Prep<'a> {
         let seg_of = |t: Instant| cuts.binary_search(&t).expect("every window end is a cut") as u32;
 
         // ---- offers, providers, sites, sources -----------------------------
-        let mut providers = Interner::new();
-        let mut site_ix = Interner::new();
-        let mut sites: Vec<PSite> = Vec::new();
+        let mut places = Places {
+            providers: Interner::new(),
+            site_ix: Interner::new(),
+            sites: Vec::new(),
+        };
         let mut source_ix: HashMap<(Source, Id), u32> = HashMap::new();
         let mut sources: Vec<PSource> = Vec::new();
         let mut offers: Vec<POffer<'a>> = Vec::with_capacity(usable.len());
         let mut is_boundary = vec![false; cuts.len()];
         for o in &usable {
             let (provider_id, site) = ledger.offer_root(&o.id).expect("offer in ledger");
-            let (p, _) = providers.get(provider_id);
-            let (s, new_site) = site_ix.get(&site.id);
-            if new_site {
-                sites.push(PSite {
-                    id: site.id.clone(),
-                    provider: p,
-                });
-            }
+            let (p, s) = places.get(provider_id, &site.id);
             let key = (o.source.clone(), o.gpu.clone());
             let src = match source_ix.get(&key) {
                 Some(&i) => i,
@@ -570,15 +587,7 @@ impl<'a> Prep<'a> {
                     {
                         for h in ledger.holdings(buyer, t) {
                             if &h.gpu == id && h.gpus > 0 {
-                                let (p, _) = providers.get(&h.provider);
-                                let (s, new_site) = site_ix.get(&h.site);
-                                if new_site {
-                                    sites.push(PSite {
-                                        id: h.site.clone(),
-                                        provider: p,
-                                    });
-                                }
-                                cand.push(s);
+                                cand.push(places.get(&h.provider, &h.site).1);
                             }
                         }
                     }
@@ -634,14 +643,7 @@ impl<'a> Prep<'a> {
             let mut held_site: Vec<(u32, f64)> = Vec::new();
             for h in ledger.holdings(buyer, t) {
                 held += h.h100e;
-                let (p, _) = providers.get(&h.provider);
-                let (s, new_site) = site_ix.get(&h.site);
-                if new_site {
-                    sites.push(PSite {
-                        id: h.site.clone(),
-                        provider: p,
-                    });
-                }
+                let (p, s) = places.get(&h.provider, &h.site);
                 match held_p.iter_mut().find(|x| x.0 == p) {
                     Some(x) => x.1 += h.h100e,
                     None => held_p.push((p, h.h100e)),
@@ -780,8 +782,8 @@ impl<'a> Prep<'a> {
             cuts,
             offers,
             excluded,
-            providers: providers.ids,
-            sites,
+            providers: places.providers.ids,
+            sites: places.sites,
             sources,
             cap_rows,
             dsegs,
@@ -838,16 +840,38 @@ impl<'a> Prep<'a> {
     /// Upper bound of the H100e that can be bought per source in a demand
     /// segment: min(Σ max GPUs of its active offers, free) × H.
     pub fn max_new_by_source(&self, ledger: &Ledger, d: &DSeg) -> Vec<(u32, f64)> {
-        let mut per: Vec<(u32, i64, f64)> = Vec::new();
+        self.max_new_gpus_by_source(ledger, d, |_| true)
+            .into_iter()
+            .map(|(s, gpus)| {
+                // A source holds one class, so its first offer's H is every offer's.
+                let h = self.offers[self.sources[s as usize].offers[0] as usize].h;
+                (s, gpus as f64 * h)
+            })
+            .collect()
+    }
+
+    /// Most GPUs the buyer can still buy per source in a demand segment from
+    /// the active offers `keep` accepts: min(Σ max GPUs of those offers,
+    /// the source's least free capacity over the segment).
+    pub fn max_new_gpus_by_source(
+        &self,
+        ledger: &Ledger,
+        d: &DSeg,
+        keep: impl Fn(&POffer) -> bool,
+    ) -> Vec<(u32, i64)> {
+        let mut per: Vec<(u32, i64)> = Vec::new();
         for &oi in &d.active {
             let o = &self.offers[oi as usize];
+            if !keep(o) {
+                continue;
+            }
             match per.iter_mut().find(|x| x.0 == o.source) {
                 Some(x) => x.1 += i64::from(o.max_gpus()),
-                None => per.push((o.source, i64::from(o.max_gpus()), o.h)),
+                None => per.push((o.source, i64::from(o.max_gpus()))),
             }
         }
         per.into_iter()
-            .map(|(s, most, h)| {
+            .map(|(s, most)| {
                 let src = &self.sources[s as usize];
                 let free = (d.lo..d.hi)
                     .map(|i| {
@@ -858,7 +882,7 @@ impl<'a> Prep<'a> {
                     .min()
                     .unwrap_or(0)
                     .max(0);
-                (s, most.min(free) as f64 * h)
+                (s, most.min(free))
             })
             .collect()
     }
