@@ -43,30 +43,27 @@ fn range(q: &QueryMap) -> Result<(Month, Month), Problem> {
     Ok((from, to))
 }
 
+/// A settlement that failed: a 500 naming why (a failed conservation check
+/// is a bug, never the caller's fault).
+fn failed(e: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "settlement",
+        "Settlement failed",
+        e.to_string(),
+    )
+}
+
 /// Settles `from..=to` on the stored state; a failed conservation check is a
-/// 500 naming it (a bug, never the caller's fault).
+/// 500 naming it.
 fn settled<T>(
     s: &StoreState,
     from: Month,
     to: Month,
     f: impl FnOnce(&cascade_core::Settlement) -> T,
 ) -> Result<T, Problem> {
-    let delivery = Delivery::new(&s.ledger, &s.outages).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settlement",
-            "Settlement failed",
-            e.to_string(),
-        )
-    })?;
-    let st = settle(&s.ledger, &delivery, from, to).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settlement",
-            "Settlement failed",
-            e.to_string(),
-        )
-    })?;
+    let delivery = Delivery::new(&s.ledger, &s.outages).map_err(failed)?;
+    let st = settle(&s.ledger, &delivery, from, to).map_err(failed)?;
     Ok(f(&st))
 }
 
@@ -118,14 +115,7 @@ pub async fn focus(State(app): State<AppState>, who: Principal, q: QueryMap) -> 
     };
     // A snapshot, so the store's lock is not held while the body streams.
     let (ledger, outages) = read(&app, |s| (s.ledger.clone(), s.outages.clone())).await?;
-    let delivery = Delivery::new(&ledger, &outages).map_err(|e| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "settlement",
-            "Settlement failed",
-            e.to_string(),
-        )
-    })?;
+    let delivery = Delivery::new(&ledger, &outages).map_err(failed)?;
     let (tx, body) = Channel::<Bytes, std::io::Error>::new(4);
     let rt = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
