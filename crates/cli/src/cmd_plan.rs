@@ -95,6 +95,10 @@ pub struct PlanArgs {
     /// rebuilding the same MILP elsewhere (bench/plan/highs_py.py).
     #[arg(long, value_name = "FILE")]
     pub export_model: Option<PathBuf>,
+    /// With --export-model: write the model and stop, without solving it
+    /// (a hard plan may take minutes to solve).
+    #[arg(long, requires = "export_model")]
+    pub export_only: bool,
 }
 
 /// `cascade offers ...`
@@ -246,6 +250,10 @@ pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         let text = cascade_plan::export_model(&scenario, &ledger, &buyer)
             .map_err(|e| anyhow::anyhow!("--buyer {buyer}: {e}"))?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        if args.export_only {
+            eprintln!("wrote the planning model of {buyer} to {}", path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     if let Some(t) = args.time_limit
         && !(t.is_finite() && t > 0.0)

@@ -72,6 +72,55 @@ fn planning_example_json_has_the_spec_shape_and_exact_figures() {
     );
 }
 
+/// The model a user rebuilds elsewhere (bench/plan/highs_py.py), written
+/// without the wait for a solve when --export-only is given.
+#[test]
+fn export_only_writes_the_model_and_solves_nothing() {
+    let path = tmp("export-only-model.json");
+    let _ = std::fs::remove_file(&path);
+    let out = path.to_str().unwrap();
+    let args = [
+        "plan",
+        "examples/planning.toml",
+        "--buyer",
+        "lab",
+        "--export-model",
+        out,
+    ];
+    let o = cascade(&[&args[..], &["--export-only", "--json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "no plan is printed");
+    assert!(
+        stderr(&o).contains("wrote the planning model of lab"),
+        "{}",
+        stderr(&o)
+    );
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(model["format"], "cascade-plan-model/1");
+    assert_eq!(model["buyer"], "lab");
+    let ids: Vec<&str> = model["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a-h100", "b-h100"]);
+    // The same file and flags without --export-only also solve the plan.
+    let o = cascade(&[&args[..], &["--json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["status"], "optimal");
+    // --export-only alone names what it needs.
+    let o = cascade(&[
+        "plan",
+        "examples/planning.toml",
+        "--buyer",
+        "lab",
+        "--export-only",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--export-model"), "{}", stderr(&o));
+}
+
 #[test]
 fn compute_chain_optimum() {
     // Worked by hand in docs/planning.md: az-h100-2026 must be bought in
