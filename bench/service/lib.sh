@@ -1,5 +1,5 @@
 # Shared start-up of the service scripts (run.sh, flood.sh, schemathesis.sh): sourced,
-# not run. Builds the workspace, sets BIN and LOADGEN, makes TMP (removed at
+# not run. Builds the workspace, sets BIN (or takes CASCADE_BIN) and LOADGEN, makes TMP (removed at
 # exit, with the server stopped), and defines start_server.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
@@ -7,7 +7,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/cascade/target}
 # The same build as scripts/test: a `-p` build unifies features differently
 # and can rebuild HiGHS from C++ (10-40 min) into the shared target dir.
 cargo build --release -q --workspace --all-targets
-BIN=$CARGO_TARGET_DIR/release/cascade
+# CASCADE_BIN: another build of `cascade` to measure (paired runs of two builds).
+BIN=${CASCADE_BIN:-$CARGO_TARGET_DIR/release/cascade}
 LOADGEN=$CARGO_TARGET_DIR/release/examples/loadgen
 
 TMP=$(mktemp -d)
