@@ -24,9 +24,11 @@
 
 // The optimal strategy's modules, each using only those before it here:
 // prep (planning data) → model (rows and columns) → solve (HiGHS runs) →
-// proof (LP bound, restricted MIP) → diagnose (relaxed families); this file
+// coloc (co-location sites by LP) → proof (LP bound, restricted MIP) →
+// diagnose (relaxed families); this file
 // orchestrates them. outcome (exact money of block counts) needs prep only;
 // check is the independent checker and uses none of them.
+mod coloc;
 mod diagnose;
 mod model;
 mod outcome;
@@ -140,6 +142,28 @@ impl Hooks {
         if let Some(o) = &self.observer {
             (o.0)(e);
         }
+    }
+
+    /// One `Trace` event for a step of several LPs: its final LP value, if
+    /// it found one.
+    pub(crate) fn note(&self, step: &'static str, t: Clock, value: Option<f64>) {
+        if !self.trace {
+            return;
+        }
+        self.emit(&PlanEvent::Trace {
+            step,
+            seconds: t.elapsed().as_secs_f64(),
+            nodes: -1,
+            status: if value.is_some() {
+                "Optimal"
+            } else {
+                "Infeasible"
+            }
+            .to_string(),
+            objective: value.unwrap_or(f64::NAN),
+            bound: f64::NAN,
+            gap: f64::NAN,
+        });
     }
 
     /// One `Trace` event for a finished HiGHS run.
@@ -613,7 +637,9 @@ fn optimal(
     let ts = Clock::now();
     let deadline = time_limit.map(|t| (ts, t));
     let proven = if whole_model {
-        proof::Guided::Nothing
+        proof::Guided::Nothing {
+            settled: Vec::new(),
+        }
     } else {
         proof::solve(prep, fams, &built, &problem, deadline)?
     };
@@ -626,14 +652,57 @@ fn optimal(
             };
             (run, BoundSource::LpRelaxation)
         }
-        proof::Guided::Nothing => {
-            let mut model = solve::to_model(problem)?;
+        proof::Guided::Nothing { settled } => {
+            // Where co-location binds, a plan with the co-location sites
+            // chosen by LP (coloc.rs) goes to HiGHS as a cutoff: HiGHS
+            // looks only for plans more than the gap below it, and finding
+            // none proves it within the gap (no `setSolution`:
+            // docs/planning.md says why).
+            let candidate = if built.y.is_empty() || whole_model {
+                None
+            } else {
+                coloc::plan(prep, fams, &built, &problem, &settled, deadline)?
+            };
+            let mut whole = solve::to_model(problem)?;
+            let err = |e: highs::TrySetOptionError| PlanError::Solver(e.to_string());
             if let Some(t) = solve::remaining(deadline) {
-                model
-                    .try_set_option("time_limit", t)
-                    .map_err(|e| PlanError::Solver(e.to_string()))?;
+                whole.try_set_option("time_limit", t).map_err(err)?;
             }
-            let run = solve::run(model, prep.money_unit, &prep.hooks)?;
+            if let Some((u, _)) = &candidate {
+                whole
+                    .try_set_option("objective_bound", u * (1.0 - MIP_REL_GAP))
+                    .map_err(err)?;
+            }
+            let mut run = solve::run(whole, prep.money_unit, &prep.hooks)?;
+            if let Some((u, x)) = candidate {
+                let cost = |x: &[f64]| {
+                    model::decimal_f64(outcome::objective_usd(
+                        prep,
+                        &model::counts(prep, &built.n, x),
+                    )) / prep.money_unit
+                };
+                // A finished run proved every plan costs at least the less
+                // of the cutoff and (1 − gap) × its own plan, so the cheaper
+                // of its plan and U is within the gap. ("Infeasible": none
+                // below the cutoff; ObjectiveBound: presolve left an LP and
+                // the dual simplex stopped at the cutoff; HiGHS may also
+                // return a plan at or above the cutoff when presolve solves
+                // the model outright.)
+                let finished = run.feasible()
+                    || run.infeasible()
+                    || run.status == HighsModelStatus::ObjectiveBound;
+                if run.x.is_empty() || cost(&run.x) >= u {
+                    run = solve::Run {
+                        status: if finished {
+                            HighsModelStatus::Optimal
+                        } else {
+                            HighsModelStatus::ReachedTimeLimit
+                        },
+                        x,
+                        gap: if finished { Some(MIP_REL_GAP) } else { run.gap },
+                    };
+                }
+            }
             (run, BoundSource::BranchAndBound)
         }
     };

@@ -87,6 +87,9 @@ pub(crate) struct Built {
     pub n: Vec<Col>,
     /// The ROFR binaries `z_h`, one per holder offer, with h's index.
     pub z: Vec<(Col, u32)>,
+    /// The co-location binaries `y`, with their demand segment and site,
+    /// in segment order.
+    pub y: Vec<(Col, u32, u32)>,
     pub slacks: Vec<(Col, Slack)>,
     pub stats: ModelStats,
 }
@@ -231,6 +234,7 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
     let mut by_provider: Vec<Vec<u32>> = vec![Vec::new(); prep.providers.len()];
     let mut by_site: Vec<Vec<u32>> = vec![Vec::new(); prep.sites.len()];
     let mut np: Vec<Option<Col>> = vec![None; prep.providers.len()];
+    let mut y_cols: Vec<(Col, u32, u32)> = Vec::new();
     for (di, d) in prep.dsegs.iter().enumerate() {
         let di = di as u32;
         let need = d.demand - d.held;
@@ -427,6 +431,7 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
                 }
                 let y = r.col(0.0, 0.0, 1.0, true);
                 ys.push(y);
+                y_cols.push((y, di, s));
                 for &oi in list {
                     r.buf
                         .push((n[oi as usize], prep.offers[oi as usize].h_block()));
@@ -513,6 +518,7 @@ pub(crate) fn build_with(prep: &Prep, fams: Families, mode: Mode, relax: bool) -
         problem: r.pb,
         n,
         z: z_cols,
+        y: y_cols,
         slacks: r.slacks,
         stats,
     }

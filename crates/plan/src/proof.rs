@@ -23,7 +23,8 @@
 //! 3. A plan `U` with `U − L ≤ gap × U` is optimal in the spec's sense (its
 //!    relative gap to a proven bound is within 1e-4). `U` is recomputed
 //!    exactly from the block counts ([`objective_usd`]), not taken from HiGHS. Otherwise HiGHS solves
-//!    the whole model from scratch.
+//!    the whole model from scratch (and, where co-location binds and that
+//!    takes long, `coloc.rs` offers a plan to prove).
 //!
 //! No plan is handed to HiGHS as a start (`setSolution`): HiGHS 1.16 can
 //! return a start unchanged, with the objective of its presolved form, when
@@ -65,8 +66,9 @@ pub(crate) enum Guided {
     /// A plan within the gap of the proven bound.
     Proven { x: Vec<f64>, gap: f64 },
     /// No plan proven within the gap (or the LP is infeasible: the whole
-    /// model says why).
-    Nothing,
+    /// model says why), with the ROFR binaries the LP bound settled (for
+    /// `coloc::plan`).
+    Nothing { settled: Vec<(Col, f64)> },
 }
 
 /// One settled case of the open ROFR binaries, with its LP solution.
@@ -132,7 +134,9 @@ pub(crate) fn solve(
     let solved = solve_lp(to_model(lp.problem)?)?;
     prep.hooks.trace("LP relaxation", t, &solved);
     if solved.status() != HighsModelStatus::Optimal {
-        return Ok(Guided::Nothing);
+        return Ok(Guided::Nothing {
+            settled: Vec::new(),
+        });
     }
     // Later LPs change bounds and start from the last basis.
     let mut model = Model::from(solved);
@@ -182,7 +186,9 @@ pub(crate) fn solve(
         if solved.status() != HighsModelStatus::Optimal && !lp_infeasible(&solved) {
             // Unsolved: the bound would not be proven. (An infeasible case
             // holds no plan and bounds nothing.)
-            return Ok(Guided::Nothing);
+            return Ok(Guided::Nothing {
+                settled: Vec::new(),
+            });
         }
         if solved.status() == HighsModelStatus::Optimal {
             let sol = solved.get_solution();
@@ -198,7 +204,9 @@ pub(crate) fn solve(
 
     cases.sort_by(|a, b| a.lp_value.total_cmp(&b.lp_value));
     let Some(best_case) = cases.first() else {
-        return Ok(Guided::Nothing);
+        return Ok(Guided::Nothing {
+            settled: Vec::new(),
+        });
     };
     let bound = best_case.lp_value;
     let target = bound * (1.0 + 0.99 * MIP_REL_GAP);
@@ -280,5 +288,7 @@ pub(crate) fn solve(
             break;
         }
     }
-    Ok(Guided::Nothing)
+    Ok(Guided::Nothing {
+        settled: best_case.fixed.clone(),
+    })
 }
