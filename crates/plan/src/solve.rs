@@ -142,9 +142,24 @@ pub(crate) fn run(model: Model, unit: f64, hooks: &Hooks) -> Result<Run, PlanErr
 }
 
 /// Builds and solves; `Run::x` is empty unless optimal.
+///
+/// On tiny models HiGHS 1.16 can end a solve with "MIP solver claims
+/// optimality, but with ... primal infeasibilities" (1e-6 over a bound after
+/// presolve's reductions) and report an error; the same model is then
+/// solved again without presolve (a diagnosis model of the planner's
+/// property test hit it).
 pub(crate) fn solve(prep: &Prep, fams: Families, mode: Mode) -> Result<(Built, Run), PlanError> {
     let mut built = build(prep, fams, mode);
     let problem = std::mem::take(&mut built.problem);
-    let run = run(to_model(problem)?, prep.money_unit, &prep.hooks)?;
-    Ok((built, run))
+    match run(to_model(problem.clone())?, prep.money_unit, &prep.hooks) {
+        Ok(r) => Ok((built, r)),
+        Err(PlanError::Solver(_)) => {
+            let mut model = to_model(problem)?;
+            model
+                .try_set_option("presolve", "off")
+                .map_err(|e| PlanError::Solver(e.to_string()))?;
+            Ok((built, run(model, prep.money_unit, &prep.hooks)?))
+        }
+        Err(e) => Err(e),
+    }
 }
