@@ -34,7 +34,7 @@ use crate::PlanError;
 use crate::model::{Built, Families, Mode, build_with, counts, decimal_f64};
 use crate::outcome::objective_usd;
 use crate::prep::Prep;
-use crate::solve::{remaining, to_model};
+use crate::solve::to_model;
 
 /// Segments per run of one site, tried in this order (ties keep the first).
 const RUN_LENGTHS: [usize; 2] = [6, 3];
@@ -177,21 +177,16 @@ pub(crate) fn plan(
     for (seg, &s) in segs.iter().zip(&sites) {
         fix(&mut model, seg, Some(s));
     }
-    model
-        .try_set_option("mip_max_nodes", MAX_NODES)
-        .map_err(err)?;
-    if let Some(t) = remaining(deadline) {
-        model.try_set_option("time_limit", t).map_err(err)?;
-    }
-    let t = Clock::now();
-    let solved = crate::solve::solve_with_progress(
+    let solved = crate::solve::node_limited(
         model,
-        "MIP with the co-location sites fixed",
-        prep.money_unit,
-        &prep.hooks,
-    )
-    .map_err(err)?;
-    prep.hooks.trace("MIP, co-location sites fixed", t, &solved);
+        MAX_NODES,
+        deadline,
+        (
+            "MIP with the co-location sites fixed",
+            "MIP, co-location sites fixed",
+        ),
+        prep,
+    )?;
     // Only a plan HiGHS closed within the gap of the fixed-site MIP is
     // offered: a weaker cutoff can send the whole model's search far astray
     // (bench/README.md, "Co-location sites by LP").

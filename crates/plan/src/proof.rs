@@ -244,29 +244,18 @@ pub(crate) fn solve(
         if !prep.hooks.experiment("no-cutoff") {
             set(&mut model, "objective_bound", cutoff)?;
         }
-        model
-            .try_set_option("mip_max_nodes", MAX_NODES)
-            .map_err(err)?;
-        if let Some(t) = remaining(deadline) {
-            set(&mut model, "time_limit", t)?;
-        }
-        let t = Clock::now();
-        let solved = crate::solve::solve_with_progress(
+        let step = if free_down {
+            "restricted MIP (free down)"
+        } else {
+            "restricted MIP"
+        };
+        let solved = crate::solve::node_limited(
             model,
-            "restricted MIP around the LP bound",
-            prep.money_unit,
-            &prep.hooks,
-        )
-        .map_err(err)?;
-        prep.hooks.trace(
-            if free_down {
-                "restricted MIP (free down)"
-            } else {
-                "restricted MIP"
-            },
-            t,
-            &solved,
-        );
+            MAX_NODES,
+            deadline,
+            ("restricted MIP around the LP bound", step),
+            prep,
+        )?;
         if solved.primal_solution_status() == HighsSolutionStatus::Feasible {
             let x = solved.get_solution().columns().to_vec();
             let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;

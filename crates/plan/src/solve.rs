@@ -82,6 +82,30 @@ pub(crate) fn solve_with_progress(
     solved
 }
 
+/// A run bounded by `max_nodes` (and by what is left of the time limit),
+/// so that the same input gives the same plan: shows progress as `label`
+/// and traces as `step`.
+pub(crate) fn node_limited(
+    mut model: Model,
+    max_nodes: i32,
+    deadline: Option<(Clock, f64)>,
+    (label, step): (&'static str, &'static str),
+    prep: &Prep,
+) -> Result<highs::SolvedModel, PlanError> {
+    let err = |e: &dyn std::fmt::Debug| PlanError::Solver(format!("{e:?}"));
+    model
+        .try_set_option("mip_max_nodes", max_nodes)
+        .map_err(|e| err(&e))?;
+    if let Some(t) = remaining(deadline) {
+        model.try_set_option("time_limit", t).map_err(|e| err(&e))?;
+    }
+    let t = Clock::now();
+    let solved =
+        solve_with_progress(model, label, prep.money_unit, &prep.hooks).map_err(|e| err(&e))?;
+    prep.hooks.trace(step, t, &solved);
+    Ok(solved)
+}
+
 /// Seconds left of a `(started, limit)` time limit (at least a millisecond).
 pub(crate) fn remaining(deadline: Option<(Clock, f64)>) -> Option<f64> {
     deadline.map(|(t, limit)| (limit - t.elapsed().as_secs_f64()).max(1e-3))
