@@ -31,19 +31,14 @@ use std::time::Instant as Clock;
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem};
 
 use crate::PlanError;
-use crate::model::{Built, Families, Mode, build_with, counts, decimal_f64};
-use crate::outcome::objective_usd;
+use crate::model::{Built, Families, Mode, build_with};
 use crate::prep::Prep;
-use crate::solve::to_model;
+use crate::solve::{solver_error, to_model};
 
 /// Segments per run of one site, tried in this order (ties keep the first).
 const RUN_LENGTHS: [usize; 2] = [6, 3];
 /// Branch-and-bound nodes of the MIP with the sites fixed.
 const MAX_NODES: i32 = 100;
-
-fn err(e: impl std::fmt::Debug) -> PlanError {
-    PlanError::Solver(format!("{e:?}"))
-}
 
 /// The `y` columns of each co-location segment: (column, site).
 fn segments(built: &Built) -> Vec<Vec<(Col, u32)>> {
@@ -75,7 +70,7 @@ fn fix(model: &mut Model, seg: &[(Col, u32)], site: Option<u32>) {
 /// Solves the LP; its value when optimal. The model comes back with its
 /// basis, so the next LP starts from it.
 fn lp(model: Model) -> Result<(Model, Option<f64>), PlanError> {
-    let solved = model.try_solve().map_err(err)?;
+    let solved = model.try_solve().map_err(solver_error)?;
     let value = (solved.status() == HighsModelStatus::Optimal).then(|| solved.objective_value());
     Ok((Model::from(solved), value))
 }
@@ -196,6 +191,6 @@ pub(crate) fn plan(
         return Ok(None);
     }
     let x = solved.get_solution().columns().to_vec();
-    let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;
+    let u = built.cost(prep, &x);
     Ok(Some((u, x)))
 }

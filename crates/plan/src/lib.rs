@@ -675,12 +675,6 @@ fn optimal(
             }
             let mut run = solve::run(whole, prep.money_unit, &prep.hooks)?;
             if let Some((u, x)) = candidate {
-                let cost = |x: &[f64]| {
-                    model::decimal_f64(outcome::objective_usd(
-                        prep,
-                        &model::counts(prep, &built.n, x),
-                    )) / prep.money_unit
-                };
                 // A finished run proved every plan costs at least the less
                 // of the cutoff and (1 − gap) × its own plan, so the cheaper
                 // of its plan and U is within the gap. ("Infeasible": none
@@ -691,7 +685,7 @@ fn optimal(
                 let finished = run.feasible()
                     || run.infeasible()
                     || run.status == HighsModelStatus::ObjectiveBound;
-                if run.x.is_empty() || cost(&run.x) >= u {
+                if run.x.is_empty() || built.cost(prep, &run.x) >= u {
                     run = solve::Run {
                         status: if finished {
                             HighsModelStatus::Optimal

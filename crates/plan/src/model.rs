@@ -94,6 +94,18 @@ pub(crate) struct Built {
     pub stats: ModelStats,
 }
 
+impl Built {
+    /// The cost of the plan in columns `x`, in the model's money unit,
+    /// recomputed exactly from its block counts (`objective_usd`), not
+    /// taken from HiGHS.
+    pub fn cost(&self, prep: &Prep, x: &[f64]) -> f64 {
+        decimal_f64(crate::outcome::objective_usd(
+            prep,
+            &counts(prep, &self.n, x),
+        )) / prep.money_unit
+    }
+}
+
 struct Rows {
     pb: RowProblem,
     rows: usize,

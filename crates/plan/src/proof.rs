@@ -22,7 +22,7 @@
 //!    so the same input always gives the same plan.
 //! 3. A plan `U` with `U − L ≤ gap × U` is optimal in the spec's sense (its
 //!    relative gap to a proven bound is within 1e-4). `U` is recomputed
-//!    exactly from the block counts ([`objective_usd`]), not taken from HiGHS. Otherwise HiGHS solves
+//!    exactly from the block counts (`Built::cost`), not taken from HiGHS. Otherwise HiGHS solves
 //!    the whole model from scratch (and, where co-location binds and that
 //!    takes long, `coloc.rs` offers a plan to prove).
 //!
@@ -46,10 +46,9 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, SolvedModel};
 
 use highs::RowProblem;
 
-use crate::model::{Built, Families, Mode, build_with, counts, decimal_f64};
-use crate::outcome::objective_usd;
+use crate::model::{Built, Families, Mode, build_with};
 use crate::prep::Prep;
-use crate::solve::{remaining, to_model};
+use crate::solve::{remaining, solver_error, to_model};
 use crate::{MIP_REL_GAP, PlanError};
 
 /// At most this many open ROFR binaries are enumerated (2^6 LPs).
@@ -102,12 +101,8 @@ fn coverage_needs_holder(prep: &Prep, h: u32) -> bool {
     })
 }
 
-fn err(e: impl std::fmt::Debug) -> PlanError {
-    PlanError::Solver(format!("{e:?}"))
-}
-
 fn solve_lp(model: Model) -> Result<SolvedModel, PlanError> {
-    model.try_solve().map_err(err)
+    model.try_solve().map_err(solver_error)
 }
 
 /// Every column is ≥ 0 with a cost ≥ 0, so the LP is never unbounded and
@@ -234,7 +229,7 @@ pub(crate) fn solve(
             };
             model.change_column_bounds(c, lo..=hi);
         }
-        let set = |m: &mut Model, k: &str, v: f64| m.try_set_option(k, v).map_err(err);
+        let set = |m: &mut Model, k: &str, v: f64| m.try_set_option(k, v).map_err(solver_error);
         set(&mut model, "objective_target", target)?;
         // Only plans within the gap of the LP bound are of use here: HiGHS
         // prunes every node whose bound is above that. Where the LP bound is
@@ -258,7 +253,7 @@ pub(crate) fn solve(
         )?;
         if solved.primal_solution_status() == HighsSolutionStatus::Feasible {
             let x = solved.get_solution().columns().to_vec();
-            let u = decimal_f64(objective_usd(prep, &counts(prep, &built.n, &x))) / prep.money_unit;
+            let u = built.cost(prep, &x);
             if best.as_ref().is_none_or(|(b, _)| u < *b) {
                 best = Some((u, x));
             }

@@ -82,6 +82,11 @@ pub(crate) fn solve_with_progress(
     solved
 }
 
+/// A HiGHS call that failed, as the planner's error.
+pub(crate) fn solver_error(e: impl std::fmt::Debug) -> PlanError {
+    PlanError::Solver(format!("{e:?}"))
+}
+
 /// A run bounded by `max_nodes` (and by what is left of the time limit),
 /// so that the same input gives the same plan: shows progress as `label`
 /// and traces as `step`.
@@ -92,16 +97,17 @@ pub(crate) fn node_limited(
     (label, step): (&'static str, &'static str),
     prep: &Prep,
 ) -> Result<highs::SolvedModel, PlanError> {
-    let err = |e: &dyn std::fmt::Debug| PlanError::Solver(format!("{e:?}"));
     model
         .try_set_option("mip_max_nodes", max_nodes)
-        .map_err(|e| err(&e))?;
+        .map_err(solver_error)?;
     if let Some(t) = remaining(deadline) {
-        model.try_set_option("time_limit", t).map_err(|e| err(&e))?;
+        model
+            .try_set_option("time_limit", t)
+            .map_err(solver_error)?;
     }
     let t = Clock::now();
     let solved =
-        solve_with_progress(model, label, prep.money_unit, &prep.hooks).map_err(|e| err(&e))?;
+        solve_with_progress(model, label, prep.money_unit, &prep.hooks).map_err(solver_error)?;
     prep.hooks.trace(step, t, &solved);
     Ok(solved)
 }
@@ -147,8 +153,8 @@ impl Run {
 
 pub(crate) fn run(model: Model, unit: f64, hooks: &Hooks) -> Result<Run, PlanError> {
     let t = Clock::now();
-    let solved = solve_with_progress(model, "HiGHS branch-and-bound", unit, hooks)
-        .map_err(|e| PlanError::Solver(format!("{e:?}")))?;
+    let solved =
+        solve_with_progress(model, "HiGHS branch-and-bound", unit, hooks).map_err(solver_error)?;
     hooks.trace("MIP", t, &solved);
     let status = solved.status();
     let has_solution = status == HighsModelStatus::Optimal

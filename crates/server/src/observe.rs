@@ -61,8 +61,8 @@ pub struct RequestLine<'a> {
 
 /// Where request lines go: set once by the binary (`cascade serve`), which
 /// also formats them. Written through `tracing`'s formatter, the line cost
-/// about 6 µs of the ~50 µs of CPU a read takes (bench/README.md, "Service");
-/// no sink, no lines.
+/// about 6 µs of the ~50 µs of CPU a read takes (bench/README.md, "The
+/// request log line by hand"); no sink, no lines.
 static REQUEST_LOG: OnceLock<fn(&RequestLine<'_>)> = OnceLock::new();
 
 /// Sends every request's line to `sink` from now on (false if a sink was
