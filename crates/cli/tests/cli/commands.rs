@@ -294,6 +294,9 @@ fn the_same_scenario_loads_from_json() {
         "lab",
         "--at",
         "2026-03-15",
+        // Not the default (now): two runs a second apart would differ.
+        "--asof",
+        "2026-03-15",
         "--json",
     ]));
     let b = json_of(&cascade(&[
@@ -302,6 +305,9 @@ fn the_same_scenario_loads_from_json() {
         "--buyer",
         "lab",
         "--at",
+        "2026-03-15",
+        // Not the default (now): two runs a second apart would differ.
+        "--asof",
         "2026-03-15",
         "--json",
     ]));
