@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cascade_server::client::Conn;
+use cascade_server::client::{Conn, json_headers};
 
 struct Args {
     addr: SocketAddr,
@@ -167,11 +167,13 @@ fn main() {
                             month(to)
                         );
                         let key = format!("k-{id}");
-                        client.post_json("/contracts", &body, idem.then_some(key.as_str())).await
+                        let h = json_headers(idem.then_some(key.as_str()));
+                        client.send("POST", "/contracts", &h, Some(body.as_bytes())).await
                     } else if mode == "plan" {
-                        client.post_json("/plan", &plan_body, None).await
+                        let h = json_headers(None);
+                        client.send("POST", "/plan", &h, Some(plan_body.as_bytes())).await
                     } else {
-                        client.get(&read_path).await
+                        client.send("GET", &read_path, &[], None).await
                     };
                     match r {
                         Ok(r) => {

@@ -25,11 +25,11 @@ use crate::problem::Problem;
 
 /// May `who` see this contract? Its buyer and seller (and admins) may.
 pub fn can_see(who: &Principal, c: &Contract) -> bool {
-    who.acts_for(&c.buyer) || who.acts_for(&c.seller)
+    party_to(who, &c.buyer, &c.seller)
 }
 
-fn can_see_commitment(who: &Principal, c: &Commitment) -> bool {
-    who.acts_for(&c.buyer) || who.acts_for(&c.seller)
+fn party_to(who: &Principal, buyer: &Id, seller: &Id) -> bool {
+    who.acts_for(buyer) || who.acts_for(seller)
 }
 
 /// Does this clause name `p` (so that `p` may see it)?
@@ -135,20 +135,31 @@ pub fn own_analysis(who: &Principal, buyer: &Id, what: &str) -> Result<(), Probl
     acting_for(who, buyer, || format!("a party may {what}"))
 }
 
-/// The contract, if `who` may see it; otherwise a 404 that does not say
-/// whether it exists.
+/// `found` if `who` may see it; otherwise a 404 that does not say whether
+/// it exists.
+fn visible<'a, T>(
+    kind: &str,
+    id: &Id,
+    found: Option<&'a T>,
+    may_see: impl FnOnce(&T) -> bool,
+) -> Result<&'a T, Problem> {
+    found.filter(|x| may_see(x)).ok_or_else(|| {
+        Problem::not_found(format!(
+            "no {kind} {:?} that this token may see",
+            id.as_str()
+        ))
+    })
+}
+
+/// The contract, if `who` may see it; otherwise a 404.
 pub fn visible_contract<'a>(
     l: &'a Ledger,
     id: &Id,
     who: &Principal,
 ) -> Result<&'a Contract, Problem> {
-    match l.contract(id) {
-        Some(info) if can_see(who, info.contract) => Ok(info.contract),
-        _ => Err(Problem::not_found(format!(
-            "no contract {:?} that this token may see",
-            id.as_str()
-        ))),
-    }
+    visible("contract", id, l.contract(id).map(|i| i.contract), |c| {
+        can_see(who, c)
+    })
 }
 
 /// The commitment, if `who` may see it; otherwise a 404.
@@ -157,18 +168,14 @@ pub fn visible_commitment<'a>(
     id: &Id,
     who: &Principal,
 ) -> Result<&'a Commitment, Problem> {
-    match l.commitment(id) {
-        Some((c, _)) if can_see_commitment(who, c) => Ok(c),
-        _ => Err(Problem::not_found(format!(
-            "no commitment {:?} that this token may see",
-            id.as_str()
-        ))),
-    }
+    visible("commitment", id, l.commitment(id).map(|(c, _)| c), |c| {
+        may_see_commitment(who, c)
+    })
 }
 
-/// Commitments `who` may list.
+/// Commitments `who` may list: as contracts, their buyer and seller.
 pub fn may_see_commitment(who: &Principal, c: &Commitment) -> bool {
-    can_see_commitment(who, c)
+    party_to(who, &c.buyer, &c.seller)
 }
 
 /// A party may resell (or offer) only from a contract it can see; any

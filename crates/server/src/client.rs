@@ -115,8 +115,8 @@ impl Client {
     }
 }
 
-/// The headers of a JSON body, with its Idempotency-Key if any.
-fn json_headers(idempotency_key: Option<&str>) -> Vec<(&str, &str)> {
+/// The headers of a JSON body, with an Idempotency-Key if given.
+pub fn json_headers(idempotency_key: Option<&str>) -> Vec<(&str, &str)> {
     let mut h = vec![("content-type", "application/json")];
     if let Some(k) = idempotency_key {
         h.push(("idempotency-key", k));
@@ -201,22 +201,8 @@ impl Conn {
         }
     }
 
-    pub async fn get(&mut self, path: &str) -> io::Result<HttpResponse> {
-        self.send("GET", path, &[], None).await
-    }
-
-    /// POST a JSON body, optionally with an Idempotency-Key.
-    pub async fn post_json(
-        &mut self,
-        path: &str,
-        body: &str,
-        idempotency_key: Option<&str>,
-    ) -> io::Result<HttpResponse> {
-        let h = json_headers(idempotency_key);
-        self.send("POST", path, &h, Some(body.as_bytes())).await
-    }
-
-    /// Sends a request with these extra headers; `path` includes the query.
+    /// Sends a request with these extra headers (for a JSON body,
+    /// [`json_headers`]); `path` includes the query.
     pub async fn send(
         &mut self,
         method: &str,

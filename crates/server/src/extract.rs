@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use cascade_core::Id;
+use cascade_core::{Id, Instant, Month};
 use cascade_format::json::StrictJsonError;
 use cascade_store::{TokenInfo, TokenStatus};
 use serde::de::DeserializeOwned;
@@ -402,6 +402,35 @@ impl QueryMap {
 
     pub fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(String::as_str)
+    }
+
+    /// A required party id (`buyer=`).
+    pub fn party(&self, k: &str) -> Result<Id, Problem> {
+        let raw = self
+            .get(k)
+            .ok_or_else(|| Problem::bad_param(k, "required: the buyer's party id"))?;
+        Id::new(raw).map_err(|_| Problem::bad_param(k, format!("{raw:?} is not a valid party id")))
+    }
+
+    /// An optional instant: a date or an RFC 3339 date-time.
+    pub fn instant(&self, k: &str) -> Result<Option<Instant>, Problem> {
+        self.get(k)
+            .map(|s| {
+                cascade_format::parse_instant(s).map_err(|e| {
+                    Problem::bad_param(k, format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"))
+                })
+            })
+            .transpose()
+    }
+
+    /// An optional month, YYYY-MM.
+    pub fn month(&self, k: &str) -> Result<Option<Month>, Problem> {
+        self.get(k)
+            .map(|s| {
+                Month::parse(s)
+                    .map_err(|e| Problem::bad_param(k, format!("{e} (use YYYY-MM, e.g. 2026-01)")))
+            })
+            .transpose()
     }
 
     pub fn usize(&self, k: &str, default: usize, max: usize) -> Result<usize, Problem> {

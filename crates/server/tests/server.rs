@@ -304,11 +304,15 @@ rules!(
 async fn one_connection_client_keeps_its_connection(app: App) {
     let mut c = cascade_server::client::Conn::new(app.addr, Some(app.openai.clone()));
     for _ in 0..3 {
-        let r = c.get("/exposure?buyer=openai&at=2026-01-01").await.unwrap();
+        let r = c
+            .send("GET", "/exposure?buyer=openai&at=2026-01-01", &[], None)
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
     }
+    let h = cascade_server::client::json_headers(Some("conn-plan-1"));
     let r = c
-        .post_json("/plan", r#"{"buyer":"google"}"#, Some("conn-plan-1"))
+        .send("POST", "/plan", &h, Some(br#"{"buyer":"google"}"#))
         .await
         .unwrap();
     problem(&r, 403);

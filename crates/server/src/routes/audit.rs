@@ -1,7 +1,6 @@
 //! `GET /audit`: the journal with who wrote each row (principal, token id,
 //! request id) and when. Admin only: it shows every party's items.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use cascade_store::{AuditRow, AuditSince};
 use serde::Serialize;
@@ -9,8 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Res, json};
-use crate::extract::{Principal, QueryMap};
+use super::{Get, Res, json};
 use crate::problem::Problem;
 use crate::{AppState, access};
 
@@ -72,7 +70,8 @@ pub struct AuditPage {
         ("limit" = Option<usize>, Query, description = "Most rows (default 1000, at most 10000)"),
     ),
     responses((status = 200, description = "Journal rows with their authors", body = AuditPage)))]
-pub async fn audit(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn audit(r: Get) -> Res {
+    let Get { app, who, q } = r;
     access::admin_only(&who, "read the audit trail")?;
     q.only(&["since", "limit"])?;
     let since = match q.get("since") {

@@ -8,7 +8,6 @@
 use std::io::Write;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use cascade_core::{Delivery, Id, Month, settle};
@@ -19,17 +18,14 @@ use http_body_util::channel::{Channel, Sender};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Res, json, read};
+use super::{Get, Res, json, read};
 use crate::AppState;
 use crate::extract::{Principal, QueryMap};
 use crate::problem::Problem;
 
 fn month_param(q: &QueryMap, name: &str) -> Result<Month, Problem> {
-    let raw = q
-        .get(name)
-        .ok_or_else(|| Problem::bad_param(name, "required: a billing month, YYYY-MM"))?;
-    Month::parse(raw)
-        .map_err(|e| Problem::bad_param(name, format!("{e} (use YYYY-MM, e.g. 2026-03)")))
+    q.month(name)?
+        .ok_or_else(|| Problem::bad_param(name, "required: a billing month, YYYY-MM"))
 }
 
 fn range(q: &QueryMap) -> Result<(Month, Month), Problem> {
@@ -71,7 +67,8 @@ fn settled<T>(
 #[utoipa::path(get, path = "/invoices", tag = "billing",
     params(("period" = String, Query, description = "Billing month, YYYY-MM (UTC)")),
     responses((status = 200, description = "The `cascade bill --json` document", body = BillDoc)))]
-pub async fn invoices(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn invoices(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&["period"])?;
     let m = month_param(&q, "period")?;
     let mut doc = read(&app, |s| settled(s, m, m, |st| BillDoc::of(&st.months[0]))).await??;
@@ -86,7 +83,8 @@ pub async fn invoices(State(app): State<AppState>, who: Principal, q: QueryMap) 
         ("to" = String, Query, description = "Last billing month (inclusive), YYYY-MM"),
     ),
     responses((status = 200, description = "Margins per reseller and chain", body = MarginsReport)))]
-pub async fn margins(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn margins(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&["from", "to"])?;
     let (from, to) = range(&q)?;
     let mut doc = read(&app, |s| settled(s, from, to, MarginsReport::of)).await??;
@@ -106,7 +104,8 @@ pub async fn margins(State(app): State<AppState>, who: Principal, q: QueryMap) -
         ("to" = String, Query, description = "Last billing month (inclusive), YYYY-MM"),
     ),
     responses((status = 200, description = "FOCUS 1.3 Cost and Usage dataset (CSV, streamed)", body = String, content_type = "text/csv")))]
-pub async fn focus(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn focus(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&["from", "to"])?;
     let (from, to) = range(&q)?;
     let party: Option<Id> = match &who {

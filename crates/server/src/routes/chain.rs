@@ -3,13 +3,11 @@
 //! chain document of `cascade chain --json`, walked on the ledger's own
 //! resale tree), as the caller may see it.
 
-use axum::extract::State;
 use cascade_format::report::ChainDoc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{PathId, Res, read_item};
-use crate::extract::{Principal, QueryMap};
+use super::{GetItem, Res};
 use crate::{AppState, access};
 
 /// Provenance: the chain down to physical provider, site and region, and
@@ -18,16 +16,11 @@ use crate::{AppState, access};
 #[utoipa::path(get, path = "/contracts/{id}/chain", tag = "contracts",
     params(("id" = String, Path, description = "Contract id")),
     responses((status = 200, description = "The chain", body = ChainDoc)))]
-pub async fn get_chain(
-    State(app): State<AppState>,
-    who: Principal,
-    PathId(raw): PathId,
-    q: QueryMap,
-) -> Res {
-    read_item(&app, q, "contract", &raw, |s, id| {
-        access::visible_contract(&s.ledger, id, &who)?;
+pub async fn get_chain(r: GetItem) -> Res {
+    r.read("contract", |s, id, who| {
+        access::visible_contract(&s.ledger, id, who)?;
         let mut doc = ChainDoc::of(&s.ledger, id).expect("a visible contract has a chain");
-        access::redact_chain(&mut doc, &who);
+        access::redact_chain(&mut doc, who);
         Ok(doc)
     })
     .await

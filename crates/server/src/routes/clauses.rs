@@ -2,33 +2,28 @@
 //! parties they name, added by the party they bind. Bodies are the scenario
 //! format's `ClauseDoc`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use cascade_core::Event;
 use cascade_format::ClauseDoc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Post, Res, json, read};
+use super::{Get, Post, Res};
 use crate::check::accept;
-use crate::extract::{Principal, QueryMap};
 use crate::{AppState, access};
 
 /// Clauses naming the caller (admin: all).
 #[utoipa::path(get, path = "/clauses", tag = "clauses",
     responses((status = 200, description = "Clauses", body = Vec<ClauseDoc>)))]
-pub async fn list_clauses(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
-    q.only(&[])?;
-    let v: Vec<ClauseDoc> = read(&app, |s| {
+pub async fn list_clauses(r: Get) -> Res {
+    r.list(|s, who| -> Vec<ClauseDoc> {
         s.ledger
             .clauses()
             .iter()
-            .filter(|c| access::may_see_clause(&who, c))
+            .filter(|c| access::may_see_clause(who, c))
             .map(ClauseDoc::from)
             .collect()
     })
-    .await?;
-    Ok(json(StatusCode::OK, &v))
+    .await
 }
 
 /// Adds a clause. Admin, or the party it binds: the buyer of `exclusive`,

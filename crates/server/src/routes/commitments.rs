@@ -2,8 +2,6 @@
 //! scenario format's `CommitmentDoc`; a top-up takes only what the path
 //! does not already say.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use cascade_core::{Event, Id, Ledger, format_usd};
 use cascade_format::{AmendmentDoc, CommitmentDoc, Money, TimeText};
 use serde::{Deserialize, Serialize};
@@ -11,9 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Extended, PathId, Post, Res, json, read, read_item};
+use super::{Extended, Get, GetItem, PathId, Post, Res};
 use crate::check::{Bounds, accept};
-use crate::extract::{Principal, QueryMap, path_id};
+use crate::extract::path_id;
 use crate::{AppState, access};
 
 /// A top-up of the commitment in the path: `usd` more from `effective`.
@@ -47,31 +45,24 @@ fn commitment_view(l: &Ledger, id: &Id) -> CommitmentView {
 /// Commitments the caller is buyer or seller of (admin: all).
 #[utoipa::path(get, path = "/commitments", tag = "commitments",
     responses((status = 200, description = "Commitments", body = Vec<CommitmentView>)))]
-pub async fn list_commitments(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
-    q.only(&[])?;
-    let v: Vec<CommitmentView> = read(&app, |s| {
+pub async fn list_commitments(r: Get) -> Res {
+    r.list(|s, who| -> Vec<CommitmentView> {
         s.ledger
             .commitments()
-            .filter(|c| access::may_see_commitment(&who, c))
+            .filter(|c| access::may_see_commitment(who, c))
             .map(|c| commitment_view(&s.ledger, &c.id))
             .collect()
     })
-    .await?;
-    Ok(json(StatusCode::OK, &v))
+    .await
 }
 
 /// One commitment.
 #[utoipa::path(get, path = "/commitments/{id}", tag = "commitments",
     params(("id" = String, Path, description = "Commitment id")),
     responses((status = 200, description = "The commitment", body = CommitmentView)))]
-pub async fn get_commitment(
-    State(app): State<AppState>,
-    who: Principal,
-    PathId(raw): PathId,
-    q: QueryMap,
-) -> Res {
-    read_item(&app, q, "commitment", &raw, |s, id| {
-        access::visible_commitment(&s.ledger, id, &who).map(|_| commitment_view(&s.ledger, id))
+pub async fn get_commitment(r: GetItem) -> Res {
+    r.read("commitment", |s, id, who| {
+        access::visible_commitment(&s.ledger, id, who).map(|_| commitment_view(&s.ledger, id))
     })
     .await
 }

@@ -3,7 +3,6 @@
 //! scenario format's documents; `/resales` and `/amendments` take only
 //! what the path does not already say.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use cascade_core::{Contract, Event, Id, ItemRef, Ledger, format_usd};
 use cascade_format::report::AmendmentEntry;
@@ -13,9 +12,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Extended, PathId, Post, Res, json, read, read_item};
+use super::{Extended, Get, GetItem, PathId, Post, Res, json, read};
 use crate::check::{Bounds, accept};
-use crate::extract::{Principal, QueryMap, path_id};
+use crate::extract::{Principal, path_id};
 use crate::{AppState, access};
 
 /// A resale of the contract in the path by its buyer: the seller is the
@@ -119,7 +118,8 @@ fn contract_view_of(l: &Ledger, id: &Id, who: &Principal) -> ContractView {
         ("limit" = Option<usize>, Query, description = "At most this many (default 1000, at most 100000)"),
     ),
     responses((status = 200, description = "Contracts", body = Vec<ContractView>)))]
-pub async fn list_contracts(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn list_contracts(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&["offset", "limit"])?;
     let offset = q.usize("offset", 0, usize::MAX / 2)?;
     let limit = q.usize("limit", 1000, 100_000)?;
@@ -163,14 +163,9 @@ pub async fn create_contract(p: Post<ContractDoc>) -> Res {
 #[utoipa::path(get, path = "/contracts/{id}", tag = "contracts",
     params(("id" = String, Path, description = "Contract id")),
     responses((status = 200, description = "The contract", body = ContractView)))]
-pub async fn get_contract(
-    State(app): State<AppState>,
-    who: Principal,
-    PathId(raw): PathId,
-    q: QueryMap,
-) -> Res {
-    read_item(&app, q, "contract", &raw, |s, id| {
-        access::visible_contract(&s.ledger, id, &who).map(|c| contract_view(&s.ledger, c, &who))
+pub async fn get_contract(r: GetItem) -> Res {
+    r.read("contract", |s, id, who| {
+        access::visible_contract(&s.ledger, id, who).map(|c| contract_view(&s.ledger, c, who))
     })
     .await
 }

@@ -2,15 +2,13 @@
 //! exposure document of `cascade exposure --json`), for the buyer itself or
 //! an admin.
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use cascade_core::{Id, Instant};
+use cascade_core::Instant;
 use cascade_format::report::ExposureDoc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Res, json, read};
-use crate::extract::{Principal, QueryMap};
+use super::{Get, Res, json, read};
 use crate::problem::Problem;
 use crate::{AppState, access};
 
@@ -28,28 +26,14 @@ pub(crate) fn now() -> Instant {
         ("asof" = Option<String>, Query, description = "Delivery risk as of this instant (expansions after it are not yet built); default now"),
     ),
     responses((status = 200, description = "The exposure document", body = ExposureDoc)))]
-pub async fn exposure(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn exposure(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&["buyer", "at", "asof"])?;
-    let raw = q
-        .get("buyer")
-        .ok_or_else(|| Problem::bad_param("buyer", "required: the buyer's party id"))?;
-    let buyer = Id::new(raw)
-        .map_err(|_| Problem::bad_param("buyer", format!("{raw:?} is not a valid party id")))?;
+    let buyer = q.party("buyer")?;
     // One reading of the clock, so the default `at` and `asof` agree.
     let now = now();
-    let instant = |name: &str| -> Result<Instant, Problem> {
-        match q.get(name) {
-            None => Ok(now),
-            Some(s) => cascade_format::parse_instant(s).map_err(|e| {
-                Problem::bad_param(
-                    name,
-                    format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
-                )
-            }),
-        }
-    };
-    let at = instant("at")?;
-    let asof = instant("asof")?;
+    let at = q.instant("at")?.unwrap_or(now);
+    let asof = q.instant("asof")?.unwrap_or(now);
     access::own_analysis(&who, &buyer, "see only its own exposure")?;
     let v = read(&app, |s| {
         if s.ledger.party(&buyer).is_none() {

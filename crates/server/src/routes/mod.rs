@@ -29,6 +29,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cascade_core::{Event, Id, Ledger};
+use cascade_format::ToCore;
 use cascade_store::{Idem, Record, Reply, Staging, State as StoreState, WriteOutcome};
 use serde::de::DeserializeOwned;
 use serde::ser::Error as _;
@@ -39,6 +40,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::AppState;
 use crate::access;
+use crate::check::{Bounds, accept};
 use crate::extract::{IdemKey, JsonBody, Principal, QueryMap, path_id};
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -183,6 +185,30 @@ impl<T> Post<T> {
     }
 }
 
+impl<D> Post<D>
+where
+    D: ToCore + Serialize + Send + 'static,
+    D::Core: Send + 'static,
+    for<'a> D: From<&'a D::Core>,
+{
+    /// Adds one item of the directory (GPU classes, parties, sites): admin
+    /// only, checked like a scenario file's `label` item, answered with its
+    /// document as stored.
+    pub(crate) async fn add_by_admin(
+        self,
+        what: &str,
+        label: &str,
+        bound: impl FnOnce(&mut Bounds, &D::Core),
+        event: fn(D::Core) -> Event,
+    ) -> Res {
+        access::admin_only(&self.who, what)?;
+        let item = accept(&self.body.value, label, bound)?;
+        let view = D::from(&item);
+        self.append(move |_, _| Ok(event(item)), move |_, _| view)
+            .await
+    }
+}
+
 /// A document of the format plus what the API derives from the ledger
 /// (where the capacity physically is, values, totals), served as one flat
 /// object. Its schema is the document's with `E`'s properties added: the
@@ -233,19 +259,89 @@ impl<D: ToSchema, E: ToSchema> ToSchema for Extended<D, E> {
     }
 }
 
-/// `GET /<kind>s/{id}...`: no query parameters, a well-formed id, and `f`
-/// on the caught-up state (which answers 404 for what `who` may not see).
-pub(crate) async fn read_item<T: Serialize>(
-    app: &AppState,
-    q: QueryMap,
-    kind: &str,
-    raw: &str,
-    f: impl FnOnce(&StoreState, &Id) -> Result<T, Problem>,
-) -> Res {
-    q.only(&[])?;
-    let id = path_id(kind, raw)?;
-    let v = read(app, |s| f(s, &id)).await??;
-    Ok(json(StatusCode::OK, &v))
+/// What every `GET` takes: the caller, then the query string (so a missing
+/// token is a 401 whatever the query).
+pub struct Get {
+    app: AppState,
+    pub who: Principal,
+    pub q: QueryMap,
+}
+
+impl FromRequestParts<AppState> for Get {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
+        let who = Principal::from_request_parts(parts, app).await?;
+        let q = QueryMap::from_request_parts(parts, app).await?;
+        Ok(Get {
+            app: app.clone(),
+            who,
+            q,
+        })
+    }
+}
+
+impl Get {
+    /// `f` on the caught-up state, answered 200; the handler has checked
+    /// the query.
+    pub(crate) async fn answer<T: Serialize>(
+        &self,
+        f: impl FnOnce(&StoreState, &Principal) -> Result<T, Problem>,
+    ) -> Res {
+        let v = read(&self.app, |s| f(s, &self.who)).await??;
+        Ok(json(StatusCode::OK, &v))
+    }
+
+    /// A list that takes no query parameters: what `f` collects from the
+    /// caught-up state for the caller.
+    pub(crate) async fn list<T: Serialize>(
+        self,
+        f: impl FnOnce(&StoreState, &Principal) -> T,
+    ) -> Res {
+        self.q.only(&[])?;
+        self.answer(|s, who| Ok(f(s, who))).await
+    }
+}
+
+/// What `GET /<kind>s/{id}...` takes: the caller, the id from the path
+/// (malformed ids are 404s), then the query string.
+pub struct GetItem {
+    pub get: Get,
+    raw: String,
+}
+
+impl FromRequestParts<AppState> for GetItem {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
+        let who = Principal::from_request_parts(parts, app).await?;
+        let PathId(raw) = PathId::from_request_parts(parts, app).await?;
+        let q = QueryMap::from_request_parts(parts, app).await?;
+        let app = app.clone();
+        Ok(GetItem {
+            get: Get { app, who, q },
+            raw,
+        })
+    }
+}
+
+impl GetItem {
+    /// The path's id as a `kind` id (a malformed one is a 404).
+    pub(crate) fn id(&self, kind: &str) -> Result<Id, Problem> {
+        path_id(kind, &self.raw)
+    }
+
+    /// No query parameters, a well-formed id, and `f` on the caught-up
+    /// state (which answers 404 for what the caller may not see).
+    pub(crate) async fn read<T: Serialize>(
+        self,
+        kind: &str,
+        f: impl FnOnce(&StoreState, &Id, &Principal) -> Result<T, Problem>,
+    ) -> Res {
+        self.get.q.only(&[])?;
+        let id = self.id(kind)?;
+        self.get.answer(|s, who| f(s, &id, who)).await
+    }
 }
 
 /// An id from the path; malformed ids are 404s.

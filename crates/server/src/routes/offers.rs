@@ -1,8 +1,6 @@
 //! Open offers: every caller lists them; their seller creates them. Bodies
 //! are the scenario format's `OfferDoc`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use cascade_core::{Event, ItemRef, Ledger, Offer};
 use cascade_format::OfferDoc;
 use serde::Serialize;
@@ -10,9 +8,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Extended, Post, Res, json, read};
+use super::{Extended, Get, Post, Res};
 use crate::check::{Bounds, accept};
-use crate::extract::{Principal, QueryMap};
+use crate::extract::Principal;
 use crate::{AppState, access};
 
 /// What the API adds to an offer document: where its capacity physically
@@ -44,16 +42,14 @@ fn offer_view(l: &Ledger, o: &Offer, who: &Principal) -> OfferView {
 /// Open offers (every caller; `backed_by` only for the offer's seller).
 #[utoipa::path(get, path = "/offers", tag = "offers",
     responses((status = 200, description = "Offers", body = Vec<OfferView>)))]
-pub async fn list_offers(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
-    q.only(&[])?;
-    let v: Vec<OfferView> = read(&app, |s| {
+pub async fn list_offers(r: Get) -> Res {
+    r.list(|s, who| -> Vec<OfferView> {
         s.ledger
             .offers()
-            .map(|o| offer_view(&s.ledger, o, &who))
+            .map(|o| offer_view(&s.ledger, o, who))
             .collect()
     })
-    .await?;
-    Ok(json(StatusCode::OK, &v))
+    .await
 }
 
 /// Puts capacity on offer (its seller, or admin).

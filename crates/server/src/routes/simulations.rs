@@ -11,7 +11,6 @@
 //! and `reprocure` run the MILP (HiGHS), seconds to minutes each: they stay
 //! with `cascade simulate`.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use cascade_core::{Id, Instant, Ledger, Scenario};
 use cascade_plan::{PlanOptions, Strategy};
@@ -21,8 +20,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Res, json, read};
-use crate::extract::{Principal, QueryMap};
+use super::{Get, Res, json, read};
 use crate::problem::Problem;
 use crate::{AppState, access};
 
@@ -183,15 +181,12 @@ fn now_day() -> Instant {
         ("jobs" = Option<u32>, Query, description = "Synthetic jobs, 1 to 5000; default 2000"),
     ),
     responses((status = 200, description = "The simulation document", body = SimulationDoc)))]
-pub async fn simulations(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn simulations(r: Get) -> Res {
+    let Get { app, who, q } = r;
     q.only(&[
         "buyer", "policies", "from", "to", "outages", "seed", "runs", "jobs",
     ])?;
-    let raw = q
-        .get("buyer")
-        .ok_or_else(|| Problem::bad_param("buyer", "required: the buyer's party id"))?;
-    let buyer = Id::new(raw)
-        .map_err(|_| Problem::bad_param("buyer", format!("{raw:?} is not a valid party id")))?;
+    let buyer = q.party("buyer")?;
     let policies = parse_policies(q.get("policies").unwrap_or("held,greedy"))?;
     let outages = parse_outages(q.get("outages"))?;
     let seed = match q.get("seed") {
@@ -208,19 +203,7 @@ pub async fn simulations(State(app): State<AppState>, who: Principal, q: QueryMa
     if jobs == 0 {
         return Err(Problem::bad_param("jobs", "must be at least 1"));
     }
-    let instant = |name: &str| -> Result<Option<Instant>, Problem> {
-        q.get(name)
-            .map(|s| {
-                cascade_format::parse_instant(s).map_err(|e| {
-                    Problem::bad_param(
-                        name,
-                        format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
-                    )
-                })
-            })
-            .transpose()
-    };
-    let (from, to) = (instant("from")?, instant("to")?);
+    let (from, to) = (q.instant("from")?, q.instant("to")?);
     access::own_analysis(&who, &buyer, "simulate only its own portfolio")?;
     let (scenario, ledger) = read(&app, |s| {
         if s.ledger.party(&buyer).is_none() {

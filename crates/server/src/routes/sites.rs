@@ -3,8 +3,6 @@
 //! the monthly build-out. Bodies are the scenario format's `SiteDoc`;
 //! expansions are written through `POST /expansions`.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use cascade_core::{Event, Ledger, Month, Site};
 use cascade_format::report::{TimelineDoc, timeline_span};
 use cascade_format::{ExpansionDoc, SiteDoc};
@@ -13,29 +11,24 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Extended, PathId, Post, Res, json, read, read_item};
-use crate::check::{Bounds, accept};
-use crate::extract::{Principal, QueryMap, path_id};
+use super::{Extended, Get, GetItem, Post, Res};
+use crate::AppState;
+use crate::check::Bounds;
 use crate::problem::Problem;
-use crate::{AppState, access};
 
 /// Sites: physical campuses with their installed GPUs.
 #[utoipa::path(get, path = "/sites", tag = "directory",
     responses((status = 200, description = "Every site", body = Vec<SiteDoc>)))]
-pub async fn list_sites(State(app): State<AppState>, _who: Principal, q: QueryMap) -> Res {
-    q.only(&[])?;
-    let v: Vec<SiteDoc> = read(&app, |s| s.ledger.sites().map(SiteDoc::from).collect()).await?;
-    Ok(json(StatusCode::OK, &v))
+pub async fn list_sites(r: Get) -> Res {
+    r.list(|s, _| -> Vec<SiteDoc> { s.ledger.sites().map(SiteDoc::from).collect() })
+        .await
 }
 
 /// Adds a site (admin).
 #[utoipa::path(post, path = "/sites", tag = "directory", request_body = SiteDoc,
     responses((status = 201, description = "Added", body = SiteDoc)))]
 pub async fn create_site(p: Post<SiteDoc>) -> Res {
-    access::admin_only(&p.who, "add sites")?;
-    let site = accept(&p.body.value, "site", Bounds::site)?;
-    let view = SiteDoc::from(&site);
-    p.append(move |_, _| Ok(Event::Site(site)), move |_, _| view)
+    p.add_by_admin("add sites", "site", Bounds::site, Event::Site)
         .await
 }
 
@@ -68,28 +61,14 @@ fn site_view(l: &Ledger, site: &Site) -> SiteView {
 #[utoipa::path(get, path = "/sites/{id}", tag = "directory",
     params(("id" = String, Path, description = "Site id")),
     responses((status = 200, description = "The site and its expansions", body = SiteView)))]
-pub async fn get_site(
-    State(app): State<AppState>,
-    _who: Principal,
-    PathId(raw): PathId,
-    q: QueryMap,
-) -> Res {
-    read_item(&app, q, "site", &raw, |s, id| {
+pub async fn get_site(r: GetItem) -> Res {
+    r.read("site", |s, id, _who| {
         s.ledger
             .site(id)
             .map(|site| site_view(&s.ledger, site))
             .ok_or_else(|| Problem::not_found(format!("no site {:?}", id.as_str())))
     })
     .await
-}
-
-fn month_param(q: &QueryMap, name: &str) -> Result<Option<Month>, Problem> {
-    q.get(name)
-        .map(|s| {
-            Month::parse(s)
-                .map_err(|e| Problem::bad_param(name, format!("{e} (use YYYY-MM, e.g. 2026-01)")))
-        })
-        .transpose()
 }
 
 /// The monthly build-out of one site: the document of `cascade buildout
@@ -104,55 +83,41 @@ fn month_param(q: &QueryMap, name: &str) -> Result<Option<Month>, Problem> {
         ("asof" = Option<String>, Query, description = "Also show what is sold but not yet built as of this instant (a date or RFC 3339 date-time)"),
     ),
     responses((status = 200, description = "The timeline document, with this one site", body = TimelineDoc)))]
-pub async fn site_timeline(
-    State(app): State<AppState>,
-    _who: Principal,
-    PathId(raw): PathId,
-    q: QueryMap,
-) -> Res {
+pub async fn site_timeline(r: GetItem) -> Res {
+    let q = &r.get.q;
     q.only(&["from", "to", "asof"])?;
-    let id = path_id("site", &raw)?;
-    let from = month_param(&q, "from")?;
-    let to = month_param(&q, "to")?;
-    let asof = q
-        .get("asof")
-        .map(|s| {
-            cascade_format::parse_instant(s).map_err(|e| {
-                Problem::bad_param(
-                    "asof",
-                    format!("{e} (use 2026-01-01 or 2026-02-15T00:00:00Z)"),
-                )
-            })
-        })
-        .transpose()?;
+    let id = r.id("site")?;
+    let from = q.month("from")?;
+    let to = q.month("to")?;
+    let asof = q.instant("asof")?;
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
         return Err(Problem::bad_param("from", format!("{f} is after to {t}")));
     }
-    let v = read(&app, |s| {
-        let l = &s.ledger;
-        if l.site(&id).is_none() {
-            return Err(Problem::not_found(format!("no site {:?}", id.as_str())));
-        }
-        // The CLI's defaults: the scenario's span, or this month.
-        let (span_from, span_to) = timeline_span(l).unwrap_or_else(|| {
-            let m = Month::of(super::exposure::now());
-            (m, m)
-        });
-        let from = from.unwrap_or(span_from);
-        let to = to.unwrap_or(span_to);
-        if from > to {
-            return Err(Problem::bad_param(
-                "from",
-                format!("{from} is after to {to} (one of them is the default span)"),
-            ));
-        }
-        let tl = l.timeline(&id, from, to, asof).expect("site checked above");
-        Ok(TimelineDoc::of(from, to, asof, &[tl]))
-    })
-    .await??;
-    Ok(json(StatusCode::OK, &v))
+    r.get
+        .answer(|s, _| {
+            let l = &s.ledger;
+            if l.site(&id).is_none() {
+                return Err(Problem::not_found(format!("no site {:?}", id.as_str())));
+            }
+            // The CLI's defaults: the scenario's span, or this month.
+            let (span_from, span_to) = timeline_span(l).unwrap_or_else(|| {
+                let m = Month::of(super::exposure::now());
+                (m, m)
+            });
+            let from = from.unwrap_or(span_from);
+            let to = to.unwrap_or(span_to);
+            if from > to {
+                return Err(Problem::bad_param(
+                    "from",
+                    format!("{from} is after to {to} (one of them is the default span)"),
+                ));
+            }
+            let tl = l.timeline(&id, from, to, asof).expect("site checked above");
+            Ok(TimelineDoc::of(from, to, asof, &[tl]))
+        })
+        .await
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{PathId, Res, json, read};
+use super::{Get, PathId, Res, json, read};
 use crate::extract::{JsonBody, Principal, QueryMap, forget_token};
 use crate::problem::Problem;
 use crate::{AppState, access, hash_token, new_token};
@@ -123,7 +123,8 @@ pub struct TokenCreated {
 #[utoipa::path(get, path = "/tokens", tag = "tokens",
     params(("party" = Option<String>, Query, description = "Only this party's tokens")),
     responses((status = 200, description = "Tokens, without their secrets", body = Vec<TokenView>)))]
-pub async fn list_tokens(State(app): State<AppState>, who: Principal, q: QueryMap) -> Res {
+pub async fn list_tokens(r: Get) -> Res {
+    let Get { app, who, q } = r;
     access::admin_only(&who, "list tokens")?;
     q.only(&["party"])?;
     let principal = match q.get("party") {
