@@ -56,141 +56,146 @@ pub struct ScenarioDoc {
     pub policy: Ordered<PolicyDoc>,
 }
 
-/// A GPU class and its throughput relative to one H100.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct GpuDoc {
-    pub id: ClassIdText,
-    /// Throughput relative to one H100 (> 0).
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
-    pub h100e: f64,
-    /// Board power per GPU in watts (> 0).
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
-    pub watts: f64,
+/// Declares a document type. Every one derives the same traits, refuses
+/// unknown fields (a misspelt key is an error, never ignored) and, with the
+/// `openapi` feature, has an OpenAPI schema.
+macro_rules! document {
+    ($(#[$attr:meta])* pub struct $name:ident $body:tt) => {
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $(#[$attr])*
+        pub struct $name $body
+    };
 }
 
-/// Any company: provider, reseller, buyer, or all three.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PartyDoc {
-    pub id: IdText,
-    /// Display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+document! {
+    /// A GPU class and its throughput relative to one H100.
+    pub struct GpuDoc {
+        pub id: ClassIdText,
+        /// Throughput relative to one H100 (> 0).
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
+        pub h100e: f64,
+        /// Board power per GPU in watts (> 0).
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
+        pub watts: f64,
+    }
 }
 
-/// A physical campus or region of one provider.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SiteDoc {
-    pub id: IdText,
-    /// The physical provider (a party).
-    pub owner: IdText,
-    pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
-    pub power_mw: Option<f64>,
-    /// Installed GPUs by class (class id → GPUs), in the order written.
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, u32>))]
-    pub gpus: Ordered<i64>,
+document! {
+    /// Any company: provider, reseller, buyer, or all three.
+    pub struct PartyDoc {
+        pub id: IdText,
+        /// Display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+    }
 }
 
-/// Capacity that comes online (or retires, with negative counts) at a site
-/// from a date on: site build-out in phases as power is delivered.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ExpansionDoc {
-    pub id: IdText,
-    pub site: IdText,
-    pub effective: TimeText,
-    /// Installed GPUs added by class (negative: retired), in the order written.
-    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, i64>))]
-    pub gpus: Ordered<i64>,
-    /// Power added from `effective` on (negative: removed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub power_mw: Option<f64>,
+document! {
+    /// A physical campus or region of one provider.
+    pub struct SiteDoc {
+        pub id: IdText,
+        /// The physical provider (a party).
+        pub owner: IdText,
+        pub region: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
+        pub power_mw: Option<f64>,
+        /// Installed GPUs by class (class id → GPUs), in the order written.
+        #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, u32>))]
+        pub gpus: Ordered<i64>,
+    }
 }
 
-/// Capacity sold: `gpus` GPUs of one class for a window, from a site the
-/// seller owns (`site`) or resold from a contract it holds (`backed_by`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ContractDoc {
-    pub id: IdText,
-    pub seller: IdText,
-    pub buyer: IdText,
-    pub gpu: ClassIdText,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
-    pub gpus: i64,
-    pub start: TimeText,
-    pub end: TimeText,
-    pub price_per_gpu_hour: Money,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backed_by: Option<IdText>,
-    /// May the buyer resell it? Default false.
-    #[serde(default)]
-    pub resale: bool,
+document! {
+    /// Capacity that comes online (or retires, with negative counts) at a site
+    /// from a date on: site build-out in phases as power is delivered.
+    pub struct ExpansionDoc {
+        pub id: IdText,
+        pub site: IdText,
+        pub effective: TimeText,
+        /// Installed GPUs added by class (negative: retired), in the order written.
+        #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, i64>))]
+        pub gpus: Ordered<i64>,
+        /// Power added from `effective` on (negative: removed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub power_mw: Option<f64>,
+    }
 }
 
-/// Take-or-pay: the buyer spends at least `usd` with the seller in the window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct CommitmentDoc {
-    pub id: IdText,
-    pub buyer: IdText,
-    pub seller: IdText,
-    pub start: TimeText,
-    pub end: TimeText,
-    pub usd: Money,
+document! {
+    /// Capacity sold: `gpus` GPUs of one class for a window, from a site the
+    /// seller owns (`site`) or resold from a contract it holds (`backed_by`).
+    pub struct ContractDoc {
+        pub id: IdText,
+        pub seller: IdText,
+        pub buyer: IdText,
+        pub gpu: ClassIdText,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+        pub gpus: i64,
+        pub start: TimeText,
+        pub end: TimeText,
+        pub price_per_gpu_hour: Money,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub site: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backed_by: Option<IdText>,
+        /// May the buyer resell it? Default false.
+        #[serde(default)]
+        pub resale: bool,
+    }
 }
 
-/// A top-up from `effective`: `gpus` more on a contract, or `usd` more on a
-/// commitment (exactly one target).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct AmendmentDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contract: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
-    pub gpus: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commitment: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usd: Option<Money>,
-    pub effective: TimeText,
+document! {
+    /// Take-or-pay: the buyer spends at least `usd` with the seller in the window.
+    pub struct CommitmentDoc {
+        pub id: IdText,
+        pub buyer: IdText,
+        pub seller: IdText,
+        pub start: TimeText,
+        pub end: TimeText,
+        pub usd: Money,
+    }
 }
 
-/// Open capacity for sale, in whole blocks.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OfferDoc {
-    pub id: IdText,
-    pub seller: IdText,
-    pub gpu: ClassIdText,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
-    pub max_gpus: i64,
-    /// Default 8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
-    pub block_gpus: Option<i64>,
-    pub start: TimeText,
-    pub end: TimeText,
-    pub price_per_gpu_hour: Money,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backed_by: Option<IdText>,
+document! {
+    /// A top-up from `effective`: `gpus` more on a contract, or `usd` more on a
+    /// commitment (exactly one target).
+    pub struct AmendmentDoc {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub contract: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+        pub gpus: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub commitment: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub usd: Option<Money>,
+        pub effective: TimeText,
+    }
+}
+
+document! {
+    /// Open capacity for sale, in whole blocks.
+    pub struct OfferDoc {
+        pub id: IdText,
+        pub seller: IdText,
+        pub gpu: ClassIdText,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+        pub max_gpus: i64,
+        /// Default 8.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+        pub block_gpus: Option<i64>,
+        pub start: TimeText,
+        pub end: TimeText,
+        pub price_per_gpu_hour: Money,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub site: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backed_by: Option<IdText>,
+    }
 }
 
 /// The kinds of clause (for the schema; documents carry the kind as text so
@@ -237,66 +242,63 @@ impl ClauseKind {
     }
 }
 
-/// A clause; which fields it needs depends on `kind` ([`ClauseKind::fields`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ClauseDoc {
-    #[cfg_attr(feature = "openapi", schema(value_type = ClauseKind))]
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buyer: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seller: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub holder: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<TimeText>,
+document! {
+    /// A clause; which fields it needs depends on `kind` ([`ClauseKind::fields`]).
+    pub struct ClauseDoc {
+        #[cfg_attr(feature = "openapi", schema(value_type = ClauseKind))]
+        pub kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub buyer: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub seller: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub holder: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub party: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub provider: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub until: Option<TimeText>,
+    }
 }
 
-/// Concurrent H100-equivalents a buyer needs over a window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DemandDoc {
-    pub buyer: IdText,
-    pub start: TimeText,
-    pub end: TimeText,
-    /// H100-equivalents of any class; give this or `gpu` and `gpus`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
-    pub h100e: Option<f64>,
-    /// Version-1 extension: a GPU class (case-insensitive), with `gpus`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gpu: Option<ClassIdText>,
-    /// GPUs of class `gpu`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
-    pub gpus: Option<i64>,
-    /// All `gpus` in one site for the whole window (default false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_site: Option<bool>,
+document! {
+    /// Concurrent H100-equivalents a buyer needs over a window.
+    pub struct DemandDoc {
+        pub buyer: IdText,
+        pub start: TimeText,
+        pub end: TimeText,
+        /// H100-equivalents of any class; give this or `gpu` and `gpus`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
+        pub h100e: Option<f64>,
+        /// Version-1 extension: a GPU class (case-insensitive), with `gpus`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub gpu: Option<ClassIdText>,
+        /// GPUs of class `gpu`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
+        pub gpus: Option<i64>,
+        /// All `gpus` in one site for the whole window (default false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub per_site: Option<bool>,
+    }
 }
 
-/// A site or a whole provider is down over a window (exactly one of them).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct OutageDoc {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<IdText>,
-    pub start: TimeText,
-    pub end: TimeText,
-    /// The share of installed GPUs taken down, exact, in (0, 1]; absent: 1
-    /// (the whole site). Read by the same exact-decimal parser as money.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fraction: Option<Money>,
+document! {
+    /// A site or a whole provider is down over a window (exactly one of them).
+    pub struct OutageDoc {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub site: Option<IdText>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub provider: Option<IdText>,
+        pub start: TimeText,
+        pub end: TimeText,
+        /// The share of installed GPUs taken down, exact, in (0, 1]; absent: 1
+        /// (the whole site). Read by the same exact-decimal parser as money.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fraction: Option<Money>,
+    }
 }
 
 /// A buyer's planning policy; every field optional.
