@@ -62,18 +62,24 @@ pub struct AuditPage {
     pub next_since: i64,
 }
 
+query! {
+    /// The query of `GET /audit`.
+    pub struct AuditQuery {
+        /// Rows after this sequence number (default 0)
+        since: Option<i64>,
+        /// Most rows (default 1000, at most 10000)
+        limit: Option<usize>,
+    }
+}
+
 /// The journal rows after `since` (default 0), oldest first, at most
 /// `limit` (default 1000, at most 10000). Admin only.
 #[utoipa::path(get, path = "/audit", tag = "service",
-    params(
-        ("since" = Option<i64>, Query, description = "Rows after this sequence number (default 0)"),
-        ("limit" = Option<usize>, Query, description = "Most rows (default 1000, at most 10000)"),
-    ),
+    params(AuditQuery),
     responses((status = 200, description = "Journal rows with their authors", body = AuditPage)))]
-pub async fn audit(r: Get) -> Res {
-    let Get { app, who, q } = r;
+pub async fn audit(r: Get<AuditQuery>) -> Res {
+    let (app, who, q) = r.parts();
     access::admin_only(&who, "read the audit trail")?;
-    q.only(&["since", "limit"])?;
     let since = match q.get("since") {
         None => 0,
         Some(v) => v

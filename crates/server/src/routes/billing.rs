@@ -63,13 +63,30 @@ fn settled<T>(
     Ok(f(&st))
 }
 
+query! {
+    /// The query of `GET /invoices`.
+    pub struct PeriodQuery {
+        /// Billing month, YYYY-MM (UTC)
+        period: String,
+    }
+}
+
+query! {
+    /// The query of `GET /margins` and `GET /focus`: a range of billing months.
+    pub struct MonthRange {
+        /// First billing month, YYYY-MM
+        from: String,
+        /// Last billing month (inclusive), YYYY-MM
+        to: String,
+    }
+}
+
 /// Invoices of one billing month, with burn-down and margins, as the caller may see them.
 #[utoipa::path(get, path = "/invoices", tag = "billing",
-    params(("period" = String, Query, description = "Billing month, YYYY-MM (UTC)")),
+    params(PeriodQuery),
     responses((status = 200, description = "The `cascade bill --json` document", body = BillDoc)))]
-pub async fn invoices(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&["period"])?;
+pub async fn invoices(r: Get<PeriodQuery>) -> Res {
+    let (app, who, q) = r.parts();
     let m = month_param(&q, "period")?;
     let mut doc = read(&app, |s| settled(s, m, m, |st| BillDoc::of(&st.months[0]))).await??;
     doc.redact(&who);
@@ -78,14 +95,10 @@ pub async fn invoices(r: Get) -> Res {
 
 /// Resellers' margins summed over a range of months: a party sees only its own.
 #[utoipa::path(get, path = "/margins", tag = "billing",
-    params(
-        ("from" = String, Query, description = "First billing month, YYYY-MM"),
-        ("to" = String, Query, description = "Last billing month (inclusive), YYYY-MM"),
-    ),
+    params(MonthRange),
     responses((status = 200, description = "Margins per reseller and chain", body = MarginsReport)))]
-pub async fn margins(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&["from", "to"])?;
+pub async fn margins(r: Get<MonthRange>) -> Res {
+    let (app, who, q) = r.parts();
     let (from, to) = range(&q)?;
     let mut doc = read(&app, |s| settled(s, from, to, MarginsReport::of)).await??;
     doc.redact(&who);
@@ -99,14 +112,10 @@ pub async fn margins(r: Get) -> Res {
 /// the range. A month failing to settle after the first bytes aborts the
 /// body (the client sees a broken transfer, never a short CSV that looks whole).
 #[utoipa::path(get, path = "/focus", tag = "billing",
-    params(
-        ("from" = String, Query, description = "First billing month, YYYY-MM"),
-        ("to" = String, Query, description = "Last billing month (inclusive), YYYY-MM"),
-    ),
+    params(MonthRange),
     responses((status = 200, description = "FOCUS 1.3 Cost and Usage dataset (CSV, streamed)", body = String, content_type = "text/csv")))]
-pub async fn focus(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&["from", "to"])?;
+pub async fn focus(r: Get<MonthRange>) -> Res {
+    let (app, who, q) = r.parts();
     let (from, to) = range(&q)?;
     let party: Option<Id> = match &who {
         Principal::Admin => None,

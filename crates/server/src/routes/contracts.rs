@@ -111,16 +111,22 @@ fn contract_view_of(l: &Ledger, id: &Id, who: &Principal) -> ContractView {
     contract_view(l, l.contract(id).expect("in the ledger").contract, who)
 }
 
+query! {
+    /// The query of `GET /contracts`: a page.
+    pub struct Page {
+        /// Skip this many (default 0)
+        offset: Option<usize>,
+        /// At most this many (default 1000, at most 100000)
+        limit: Option<usize>,
+    }
+}
+
 /// Contracts the caller is buyer or seller of (admin: all), in journal order.
 #[utoipa::path(get, path = "/contracts", tag = "contracts",
-    params(
-        ("offset" = Option<usize>, Query, description = "Skip this many (default 0)"),
-        ("limit" = Option<usize>, Query, description = "At most this many (default 1000, at most 100000)"),
-    ),
+    params(Page),
     responses((status = 200, description = "Contracts", body = Vec<ContractView>)))]
-pub async fn list_contracts(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&["offset", "limit"])?;
+pub async fn list_contracts(r: Get<Page>) -> Res {
+    let (app, who, q) = r.parts();
     let offset = q.usize("offset", 0, usize::MAX / 2)?;
     let limit = q.usize("limit", 1000, 100_000)?;
     let v: Vec<ContractView> = read(&app, |s| {

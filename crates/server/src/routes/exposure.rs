@@ -18,17 +18,24 @@ pub(crate) fn now() -> Instant {
     cascade_store::now()
 }
 
+query! {
+    /// The query of `GET /exposure`.
+    pub struct ExposureQuery {
+        /// The buyer (party id)
+        buyer: String,
+        /// A date (2026-01-01) or RFC 3339 date-time; default now
+        at: Option<String>,
+        /// Delivery risk as of this instant (expansions after it are not yet built); default now
+        asof: Option<String>,
+    }
+}
+
 /// A buyer's true concentration at an instant (a party: only itself).
 #[utoipa::path(get, path = "/exposure", tag = "analysis",
-    params(
-        ("buyer" = String, Query, description = "The buyer (party id)"),
-        ("at" = Option<String>, Query, description = "A date (2026-01-01) or RFC 3339 date-time; default now"),
-        ("asof" = Option<String>, Query, description = "Delivery risk as of this instant (expansions after it are not yet built); default now"),
-    ),
+    params(ExposureQuery),
     responses((status = 200, description = "The exposure document", body = ExposureDoc)))]
-pub async fn exposure(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&["buyer", "at", "asof"])?;
+pub async fn exposure(r: Get<ExposureQuery>) -> Res {
+    let (app, who, q) = r.parts();
     let buyer = q.party("buyer")?;
     // One reading of the clock, so the default `at` and `asof` agree.
     let now = now();

@@ -4,6 +4,21 @@
 //! what every handler shares: reading, writing (with idempotency) and JSON
 //! responses. Access rules live in [`crate::access`].
 
+/// Declares a route's query parameters as a struct whose fields are the
+/// OpenAPI parameters (name, type, and the doc comment as description). It
+/// is never built: the handler reads the query with [`QueryMap`] (which
+/// gives the API's own messages), and [`QueryMap::only_for`] refuses any
+/// parameter the struct does not name, so each name is written once.
+macro_rules! query {
+    ($(#[$attr:meta])* pub struct $name:ident $body:tt) => {
+        #[derive(utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[allow(dead_code)]
+        $(#[$attr])*
+        pub struct $name $body
+    };
+}
+
 pub mod audit;
 pub mod billing;
 pub mod chain;
@@ -23,6 +38,7 @@ pub mod sites;
 pub mod tokens;
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -36,7 +52,7 @@ use serde::ser::Error as _;
 use serde::{Serialize, Serializer};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::AppState;
 use crate::access;
@@ -259,31 +275,40 @@ impl<D: ToSchema, E: ToSchema> ToSchema for Extended<D, E> {
     }
 }
 
-/// What every `GET` takes: the caller, then the query string (so a missing
-/// token is a 401 whatever the query).
-pub struct Get {
+query! {
+    /// The query of a route that takes no parameters.
+    pub struct NoQuery {}
+}
+
+/// What every `GET` takes: the caller, then the query string, whose
+/// parameters must be among those the route's query struct `P` declares
+/// (so a missing token is a 401 whatever the query, and a route cannot
+/// forget to refuse an unknown parameter).
+pub struct Get<P = NoQuery> {
     app: AppState,
     pub who: Principal,
     pub q: QueryMap,
+    query: PhantomData<fn() -> P>,
 }
 
-impl FromRequestParts<AppState> for Get {
+impl<P: IntoParams> FromRequestParts<AppState> for Get<P> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
         let who = Principal::from_request_parts(parts, app).await?;
         let q = QueryMap::from_request_parts(parts, app).await?;
+        q.only_for::<P>()?;
         Ok(Get {
             app: app.clone(),
             who,
             q,
+            query: PhantomData,
         })
     }
 }
 
-impl Get {
-    /// `f` on the caught-up state, answered 200; the handler has checked
-    /// the query.
+impl<P> Get<P> {
+    /// `f` on the caught-up state, answered 200.
     pub(crate) async fn answer<T: Serialize>(
         &self,
         f: impl FnOnce(&StoreState, &Principal) -> Result<T, Problem>,
@@ -292,53 +317,59 @@ impl Get {
         Ok(json(StatusCode::OK, &v))
     }
 
-    /// A list that takes no query parameters: what `f` collects from the
-    /// caught-up state for the caller.
+    /// A list: what `f` collects from the caught-up state for the caller.
     pub(crate) async fn list<T: Serialize>(
         self,
         f: impl FnOnce(&StoreState, &Principal) -> T,
     ) -> Res {
-        self.q.only(&[])?;
         self.answer(|s, who| Ok(f(s, who))).await
+    }
+
+    /// The shared state, the caller and the (checked) query, for a handler
+    /// that reads its parameters and the state its own way.
+    pub(crate) fn parts(self) -> (AppState, Principal, QueryMap) {
+        (self.app, self.who, self.q)
     }
 }
 
 /// What `GET /<kind>s/{id}...` takes: the caller, the id from the path
-/// (malformed ids are 404s), then the query string.
-pub struct GetItem {
-    pub get: Get,
+/// (malformed ids are 404s), then the query string, as [`Get`].
+pub struct GetItem<P = NoQuery> {
+    pub get: Get<P>,
     raw: String,
 }
 
-impl FromRequestParts<AppState> for GetItem {
+impl<P: IntoParams> FromRequestParts<AppState> for GetItem<P> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
         let who = Principal::from_request_parts(parts, app).await?;
         let PathId(raw) = PathId::from_request_parts(parts, app).await?;
         let q = QueryMap::from_request_parts(parts, app).await?;
-        let app = app.clone();
-        Ok(GetItem {
-            get: Get { app, who, q },
-            raw,
-        })
+        q.only_for::<P>()?;
+        let get = Get {
+            app: app.clone(),
+            who,
+            q,
+            query: PhantomData,
+        };
+        Ok(GetItem { get, raw })
     }
 }
 
-impl GetItem {
+impl<P> GetItem<P> {
     /// The path's id as a `kind` id (a malformed one is a 404).
     pub(crate) fn id(&self, kind: &str) -> Result<Id, Problem> {
         path_id(kind, &self.raw)
     }
 
-    /// No query parameters, a well-formed id, and `f` on the caught-up
-    /// state (which answers 404 for what the caller may not see).
+    /// A well-formed id, and `f` on the caught-up state (which answers 404
+    /// for what the caller may not see).
     pub(crate) async fn read<T: Serialize>(
         self,
         kind: &str,
         f: impl FnOnce(&StoreState, &Id, &Principal) -> Result<T, Problem>,
     ) -> Res {
-        self.get.q.only(&[])?;
         let id = self.id(kind)?;
         self.get.answer(|s, who| f(s, &id, who)).await
     }

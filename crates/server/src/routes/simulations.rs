@@ -167,25 +167,35 @@ fn now_day() -> Instant {
     Instant::from_unix_seconds(secs - secs.rem_euclid(86_400))
 }
 
+query! {
+    /// The query of `GET /simulations`.
+    pub struct SimulationQuery {
+        /// The buyer (party id)
+        buyer: String,
+        /// Comma-separated: held, greedy (default both). optimal, single:<provider> and reprocure run the MILP and are left to `cascade simulate`
+        policies: Option<String>,
+        /// Start (a date or RFC 3339); default the start of the buyer's demands, else today
+        from: Option<String>,
+        /// End; default one year after `from`, at most 366 days after it
+        to: Option<String>,
+        /// scenario (default: the stored outages), none, or random (sampled per run, with GPU failures)
+        outages: Option<String>,
+        /// Seed of the workload and of random faults; default 7
+        seed: Option<u64>,
+        /// Monte-Carlo runs, 1 to 8; default 1
+        runs: Option<u32>,
+        /// Synthetic jobs, 1 to 5000; default 2000
+        jobs: Option<u32>,
+    }
+}
+
 /// Runs a buyer's portfolio, and what each policy makes of it, over
 /// synthetic work sized to what it holds (a party: only itself).
 #[utoipa::path(get, path = "/simulations", tag = "analysis",
-    params(
-        ("buyer" = String, Query, description = "The buyer (party id)"),
-        ("policies" = Option<String>, Query, description = "Comma-separated: held, greedy (default both). optimal, single:<provider> and reprocure run the MILP and are left to `cascade simulate`"),
-        ("from" = Option<String>, Query, description = "Start (a date or RFC 3339); default the start of the buyer's demands, else today"),
-        ("to" = Option<String>, Query, description = "End; default one year after `from`, at most 366 days after it"),
-        ("outages" = Option<String>, Query, description = "scenario (default: the stored outages), none, or random (sampled per run, with GPU failures)"),
-        ("seed" = Option<u64>, Query, description = "Seed of the workload and of random faults; default 7"),
-        ("runs" = Option<u32>, Query, description = "Monte-Carlo runs, 1 to 8; default 1"),
-        ("jobs" = Option<u32>, Query, description = "Synthetic jobs, 1 to 5000; default 2000"),
-    ),
+    params(SimulationQuery),
     responses((status = 200, description = "The simulation document", body = SimulationDoc)))]
-pub async fn simulations(r: Get) -> Res {
-    let Get { app, who, q } = r;
-    q.only(&[
-        "buyer", "policies", "from", "to", "outages", "seed", "runs", "jobs",
-    ])?;
+pub async fn simulations(r: Get<SimulationQuery>) -> Res {
+    let (app, who, q) = r.parts();
     let buyer = q.party("buyer")?;
     let policies = parse_policies(q.get("policies").unwrap_or("held,greedy"))?;
     let outages = parse_outages(q.get("outages"))?;

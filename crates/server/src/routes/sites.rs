@@ -71,6 +71,18 @@ pub async fn get_site(r: GetItem) -> Res {
     .await
 }
 
+query! {
+    /// The query of `GET /sites/{id}/timeline`.
+    pub struct TimelineQuery {
+        /// First month, YYYY-MM (default: the first month in which any expansion takes effect or any contract starts or ends)
+        from: Option<String>,
+        /// Last month, YYYY-MM (default: the last such month)
+        to: Option<String>,
+        /// Also show what is sold but not yet built as of this instant (a date or RFC 3339 date-time)
+        asof: Option<String>,
+    }
+}
+
 /// The monthly build-out of one site: the document of `cascade buildout
 /// --site S --json`. It holds totals per site and GPU class only (installed,
 /// sold, free, power) and names no contract or buyer, so every party may
@@ -78,14 +90,11 @@ pub async fn get_site(r: GetItem) -> Res {
 #[utoipa::path(get, path = "/sites/{id}/timeline", tag = "directory",
     params(
         ("id" = String, Path, description = "Site id"),
-        ("from" = Option<String>, Query, description = "First month, YYYY-MM (default: the first month in which any expansion takes effect or any contract starts or ends)"),
-        ("to" = Option<String>, Query, description = "Last month, YYYY-MM (default: the last such month)"),
-        ("asof" = Option<String>, Query, description = "Also show what is sold but not yet built as of this instant (a date or RFC 3339 date-time)"),
+        TimelineQuery,
     ),
     responses((status = 200, description = "The timeline document, with this one site", body = TimelineDoc)))]
-pub async fn site_timeline(r: GetItem) -> Res {
+pub async fn site_timeline(r: GetItem<TimelineQuery>) -> Res {
     let q = &r.get.q;
-    q.only(&["from", "to", "asof"])?;
     let id = r.id("site")?;
     let from = q.month("from")?;
     let to = q.month("to")?;

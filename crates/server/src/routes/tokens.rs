@@ -118,15 +118,22 @@ pub struct TokenCreated {
     pub info: TokenView,
 }
 
+query! {
+    /// The query of `GET /tokens`.
+    pub struct TokensQuery {
+        /// Only this party's tokens
+        party: Option<String>,
+    }
+}
+
 /// Every token (or one party's with `?party=`), oldest first, revoked and
 /// expired ones included. Admin only.
 #[utoipa::path(get, path = "/tokens", tag = "tokens",
-    params(("party" = Option<String>, Query, description = "Only this party's tokens")),
+    params(TokensQuery),
     responses((status = 200, description = "Tokens, without their secrets", body = Vec<TokenView>)))]
-pub async fn list_tokens(r: Get) -> Res {
-    let Get { app, who, q } = r;
+pub async fn list_tokens(r: Get<TokensQuery>) -> Res {
+    let (app, who, q) = r.parts();
     access::admin_only(&who, "list tokens")?;
-    q.only(&["party"])?;
     let principal = match q.get("party") {
         None => None,
         Some(p) => Some(
