@@ -58,14 +58,32 @@ pub struct ScenarioDoc {
 
 /// Declares a document type. Every one derives the same traits, refuses
 /// unknown fields (a misspelt key is an error, never ignored) and, with the
-/// `openapi` feature, has an OpenAPI schema.
+/// `openapi` feature, has an OpenAPI schema. An optional field (`Option<_>`)
+/// may be left out when read and is left out when written, in every
+/// document: that rule is stated here once, not on each field.
 macro_rules! document {
-    ($(#[$attr:meta])* pub struct $name:ident $body:tt) => {
+    ($(#[$attr:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        document!(@field [$(#[$attr])*] $name [] $($fields)*);
+    };
+    // An optional field: absent when `None`.
+    (@field $attrs:tt $name:ident [$($done:tt)*]
+        $(#[$f:meta])* pub $field:ident: Option<$t:ty>, $($rest:tt)*) => {
+        document!(@field $attrs $name [$($done)*
+            $(#[$f])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub $field: Option<$t>,
+        ] $($rest)*);
+    };
+    (@field $attrs:tt $name:ident [$($done:tt)*]
+        $(#[$f:meta])* pub $field:ident: $t:ty, $($rest:tt)*) => {
+        document!(@field $attrs $name [$($done)* $(#[$f])* pub $field: $t,] $($rest)*);
+    };
+    (@field [$($attr:tt)*] $name:ident [$($done:tt)*]) => {
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        $(#[$attr])*
-        pub struct $name $body
+        $($attr)*
+        pub struct $name { $($done)* }
     };
 }
 
@@ -87,7 +105,6 @@ document! {
     pub struct PartyDoc {
         pub id: IdText,
         /// Display name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
     }
 }
@@ -99,7 +116,6 @@ document! {
         /// The physical provider (a party).
         pub owner: IdText,
         pub region: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
         pub power_mw: Option<f64>,
         /// Installed GPUs by class (class id → GPUs), in the order written.
@@ -119,7 +135,6 @@ document! {
         #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, i64>))]
         pub gpus: Ordered<i64>,
         /// Power added from `effective` on (negative: removed).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub power_mw: Option<f64>,
     }
 }
@@ -137,9 +152,7 @@ document! {
         pub start: TimeText,
         pub end: TimeText,
         pub price_per_gpu_hour: Money,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub site: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub backed_by: Option<IdText>,
         /// May the buyer resell it? Default false.
         #[serde(default)]
@@ -163,14 +176,10 @@ document! {
     /// A top-up from `effective`: `gpus` more on a contract, or `usd` more on a
     /// commitment (exactly one target).
     pub struct AmendmentDoc {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub contract: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
         pub gpus: Option<i64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub commitment: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub usd: Option<Money>,
         pub effective: TimeText,
     }
@@ -185,15 +194,12 @@ document! {
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
         pub max_gpus: i64,
         /// Default 8.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
         pub block_gpus: Option<i64>,
         pub start: TimeText,
         pub end: TimeText,
         pub price_per_gpu_hour: Money,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub site: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub backed_by: Option<IdText>,
     }
 }
@@ -247,17 +253,11 @@ document! {
     pub struct ClauseDoc {
         #[cfg_attr(feature = "openapi", schema(value_type = ClauseKind))]
         pub kind: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub buyer: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub holder: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub party: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub provider: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub until: Option<TimeText>,
     }
 }
@@ -269,18 +269,14 @@ document! {
         pub start: TimeText,
         pub end: TimeText,
         /// H100-equivalents of any class; give this or `gpu` and `gpus`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
         pub h100e: Option<f64>,
         /// Version-1 extension: a GPU class (case-insensitive), with `gpus`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub gpu: Option<ClassIdText>,
         /// GPUs of class `gpu`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_i64))]
         pub gpus: Option<i64>,
         /// All `gpus` in one site for the whole window (default false).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub per_site: Option<bool>,
     }
 }
@@ -288,40 +284,32 @@ document! {
 document! {
     /// A site or a whole provider is down over a window (exactly one of them).
     pub struct OutageDoc {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub site: Option<IdText>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub provider: Option<IdText>,
         pub start: TimeText,
         pub end: TimeText,
         /// The share of installed GPUs taken down, exact, in (0, 1]; absent: 1
         /// (the whole site). Read by the same exact-decimal parser as money.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub fraction: Option<Money>,
     }
 }
 
-/// A buyer's planning policy; every field optional.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PolicyDoc {
-    /// The buyer, where the policy stands alone (a journal row, a request
-    /// body). In a scenario document the buyer is the key
-    /// (`[policy.<buyer>]`) and this field, if given, must equal it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buyer: Option<IdText>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
-    pub max_provider_share: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
-    pub min_share_after_provider_loss: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
-    pub colocated_h100e: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub budget_usd: Option<Money>,
+document! {
+    /// A buyer's planning policy; every field optional.
+    #[derive(Default)]
+    pub struct PolicyDoc {
+        /// The buyer, where the policy stands alone (a journal row, a request
+        /// body). In a scenario document the buyer is the key
+        /// (`[policy.<buyer>]`) and this field, if given, must equal it.
+        pub buyer: Option<IdText>,
+        #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+        pub max_provider_share: Option<f64>,
+        #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+        pub min_share_after_provider_loss: Option<f64>,
+        #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1e9))]
+        pub colocated_h100e: Option<f64>,
+        pub budget_usd: Option<Money>,
+    }
 }
 
 // ---- ordered tables -------------------------------------------------------------
