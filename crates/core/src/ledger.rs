@@ -648,23 +648,11 @@ impl Ledger {
             self.site_ix.contains_key(&s.id),
         );
         let owner = self.party_ref(&item, "owner", &s.owner, &mut v);
-        let mut classes = Vec::new();
-        let mut watts = Decimal::ZERO;
-        for (gpu, n) in &s.gpus {
-            match self.gpu_ix.get(gpu) {
-                Some(&g) => {
-                    if classes.iter().any(|&(c, _)| c == g) {
-                        v.push(Violation::DuplicateId {
-                            item: ItemRef::Gpu(gpu.clone()),
-                        });
-                    }
-                    classes.push((g, n.as_i64()));
-                    let w = dec(self.gpus[g as usize].watts.get());
-                    watts += draw_w(n.as_i64(), w);
-                }
-                None => v.push(unknown(&item, "gpus", "gpu", gpu)),
-            }
-        }
+        let classes = self.class_table(&item, &s.gpus, |n| n.as_i64(), &mut v);
+        let watts: Decimal = classes
+            .iter()
+            .map(|&(g, n)| draw_w(n, dec(self.gpus[g as usize].watts.get())))
+            .sum();
         let power_w = s.power_mw.map(|mw| mw_to_w(mw.get()));
         if let Some(limit) = power_w
             && watts > limit
@@ -720,20 +708,7 @@ impl Ledger {
         if x.gpus.is_empty() && x.power_mw.is_none() {
             v.push(Violation::EmptyExpansion { item: item.clone() });
         }
-        let mut changes: Vec<(u32, i64)> = Vec::with_capacity(x.gpus.len());
-        for (gpu, d) in &x.gpus {
-            match self.gpu_ix.get(gpu) {
-                Some(&g) => {
-                    if changes.iter().any(|&(c, _)| c == g) {
-                        v.push(Violation::DuplicateId {
-                            item: ItemRef::Gpu(gpu.clone()),
-                        });
-                    }
-                    changes.push((g, d.get()));
-                }
-                None => v.push(unknown(&item, "gpus", "gpu", gpu)),
-            }
-        }
+        let changes = self.class_table(&item, &x.gpus, |d| d.get(), &mut v);
         if !v.is_empty() {
             return Err(v);
         }
@@ -902,6 +877,32 @@ impl Ledger {
         None
     }
 
+    /// A `gpus` table (class id → count) as dense class indexes with their
+    /// counts: each class must be known and listed once.
+    fn class_table<N>(
+        &self,
+        item: &ItemRef,
+        gpus: &[(Id, N)],
+        count: impl Fn(&N) -> i64,
+        v: &mut Vec<Violation>,
+    ) -> Vec<(u32, i64)> {
+        let mut out: Vec<(u32, i64)> = Vec::with_capacity(gpus.len());
+        for (gpu, n) in gpus {
+            match self.gpu_ix.get(gpu) {
+                Some(&g) => {
+                    if out.iter().any(|&(c, _)| c == g) {
+                        v.push(Violation::DuplicateId {
+                            item: ItemRef::Gpu(gpu.clone()),
+                        });
+                    }
+                    out.push((g, count(n)));
+                }
+                None => v.push(unknown(item, "gpus", "gpu", gpu)),
+            }
+        }
+        out
+    }
+
     fn party_ref(
         &self,
         item: &ItemRef,
@@ -1042,9 +1043,7 @@ impl Ledger {
                     return None;
                 };
                 let st = &self.sites[si as usize];
-                if let Some(s) = seller
-                    && st.owner != s
-                {
+                if seller.is_some_and(|s| st.owner != s) {
                     v.push(Violation::SellerDoesNotOwnSite {
                         item: item.clone(),
                         seller: seller_id.clone(),
@@ -1052,9 +1051,7 @@ impl Ledger {
                         owner: st.site.owner.clone(),
                     });
                 }
-                if let Some(g) = gpu
-                    && st.class(g).is_none()
-                {
+                if gpu.is_some_and(|g| st.class(g).is_none()) {
                     v.push(Violation::ClassNotAtSite {
                         item: item.clone(),
                         site: site_id.clone(),
@@ -1069,9 +1066,7 @@ impl Ledger {
                     return None;
                 };
                 let b = &self.hot[bi as usize];
-                if let Some(s) = seller
-                    && b.buyer != s
-                {
+                if seller.is_some_and(|s| b.buyer != s) {
                     v.push(Violation::ResellerNotHolder {
                         item: item.clone(),
                         seller: seller_id.clone(),
@@ -1086,9 +1081,7 @@ impl Ledger {
                         backing: b_id.clone(),
                     });
                 }
-                if let Some(g) = gpu
-                    && b.gpu != g
-                {
+                if gpu.is_some_and(|g| b.gpu != g) {
                     v.push(Violation::ClassMismatch {
                         item: item.clone(),
                         gpu: gpu_id.clone(),
