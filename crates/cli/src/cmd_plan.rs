@@ -408,12 +408,7 @@ fn plan_text(
             "\n{} offer(s) the buyer may not use:",
             r.excluded.len()
         );
-        for x in r.excluded.iter().take(8) {
-            let _ = writeln!(out, "  - {x}");
-        }
-        if r.excluded.len() > 8 {
-            let _ = writeln!(out, "  ... and {} more", r.excluded.len() - 8);
-        }
+        bullets(&mut out, &r.excluded, 8);
     }
     let no_plan = matches!(
         (&r.status, r.strategy),
@@ -549,12 +544,7 @@ fn plan_text(
             "\nThis plan breaks {} constraint(s):",
             r.breaches.len()
         );
-        for b in r.breaches.iter().take(10) {
-            let _ = writeln!(out, "  - {b}");
-        }
-        if r.breaches.len() > 10 {
-            let _ = writeln!(out, "  ... and {} more", r.breaches.len() - 10);
-        }
+        bullets(&mut out, &r.breaches, 10);
     }
 
     if let (Some(at), Some(applied)) = (at, applied) {
@@ -1128,4 +1118,15 @@ fn accelerator_only_offers(path: &std::path::Path) -> BTreeSet<Id> {
         }
     }
     out
+}
+
+/// The first `most` of `items` as a bulleted list, and how many more there are.
+fn bullets(out: &mut String, items: &[impl std::fmt::Display], most: usize) {
+    use std::fmt::Write;
+    for x in items.iter().take(most) {
+        let _ = writeln!(out, "  - {x}");
+    }
+    if items.len() > most {
+        let _ = writeln!(out, "  ... and {} more", items.len() - most);
+    }
 }

@@ -22,6 +22,18 @@ pub struct CommitmentAmendmentIn {
     pub effective: TimeText,
 }
 
+impl CommitmentAmendmentIn {
+    fn doc(&self, commitment: &Id) -> AmendmentDoc {
+        AmendmentDoc {
+            contract: None,
+            gpus: None,
+            commitment: Some(commitment.into()),
+            usd: Some(self.usd),
+            effective: self.effective.clone(),
+        }
+    }
+}
+
 /// What the API adds to a commitment document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommitmentFacts {
@@ -88,22 +100,12 @@ pub async fn create_commitment(p: Post<CommitmentDoc>) -> Res {
     responses((status = 201, description = "Amended; the commitment as it is now", body = CommitmentView)))]
 pub async fn amend_commitment(PathId(raw): PathId, p: Post<CommitmentAmendmentIn>) -> Res {
     let id = path_id("commitment", &raw)?;
-    let b = &p.body.value;
-    let doc = AmendmentDoc {
-        contract: None,
-        gpus: None,
-        commitment: Some((&id).into()),
-        usd: Some(b.usd),
-        effective: b.effective.clone(),
-    };
-    let a = accept(&doc, "amendment", Bounds::amendment)?;
+    let doc = p.body.value.doc(&id);
     let target = id.clone();
-    p.append(
-        move |l, w| {
-            let c = access::visible_commitment(l, &target, w)?;
-            access::may_top_up(w, &c.seller, "commitment")?;
-            Ok(Event::Amendment(a))
-        },
+    p.top_up(
+        "commitment",
+        &doc,
+        move |l, w| Ok(access::visible_commitment(l, &target, w)?.seller.clone()),
         move |l, _| commitment_view(l, &id),
     )
     .await

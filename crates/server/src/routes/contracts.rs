@@ -65,6 +65,18 @@ pub struct ContractAmendmentIn {
     pub effective: TimeText,
 }
 
+impl ContractAmendmentIn {
+    fn doc(&self, contract: &Id) -> AmendmentDoc {
+        AmendmentDoc {
+            contract: Some(contract.into()),
+            gpus: Some(self.gpus),
+            commitment: None,
+            usd: None,
+            effective: self.effective.clone(),
+        }
+    }
+}
+
 /// What the API adds to a contract document: where its capacity physically
 /// is, its top-ups and its value. `backed_by` is shown to the contract's
 /// seller and to admins only (to the buyer it is someone else's contract).
@@ -183,22 +195,12 @@ pub async fn get_contract(r: GetItem) -> Res {
     responses((status = 201, description = "Amended; the contract as it is now", body = ContractView)))]
 pub async fn amend_contract(PathId(raw): PathId, p: Post<ContractAmendmentIn>) -> Res {
     let id = path_id("contract", &raw)?;
-    let b = &p.body.value;
-    let doc = AmendmentDoc {
-        contract: Some((&id).into()),
-        gpus: Some(b.gpus),
-        commitment: None,
-        usd: None,
-        effective: b.effective.clone(),
-    };
-    let a = accept(&doc, "amendment", Bounds::amendment)?;
+    let doc = p.body.value.doc(&id);
     let target = id.clone();
-    p.append(
-        move |l, w| {
-            let c = access::visible_contract(l, &target, w)?;
-            access::may_top_up(w, &c.seller, "contract")?;
-            Ok(Event::Amendment(a))
-        },
+    p.top_up(
+        "contract",
+        &doc,
+        move |l, w| Ok(access::visible_contract(l, &target, w)?.seller.clone()),
         move |l, w| contract_view_of(l, &id, w),
     )
     .await

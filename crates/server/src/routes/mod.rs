@@ -45,7 +45,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cascade_core::{Event, Id, Ledger};
-use cascade_format::ToCore;
+use cascade_format::{AmendmentDoc, ToCore};
 use cascade_store::{Idem, Record, Reply, Staging, State as StoreState, WriteOutcome};
 use serde::de::DeserializeOwned;
 use serde::ser::Error as _;
@@ -198,6 +198,34 @@ impl<T> Post<T> {
             },
         )
         .await)
+    }
+}
+
+impl<T> Post<T> {
+    /// A top-up (`POST /<kind>s/{id}/amendments`) by `amendment`, checked
+    /// before the store is asked. In the writer, `seller` finds the target
+    /// (404 unless the caller may see it) and its seller, who alone (or an
+    /// admin) may top it up. Answered with `view`: the target as it is now.
+    pub(crate) async fn top_up<V, U>(
+        self,
+        kind: &'static str,
+        amendment: &AmendmentDoc,
+        seller: impl FnOnce(&Ledger, &Principal) -> Result<Id, Problem> + Send + 'static,
+        view: V,
+    ) -> Res
+    where
+        V: FnOnce(&Ledger, &Principal) -> U + Send + 'static,
+        U: Serialize,
+    {
+        let a = accept(amendment, "amendment", Bounds::amendment)?;
+        self.append(
+            move |l, w| {
+                access::may_top_up(w, &seller(l, w)?, kind)?;
+                Ok(Event::Amendment(a))
+            },
+            view,
+        )
+        .await
     }
 }
 
