@@ -25,6 +25,14 @@
 //! more than the LP with the sites free (the LP already picks one site per
 //! run, and the whole model closes at its root), nor when HiGHS does not
 //! close the MIP with the sites fixed within [`MAX_NODES`].
+//!
+//! The LPs are many (one per run and candidate site: 8 s on a 2,000-offer
+//! market with 36 co-located segments), so the search stops as soon as its
+//! answer is known: a pattern as cheap as the free LP ends it (nothing will
+//! be offered), and a pass stops once its LP, which only rises as runs are
+//! fixed, reaches the best pattern so far. The same patterns are found.
+//! Under a time limit this step takes at most [`TIME_SHARE`] of what is
+//! left, so that the whole model keeps time to find a plan.
 
 use std::time::Instant as Clock;
 
@@ -33,12 +41,19 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, Model, RowProblem};
 use crate::PlanError;
 use crate::model::{Built, Families, Mode, build_with};
 use crate::prep::Prep;
-use crate::solve::{solver_error, to_model};
+use crate::solve::{remaining, solver_error, to_model};
 
 /// Segments per run of one site, tried in this order (ties keep the first).
 const RUN_LENGTHS: [usize; 2] = [6, 3];
 /// Branch-and-bound nodes of the MIP with the sites fixed.
 const MAX_NODES: i32 = 100;
+/// The share of what is left of a time limit that this step may use.
+const TIME_SHARE: f64 = 0.25;
+
+/// Whether a `(started, limit)` time limit has run out.
+fn out_of_time(deadline: Option<(Clock, f64)>) -> bool {
+    deadline.is_some_and(|(t, limit)| t.elapsed().as_secs_f64() >= limit)
+}
 
 /// The `y` columns of each co-location segment: (column, site).
 fn segments(built: &Built) -> Vec<Vec<(Col, u32)>> {
@@ -67,9 +82,15 @@ fn fix(model: &mut Model, seg: &[(Col, u32)], site: Option<u32>) {
     }
 }
 
-/// Solves the LP; its value when optimal. The model comes back with its
-/// basis, so the next LP starts from it.
-fn lp(model: Model) -> Result<(Model, Option<f64>), PlanError> {
+/// Solves the LP within what is left of the time limit; its value when
+/// optimal. The model comes back with its basis, so the next LP starts
+/// from it.
+fn lp(mut model: Model, deadline: Option<(Clock, f64)>) -> Result<(Model, Option<f64>), PlanError> {
+    if let Some(t) = remaining(deadline) {
+        model
+            .try_set_option("time_limit", t)
+            .map_err(solver_error)?;
+    }
     let solved = model.try_solve().map_err(solver_error)?;
     let value = (solved.status() == HighsModelStatus::Optimal).then(|| solved.objective_value());
     Ok((Model::from(solved), value))
@@ -79,38 +100,67 @@ fn lp(model: Model) -> Result<(Model, Option<f64>), PlanError> {
 type Pattern = (f64, Vec<u32>);
 
 /// One forward pass with runs of `len` segments: the site of each run and
-/// the LP value with every run fixed (None when some run has no site).
+/// the LP value with every run fixed. None when some run has no site, when
+/// time runs out, or when the pattern cannot cost less than `beat` (the
+/// LP's value only rises as runs are fixed, so the pass stops there).
 fn forward(
     mut model: Model,
     segs: &[Vec<(Col, u32)>],
     len: usize,
+    deadline: Option<(Clock, f64)>,
+    beat: Option<f64>,
 ) -> Result<(Model, Option<Pattern>), PlanError> {
     let mut chosen: Vec<u32> = Vec::with_capacity(segs.len());
     let mut value = f64::INFINITY;
-    for run in segs.chunks(len) {
-        // Sites that could hold the co-located H100e in every segment of the run.
-        let mut sites: Vec<u32> = run[0].iter().map(|&(_, s)| s).collect();
-        sites.retain(|s| run.iter().all(|seg| seg.iter().any(|&(_, t)| t == *s)));
+    // Sites that could hold the co-located H100e in every segment of a run.
+    let runs: Vec<(&[Vec<(Col, u32)>], Vec<u32>)> = segs
+        .chunks(len)
+        .map(|run| {
+            let mut sites: Vec<u32> = run[0].iter().map(|&(_, s)| s).collect();
+            sites.retain(|s| run.iter().all(|seg| seg.iter().any(|&(_, t)| t == *s)));
+            (run, sites)
+        })
+        .collect();
+    let lps: usize = runs.iter().map(|(_, sites)| sites.len()).sum();
+    let pass = Clock::now();
+    let mut done = 0usize;
+    for (run, sites) in &runs {
         let mut best: Option<(f64, u32)> = None;
-        for &s in &sites {
-            for seg in run {
+        for &s in sites {
+            for seg in *run {
                 fix(&mut model, seg, Some(s));
             }
-            let (m, v) = lp(model)?;
+            let (m, v) = lp(model, deadline)?;
             model = m;
+            done += 1;
+            // A pass cut short is wasted time: stop at once when the LPs
+            // so far say it will not end before the time limit (said once
+            // a twentieth of them are done: the first ones are the slowest).
+            if let Some((t0, limit)) = deadline {
+                let elapsed = pass.elapsed().as_secs_f64();
+                let projected = if done * 20 >= lps {
+                    elapsed * lps as f64 / done as f64
+                } else {
+                    elapsed
+                };
+                if (pass - t0).as_secs_f64() + projected > limit {
+                    best = None;
+                    break;
+                }
+            }
             if let Some(v) = v
                 && best.is_none_or(|(b, _)| v < b)
             {
                 best = Some((v, s));
             }
         }
-        let Some((v, s)) = best else {
+        let Some((v, s)) = best.filter(|&(v, _)| beat.is_none_or(|b| v < b)) else {
             for seg in segs {
                 fix(&mut model, seg, None);
             }
             return Ok((model, None));
         };
-        for seg in run {
+        for seg in *run {
             fix(&mut model, seg, Some(s));
         }
         chosen.extend(std::iter::repeat_n(s, run.len()));
@@ -139,6 +189,7 @@ pub(crate) fn plan(
         return Ok(None);
     }
     let t = Clock::now();
+    let deadline = remaining(deadline).map(|left| (t, left * TIME_SHARE));
     let relaxed = build_with(prep, fams, Mode::Cost, true);
     let mut model = to_model(relaxed.problem)?;
     for &(c, v) in fixed {
@@ -148,16 +199,18 @@ pub(crate) fn plan(
     // the LP already picks one site per run and the whole model does not
     // need this (its root closes the gap, as on two of the hard family's
     // 600-offer instances).
-    let (m, free) = lp(model)?;
+    let (m, free) = lp(model, deadline)?;
     model = m;
+    let as_free = |v: f64| free.is_some_and(|f| v <= f + 1e-9 * f.abs());
     let mut best: Option<Pattern> = None;
     for len in RUN_LENGTHS {
-        let (m, found) = forward(model, &segs, len)?;
+        let (m, found) = forward(model, &segs, len, deadline, best.as_ref().map(|b| b.0))?;
         model = m;
-        if let Some((v, sites)) = found
-            && best.as_ref().is_none_or(|(b, _)| v < *b)
-        {
-            best = Some((v, sites));
+        if found.is_some() {
+            best = found;
+        }
+        if best.as_ref().is_some_and(|b| as_free(b.0)) || out_of_time(deadline) {
+            break;
         }
     }
     prep.hooks
@@ -165,7 +218,7 @@ pub(crate) fn plan(
     let Some((value, sites)) = best else {
         return Ok(None);
     };
-    if free.is_some_and(|f| value <= f + 1e-9 * f.abs()) {
+    if as_free(value) || out_of_time(deadline) {
         return Ok(None);
     }
     let mut model = to_model(problem.clone())?;
