@@ -113,7 +113,7 @@ fn forward(
     let mut chosen: Vec<u32> = Vec::with_capacity(segs.len());
     let mut value = f64::INFINITY;
     // Sites that could hold the co-located H100e in every segment of a run.
-    let runs: Vec<(&[Vec<(Col, u32)>], Vec<u32>)> = segs
+    let runs: Vec<_> = segs
         .chunks(len)
         .map(|run| {
             let mut sites: Vec<u32> = run[0].iter().map(|&(_, s)| s).collect();

@@ -199,9 +199,7 @@ impl<T> Post<T> {
         )
         .await)
     }
-}
 
-impl<T> Post<T> {
     /// A top-up (`POST /<kind>s/{id}/amendments`) by `amendment`, checked
     /// before the store is asked. In the writer, `seller` finds the target
     /// (404 unless the caller may see it) and its seller, who alone (or an
