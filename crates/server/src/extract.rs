@@ -15,7 +15,6 @@ use cascade_format::json::StrictJsonError;
 use cascade_store::{TokenInfo, TokenStatus};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use utoipa::openapi::path::ParameterIn;
 
 use crate::AppState;
 use crate::problem::{FieldError, Problem, pointer_of};
@@ -399,18 +398,6 @@ impl QueryMap {
                 ),
             )),
         }
-    }
-
-    /// Refuses parameters that `P` does not declare. `P` is the route's
-    /// query struct, which derives `utoipa::IntoParams`: its fields are the
-    /// OpenAPI parameters (name, type, description), so that a route names
-    /// each parameter once, in one place.
-    pub fn only_for<P: utoipa::IntoParams>(&self) -> Result<(), Problem> {
-        let names: Vec<String> = P::into_params(|| Some(ParameterIn::Query))
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        self.only(&names.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     pub fn get(&self, k: &str) -> Option<&str> {

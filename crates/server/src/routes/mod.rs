@@ -5,18 +5,44 @@
 //! responses. Access rules live in [`crate::access`].
 
 /// Declares a route's query parameters as a struct whose fields are the
-/// OpenAPI parameters (name, type, and the doc comment as description). It
-/// is never built: the handler reads the query with [`QueryMap`] (which
-/// gives the API's own messages), and [`QueryMap::only_for`] refuses any
-/// parameter the struct does not name, so each name is written once.
+/// OpenAPI parameters (name, type, and the doc comment as description), and
+/// [`Params::NAMES`], the same fields' names, which [`Get`] accepts (it
+/// refuses any other). It is never built: the handler reads the query with
+/// [`QueryMap`], which gives the API's own messages. So each name is
+/// written once, and a request costs no OpenAPI objects.
 macro_rules! query {
-    ($(#[$attr:meta])* pub struct $name:ident $body:tt) => {
+    ($(#[$attr:meta])* pub struct $name:ident {
+        $($(#[$f:meta])* $field:ident: $t:ty),* $(,)?
+    }) => {
         #[derive(utoipa::IntoParams)]
         #[into_params(parameter_in = Query)]
         #[allow(dead_code)]
         $(#[$attr])*
-        pub struct $name $body
+        pub struct $name { $($(#[$f])* $field: $t),* }
+
+        impl $crate::routes::Params for $name {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+        }
     };
+}
+
+/// The query parameters a route accepts, by name (from its `query!` struct).
+pub trait Params: IntoParams {
+    const NAMES: &'static [&'static str];
+
+    /// Refuses parameters the route does not declare. Debug builds (every
+    /// test) also check that the names are the OpenAPI parameters' names.
+    fn check(q: &QueryMap) -> Result<(), Problem> {
+        debug_assert_eq!(
+            Self::NAMES,
+            Self::into_params(|| Some(utoipa::openapi::path::ParameterIn::Query))
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            "a query struct's names and its OpenAPI parameters differ"
+        );
+        q.only(Self::NAMES)
+    }
 }
 
 pub mod audit;
@@ -317,13 +343,19 @@ pub struct Get<P = NoQuery> {
     query: PhantomData<fn() -> P>,
 }
 
-impl<P: IntoParams> FromRequestParts<AppState> for Get<P> {
+impl<P: Params> FromRequestParts<AppState> for Get<P> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
         let who = Principal::from_request_parts(parts, app).await?;
         let q = QueryMap::from_request_parts(parts, app).await?;
-        q.only_for::<P>()?;
+        Get::checked(app, who, q)
+    }
+}
+
+impl<P: Params> Get<P> {
+    fn checked(app: &AppState, who: Principal, q: QueryMap) -> Result<Self, Problem> {
+        P::check(&q)?;
         Ok(Get {
             app: app.clone(),
             who,
@@ -365,20 +397,14 @@ pub struct GetItem<P = NoQuery> {
     raw: String,
 }
 
-impl<P: IntoParams> FromRequestParts<AppState> for GetItem<P> {
+impl<P: Params> FromRequestParts<AppState> for GetItem<P> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
         let who = Principal::from_request_parts(parts, app).await?;
         let PathId(raw) = PathId::from_request_parts(parts, app).await?;
         let q = QueryMap::from_request_parts(parts, app).await?;
-        q.only_for::<P>()?;
-        let get = Get {
-            app: app.clone(),
-            who,
-            q,
-            query: PhantomData,
-        };
+        let get = Get::checked(app, who, q)?;
         Ok(GetItem { get, raw })
     }
 }
